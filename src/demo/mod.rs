@@ -1,0 +1,1 @@
+//! Procedurally generated demo study (placeholder until the phantom lands).

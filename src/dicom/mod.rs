@@ -1,0 +1,1 @@
+//! Reading CT series from DICOM bytes (placeholder until the reader lands).

@@ -1,0 +1,16 @@
+//! Osteon: patient-specific orthopaedic implant design, in the browser.
+//!
+//! Layers point downwards only. The pure layers (`volume`, `dicom`, `demo`) take bytes
+//! and parameter structs and return values: no browser, no file system, no clock, so
+//! they build and give the same bits natively and on `wasm32-unknown-unknown`.
+//! `render` and `web` exist only on wasm32; the CLI in `src/bin` only natively.
+
+pub mod demo;
+pub mod dicom;
+pub mod progress;
+pub mod volume;
+
+#[cfg(target_arch = "wasm32")]
+pub mod render;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
