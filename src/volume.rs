@@ -103,7 +103,11 @@ pub fn affine_from_directions(
     origin_mm: Point3<f64>,
 ) -> Matrix4<f64> {
     let mut m = Matrix4::identity();
-    let cols = [row_dir * pixel_spacing_mm[0], col_dir * pixel_spacing_mm[1], slice_step_mm];
+    let cols = [
+        row_dir * pixel_spacing_mm[0],
+        col_dir * pixel_spacing_mm[1],
+        slice_step_mm,
+    ];
     for (c, v) in cols.iter().enumerate() {
         for r in 0..3 {
             m[(r, c)] = v[r];
@@ -119,7 +123,11 @@ impl Volume<i16> {
     /// Minimum and maximum value, `None` for an empty volume.
     pub fn min_max(&self) -> Option<(i16, i16)> {
         let first = *self.data.first()?;
-        Some(self.data.iter().fold((first, first), |(lo, hi), &v| (lo.min(v), hi.max(v))))
+        Some(
+            self.data
+                .iter()
+                .fold((first, first), |(lo, hi), &v| (lo.min(v), hi.max(v))),
+        )
     }
 }
 

@@ -1,0 +1,580 @@
+//! Header parsing: file bytes → DICOM data set → the per-file facts the series
+//! grouping and the decoder need (geometry in patient LPS millimetres, pixel format,
+//! rescale). Tolerates missing preamble, missing file meta group, missing transfer
+//! syntax, and a declared transfer syntax that does not match the data set.
+
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
+pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
+
+/// Reason text for bytes that are not DICOM at all.
+pub(crate) const NOT_DICOM: &str =
+    "not a DICOM file (no DICM marker and no valid tag at the start)";
+
+/// A parsed data set and the transfer syntax it was read with.
+pub(crate) struct Parsed {
+    pub obj: InMemDicomObject,
+    pub ts_uid: String,
+}
+
+/// Parse a whole file (data set including pixel data). Never panics: a panic inside
+/// the parser becomes an error.
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Parsed, String> {
+    match std::panic::catch_unwind(|| parse_inner(bytes)) {
+        Ok(r) => r,
+        Err(_) => Err("the DICOM parser failed on this file (damaged data)".to_string()),
+    }
+}
+
+fn parse_inner(bytes: &[u8]) -> Result<Parsed, String> {
+    let meta_start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        Some(132)
+    } else if bytes.len() >= 4 && &bytes[0..4] == b"DICM" {
+        Some(4)
+    } else {
+        None
+    };
+    let (declared_all, data_start) = match meta_start {
+        Some(s) => read_meta(bytes, s)?,
+        None => (Vec::new(), 0),
+    };
+    // A duplicated meta group may declare two transfer syntaxes: trust the first, keep
+    // the others as candidates when the pixel data contradicts it.
+    let declared = declared_all.first().cloned();
+    let data = bytes.get(data_start..).unwrap_or(&[]);
+    if meta_start.is_none() && !looks_like_dataset(data) {
+        return Err(NOT_DICOM.to_string());
+    }
+    if data.is_empty() {
+        return Err("the file holds a header only and no data set (truncated file)".to_string());
+    }
+    let guessed = guess_ts(data);
+    let first = match &declared {
+        Some(t) if !t.is_empty() => t.clone(),
+        _ => guessed.to_string(),
+    };
+    let ts = TransferSyntaxRegistry.get(&first).ok_or_else(|| {
+        format!("unknown transfer syntax {first}; re-export the series uncompressed")
+    })?;
+    match check_lengths(data, &first)
+        .and_then(|_| InMemDicomObject::read_dataset_with_ts(data, ts).map_err(|e| e.to_string()))
+    {
+        Ok(obj) => {
+            let ts_uid = fix_mismatched_ts(&obj, first, &declared_all);
+            Ok(Parsed { obj, ts_uid })
+        }
+        Err(e) => {
+            // The declared transfer syntax may be wrong; try the one the bytes suggest.
+            if first != guessed && !ts.is_encapsulated_pixel_data() {
+                if let Some(ts2) = TransferSyntaxRegistry.get(guessed) {
+                    let ok = check_lengths(data, guessed).is_ok();
+                    if let Some(obj) = ok
+                        .then(|| InMemDicomObject::read_dataset_with_ts(data, ts2).ok())
+                        .flatten()
+                    {
+                        return Ok(Parsed {
+                            obj,
+                            ts_uid: guessed.to_string(),
+                        });
+                    }
+                }
+            }
+            Err(format!(
+                "cannot read the DICOM data set (damaged or truncated file): {e}"
+            ))
+        }
+    }
+}
+
+/// Walk the element headers and refuse any defined length that runs past the end of
+/// the bytes, before the parser sees them: a damaged length would otherwise make it
+/// allocate gigabytes (fatal on wasm32). Returns `Ok` when a structure cannot be
+/// followed (e.g. UN with undefined length): the parser then decides.
+fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
+    let (explicit, big) = match ts_uid {
+        IMPLICIT_LE => (false, false),
+        EXPLICIT_BE => (true, true),
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => return Ok(()),
+        _ => (true, false),
+    };
+    let rd16 = |at: usize| -> Option<u16> {
+        let b = [*data.get(at)?, *data.get(at + 1)?];
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let rd32 = |at: usize| -> Option<u32> {
+        let b = [
+            *data.get(at)?,
+            *data.get(at + 1)?,
+            *data.get(at + 2)?,
+            *data.get(at + 3)?,
+        ];
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let n = data.len();
+    let too_long = |g: u16, e: u16, len: u32, pos: usize| {
+        format!(
+            "element ({g:04X},{e:04X}) claims {len} bytes but only {} remain (truncated or damaged file)",
+            n.saturating_sub(pos)
+        )
+    };
+    let mut pos = 0usize;
+    let mut in_fragments = false;
+    while pos + 8 <= n {
+        let (Some(g), Some(e)) = (rd16(pos), rd16(pos + 2)) else {
+            return Ok(());
+        };
+        if g == 0xFFFE {
+            let len = rd32(pos + 4).unwrap_or(0);
+            pos += 8;
+            match e {
+                0xE000 if in_fragments => {
+                    if len == 0xFFFF_FFFF || pos + len as usize > n {
+                        return Err(too_long(g, e, len, pos));
+                    }
+                    pos += len as usize;
+                }
+                0xE000 | 0xE00D => {}
+                0xE0DD => in_fragments = false,
+                _ => return Ok(()),
+            }
+            continue;
+        }
+        if in_fragments {
+            return Ok(());
+        }
+        let (len, header, is_sq) = if explicit {
+            let vr = &data[pos + 4..pos + 6];
+            let known = vr[0].is_ascii_uppercase() && vr[1].is_ascii_uppercase();
+            // An unknown VR is read as UN (4-byte length) by the parser; check it the same way.
+            if !known || is_long_vr(vr) {
+                let Some(l) = rd32(pos + 8) else {
+                    return Ok(());
+                };
+                (l, 12, vr == b"SQ")
+            } else {
+                let Some(l) = rd16(pos + 6) else {
+                    return Ok(());
+                };
+                (l as u32, 8, false)
+            }
+        } else {
+            let Some(l) = rd32(pos + 4) else {
+                return Ok(());
+            };
+            (l, 8, false)
+        };
+        pos += header;
+        if len == 0xFFFF_FFFF {
+            if (g, e) == (0x7FE0, 0x0010) {
+                in_fragments = true;
+            } else if explicit && !is_sq {
+                return Ok(()); // UN/OB with undefined length: cannot follow
+            }
+            continue; // sequence: walk into its items
+        }
+        let len = len as usize;
+        if pos + len > n {
+            return Err(too_long(g, e, len as u32, pos));
+        }
+        let starts_with_item =
+            len >= 8 && rd16(pos) == Some(0xFFFE) && rd16(pos + 2) == Some(0xE000);
+        if !(is_sq || (!explicit && starts_with_item)) {
+            pos += len;
+        }
+    }
+    Ok(())
+}
+
+/// A file whose meta says "uncompressed" but whose pixel data is encapsulated: use the
+/// transfer syntax of a stray group-0002 element in the data set, if it names one.
+fn fix_mismatched_ts(obj: &InMemDicomObject, declared: String, alternatives: &[String]) -> String {
+    use dicom_core::value::Value;
+    if TransferSyntaxRegistry
+        .get(&declared)
+        .is_some_and(|t| t.is_encapsulated_pixel_data())
+    {
+        return declared;
+    }
+    let encapsulated = matches!(
+        obj.element_opt(tags::PIXEL_DATA)
+            .ok()
+            .flatten()
+            .map(|e| e.value()),
+        Some(Value::PixelSequence(_))
+    );
+    if !encapsulated {
+        return declared;
+    }
+    let inner = get_str(obj, tags::TRANSFER_SYNTAX_UID);
+    alternatives
+        .iter()
+        .chain(inner.iter())
+        .find(|t| {
+            TransferSyntaxRegistry
+                .get(t.as_str())
+                .is_some_and(|t| t.is_encapsulated_pixel_data())
+        })
+        .cloned()
+        .unwrap_or(declared)
+}
+
+fn u16le(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+fn u32le(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+fn is_long_vr(vr: &[u8]) -> bool {
+    matches!(
+        vr,
+        b"OB"
+            | b"OW"
+            | b"OF"
+            | b"SQ"
+            | b"UT"
+            | b"UN"
+            | b"UC"
+            | b"UR"
+            | b"OD"
+            | b"OL"
+            | b"OV"
+            | b"SV"
+            | b"UV"
+    )
+}
+
+/// Read the file meta group (always explicit VR little endian) by hand, so that a
+/// missing group length or transfer syntax is not fatal. Returns the transfer syntax
+/// UIDs found (normally one) and the offset of the data set.
+fn read_meta(bytes: &[u8], start: usize) -> Result<(Vec<String>, usize), String> {
+    let mut pos = start;
+    let mut ts = Vec::new();
+    while u16le(bytes, pos) == Some(0x0002) {
+        let elem = u16le(bytes, pos + 2).ok_or("file meta group is truncated")?;
+        let vr = bytes
+            .get(pos + 4..pos + 6)
+            .ok_or("file meta group is truncated")?;
+        let (len, header) = if is_long_vr(vr) {
+            (
+                u32le(bytes, pos + 8).ok_or("file meta group is truncated")? as usize,
+                12,
+            )
+        } else {
+            (
+                u16le(bytes, pos + 6).ok_or("file meta group is truncated")? as usize,
+                8,
+            )
+        };
+        if len == 0xFFFF_FFFF {
+            return Err("file meta group has an undefined-length element (damaged file)".into());
+        }
+        let value = bytes
+            .get(pos + header..pos + header + len)
+            .ok_or("file meta group is truncated")?;
+        if elem == 0x0010 {
+            let s = String::from_utf8_lossy(value);
+            let t = s
+                .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+                .to_string();
+            if !t.is_empty() {
+                ts.push(t);
+            }
+        }
+        pos += header + len;
+    }
+    Ok((ts, pos))
+}
+
+/// True when the bytes start with a plausible data-set tag (group 0002–0030, even).
+fn looks_like_dataset(data: &[u8]) -> bool {
+    if data.len() < 8 {
+        return false;
+    }
+    let le = u16::from_le_bytes([data[0], data[1]]);
+    let be = u16::from_be_bytes([data[0], data[1]]);
+    let ok = |g: u16| g & 1 == 0 && (0x0002..=0x0030).contains(&g);
+    ok(le) || ok(be)
+}
+
+/// Guess the transfer syntax from the first element of a data set.
+fn guess_ts(data: &[u8]) -> &'static str {
+    if data.len() < 6 {
+        return IMPLICIT_LE;
+    }
+    let explicit = data[4].is_ascii_uppercase() && data[5].is_ascii_uppercase();
+    if data[0] == 0 && data[1] != 0 {
+        EXPLICIT_BE
+    } else if explicit {
+        EXPLICIT_LE
+    } else {
+        IMPLICIT_LE
+    }
+}
+
+/// Human name of a transfer syntax with its UID, e.g. "JPEG-LS Lossless (1.2.840.10008.1.2.4.80)".
+pub(crate) fn ts_display(uid: &str) -> String {
+    match TransferSyntaxRegistry.get(uid) {
+        Some(ts) => format!("{} ({uid})", ts.name()),
+        None => format!("unknown transfer syntax ({uid})"),
+    }
+}
+
+/// Per-frame geometry and rescale, patient LPS millimetres.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrameGeom {
+    pub position: Option<[f64; 3]>,
+    /// Row direction (3) then column direction (3), as ImageOrientationPatient.
+    pub orientation: Option<[f64; 6]>,
+    /// DICOM order: [between rows, between columns].
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub slice_thickness: Option<f64>,
+    pub slope: Option<f64>,
+    pub intercept: Option<f64>,
+}
+
+/// Header facts of one file.
+#[derive(Clone, Debug)]
+pub(crate) struct FileHeader {
+    pub series_uid: String,
+    pub frame_of_ref: String,
+    pub description: String,
+    pub modality: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub pixel_signed: bool,
+    pub padding: Option<i64>,
+    pub is_localizer: bool,
+    pub kvp: Option<f64>,
+    pub ts_uid: String,
+    pub frames: Vec<FrameGeom>,
+}
+
+pub(crate) fn get_str(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    let s = e.to_str().ok()?;
+    let s = s
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .to_string();
+    Some(s)
+}
+
+fn get_f64s(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    let v = e.to_multi_float64().ok()?;
+    if v.iter().all(|x| x.is_finite()) {
+        Some(v)
+    } else {
+        None
+    }
+}
+
+fn get_f64(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
+    get_f64s(obj, tag).and_then(|v| v.first().copied())
+}
+
+fn get_int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    e.to_int::<i64>().ok()
+}
+
+fn first_item(obj: &InMemDicomObject, tag: Tag) -> Option<&InMemDicomObject> {
+    obj.element_opt(tag).ok().flatten()?.items()?.first()
+}
+
+/// Overwrite geometry fields with whatever `obj` holds directly.
+fn apply_plain(obj: &InMemDicomObject, g: &mut FrameGeom) {
+    if let Some(v) = get_f64s(obj, tags::IMAGE_POSITION_PATIENT) {
+        if v.len() >= 3 {
+            g.position = Some([v[0], v[1], v[2]]);
+        }
+    }
+    if let Some(v) = get_f64s(obj, tags::IMAGE_ORIENTATION_PATIENT) {
+        if v.len() >= 6 {
+            g.orientation = Some([v[0], v[1], v[2], v[3], v[4], v[5]]);
+        }
+    }
+    if let Some(v) = get_f64s(obj, tags::PIXEL_SPACING) {
+        if v.len() >= 2 && v[0] > 0.0 && v[1] > 0.0 {
+            g.pixel_spacing = Some([v[0], v[1]]);
+        }
+    }
+    if let Some(t) = get_f64(obj, tags::SLICE_THICKNESS) {
+        if t > 0.0 {
+            g.slice_thickness = Some(t);
+        }
+    }
+    if let Some(s) = get_f64(obj, tags::RESCALE_SLOPE) {
+        if s != 0.0 {
+            g.slope = Some(s);
+        }
+    }
+    if let Some(i) = get_f64(obj, tags::RESCALE_INTERCEPT) {
+        g.intercept = Some(i);
+    }
+}
+
+/// Overwrite geometry fields from one functional-groups item (shared or per-frame).
+fn apply_functional_groups(item: &InMemDicomObject, g: &mut FrameGeom) {
+    for seq in [
+        tags::PLANE_POSITION_SEQUENCE,
+        tags::PLANE_ORIENTATION_SEQUENCE,
+        tags::PIXEL_MEASURES_SEQUENCE,
+        tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE,
+    ] {
+        if let Some(inner) = first_item(item, seq) {
+            apply_plain(inner, g);
+        }
+    }
+}
+
+/// Extract the header facts of a parsed file, or say why it cannot be used as a CT slice.
+pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
+    let obj = &p.obj;
+    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+        return Err("no pixel data (not an image; e.g. a report or structure set)".into());
+    }
+    let ts = TransferSyntaxRegistry.get(&p.ts_uid);
+    match ts {
+        None => {
+            return Err(format!(
+                "{} is not supported; re-export the series uncompressed",
+                ts_display(&p.ts_uid)
+            ))
+        }
+        Some(ts) if !ts.can_decode_all() => {
+            let what = if p.ts_uid.starts_with("1.2.840.10008.1.2.4.8") {
+                format!("JPEG-LS ({})", p.ts_uid)
+            } else {
+                ts_display(&p.ts_uid)
+            };
+            return Err(format!(
+                "{what} is not supported yet; re-export the series uncompressed"
+            ));
+        }
+        _ => {}
+    }
+    let samples = get_int(obj, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    if samples != 1 {
+        return Err(format!(
+            "colour image ({samples} samples per pixel), not a greyscale CT slice"
+        ));
+    }
+    let rows = get_int(obj, tags::ROWS).unwrap_or(0);
+    let cols = get_int(obj, tags::COLUMNS).unwrap_or(0);
+    if rows <= 0 || cols <= 0 {
+        return Err("Rows or Columns missing or zero".into());
+    }
+    let bits_allocated = get_int(obj, tags::BITS_ALLOCATED).unwrap_or(0);
+    if bits_allocated != 8 && bits_allocated != 16 {
+        return Err(format!(
+            "BitsAllocated {bits_allocated} is not supported (CT slices use 8 or 16 bits; 1-bit \
+             files are segmentations or overlays)"
+        ));
+    }
+    let mut bits_stored = get_int(obj, tags::BITS_STORED).unwrap_or(bits_allocated);
+    if bits_stored <= 0 || bits_stored > bits_allocated {
+        bits_stored = bits_allocated;
+    }
+    if p.ts_uid == "1.2.840.10008.1.2.4.51" && bits_stored > 8 {
+        return Err(format!(
+            "12-bit {} is not supported yet (the browser JPEG decoder reads 8-bit only); \
+             re-export the series uncompressed",
+            ts_display(&p.ts_uid)
+        ));
+    }
+    let pixel_signed = get_int(obj, tags::PIXEL_REPRESENTATION).unwrap_or(0) == 1;
+    let mut padding = get_int(obj, tags::PIXEL_PADDING_VALUE);
+    if let Some(pv) = padding {
+        // An unsigned-encoded padding value for signed pixels: reinterpret the bits.
+        if pixel_signed && pv >= 1 << (bits_allocated - 1) && pv < 1 << bits_allocated {
+            padding = Some(pv - (1 << bits_allocated));
+        }
+    }
+    let image_type = get_str(obj, tags::IMAGE_TYPE)
+        .unwrap_or_default()
+        .to_uppercase();
+    let n_frames = get_int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
+    if n_frames > 100_000 {
+        return Err(format!(
+            "NumberOfFrames {n_frames} is implausible (damaged header)"
+        ));
+    }
+    let mut base = FrameGeom::default();
+    apply_plain(obj, &mut base);
+    if let Some(shared) = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE) {
+        apply_functional_groups(shared, &mut base);
+    }
+    let per_frame = obj
+        .element_opt(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+        .ok()
+        .flatten()
+        .and_then(|e| e.items());
+    let frames = (0..n_frames as usize)
+        .map(|f| {
+            let mut g = base.clone();
+            if let Some(item) = per_frame.and_then(|items| items.get(f)) {
+                apply_functional_groups(item, &mut g);
+            }
+            g
+        })
+        .collect();
+    Ok(FileHeader {
+        series_uid: get_str(obj, tags::SERIES_INSTANCE_UID).unwrap_or_default(),
+        frame_of_ref: get_str(obj, tags::FRAME_OF_REFERENCE_UID).unwrap_or_default(),
+        description: get_str(obj, tags::SERIES_DESCRIPTION).unwrap_or_default(),
+        modality: get_str(obj, tags::MODALITY).unwrap_or_default(),
+        rows: rows as usize,
+        cols: cols as usize,
+        bits_allocated: bits_allocated as u16,
+        bits_stored: bits_stored as u16,
+        pixel_signed,
+        padding,
+        is_localizer: image_type.contains("LOCALIZER"),
+        kvp: get_f64(obj, tags::KVP).filter(|k| *k > 0.0),
+        ts_uid: p.ts_uid.clone(),
+        frames,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_bytes_are_not_dicom() {
+        let e = parse_object(b"hello world, this is a text file")
+            .err()
+            .unwrap_or_default();
+        assert_eq!(e, NOT_DICOM);
+        assert!(parse_object(&[]).is_err());
+    }
+
+    #[test]
+    fn truncated_meta_group_is_an_error_not_a_panic() {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM\x02\x00\x10\x00UI\x40\x00abc");
+        assert!(parse_object(&b).is_err());
+    }
+}

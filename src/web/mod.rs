@@ -1,0 +1,37 @@
+//! The only place that knows about `wasm_bindgen` (wasm32 only).
+//!
+//! Two handles cross into JavaScript:
+//! - [`Session`] lives in the compute Web Worker: it holds the dropped files, reads the
+//!   series, generates the demo study and extracts surfaces;
+//! - [`Viewer`] lives on the page: it keeps a copy of the HU volume for the MPR views
+//!   and draws the 3-D view with three-d.
+//!
+//! Errors cross as `JsError` with the plain-language message of the pure layer.
+
+mod bench;
+mod session;
+mod viewer;
+
+pub use session::Session;
+pub use viewer::Viewer;
+
+use wasm_bindgen::prelude::*;
+
+/// Installs the panic hook so a Rust panic shows its message in the console and the
+/// worker's error event instead of "unreachable executed".
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Version of the app, shown in the UI and written into design links.
+#[wasm_bindgen(js_name = appVersion)]
+pub fn app_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}

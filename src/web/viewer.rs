@@ -1,0 +1,172 @@
+//! Page-side handle: MPR slices and the 3-D view.
+
+use crate::mpr::{self, Plane, Window};
+use crate::render::{Orbit, Scene3d};
+use crate::volume::Volume;
+use nalgebra::Matrix4;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// The page's viewer: holds its own copy of the HU volume (the worker keeps the master)
+/// and the three-d scene on the 3-D canvas.
+#[wasm_bindgen]
+pub struct Viewer {
+    volume: Option<Volume<i16>>,
+    scene: Scene3d,
+    rgba: Vec<u8>,
+}
+
+fn plane_of(code: u8) -> Result<Plane, JsError> {
+    match code {
+        0 => Ok(Plane::Axial),
+        1 => Ok(Plane::Coronal),
+        2 => Ok(Plane::Sagittal),
+        _ => Err(JsError::new(
+            "plane must be 0 (axial), 1 (coronal) or 2 (sagittal)",
+        )),
+    }
+}
+
+#[wasm_bindgen]
+impl Viewer {
+    /// Creates the viewer on `canvas3d`, which must support WebGL2.
+    #[wasm_bindgen(constructor)]
+    pub fn new(canvas3d: web_sys::HtmlCanvasElement) -> Result<Viewer, JsError> {
+        // Keep the drawing buffer so screenshots and tests can read the 3-D view back.
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"preserveDrawingBuffer".into(), &true.into())
+            .map_err(|_| JsError::new("could not set WebGL options"))?;
+        let gl = canvas3d
+            .get_context_with_context_options("webgl2", &options)
+            .map_err(|_| JsError::new("this browser refused a WebGL2 context"))?
+            .ok_or_else(|| {
+                JsError::new("WebGL2 is not available in this browser: the 3-D view needs it")
+            })?
+            .dyn_into::<web_sys::WebGl2RenderingContext>()
+            .map_err(|_| JsError::new("the canvas did not return a WebGL2 context"))?;
+        let scene = Scene3d::new(gl)
+            .map_err(|e| JsError::new(&format!("could not start the 3-D view: {e}")))?;
+        Ok(Viewer {
+            volume: None,
+            scene,
+            rgba: Vec::new(),
+        })
+    }
+
+    /// Takes the volume sent by the worker. `patient_from_voxel` is column-major 4×4.
+    #[wasm_bindgen(js_name = setVolume)]
+    pub fn set_volume(
+        &mut self,
+        data: Vec<i16>,
+        dims: Vec<usize>,
+        spacing_mm: Vec<f64>,
+        patient_from_voxel: Vec<f64>,
+    ) -> Result<(), JsError> {
+        if dims.len() != 3 || spacing_mm.len() != 3 || patient_from_voxel.len() != 16 {
+            return Err(JsError::new(
+                "volume geometry must have 3 dims, 3 spacings and a 4×4 affine",
+            ));
+        }
+        if dims[0] * dims[1] * dims[2] != data.len() {
+            return Err(JsError::new(
+                "volume data length does not match its dimensions",
+            ));
+        }
+        self.volume = Some(Volume {
+            dims: [dims[0], dims[1], dims[2]],
+            spacing_mm: [spacing_mm[0], spacing_mm[1], spacing_mm[2]],
+            patient_from_voxel: Matrix4::from_column_slice(&patient_from_voxel),
+            data,
+        });
+        Ok(())
+    }
+
+    /// `[width, height]` in pixels of a slice of `plane` (0 axial, 1 coronal, 2 sagittal).
+    #[wasm_bindgen(js_name = sliceSize)]
+    pub fn slice_size(&self, plane: u8) -> Result<Vec<usize>, JsError> {
+        let v = self.volume()?;
+        let (w, h) = mpr::slice_size(v.dims, plane_of(plane)?);
+        Ok(vec![w, h])
+    }
+
+    /// `[x, y]` pixel size in mm of a slice of `plane`.
+    #[wasm_bindgen(js_name = pixelMm)]
+    pub fn pixel_mm(&self, plane: u8) -> Result<Vec<f64>, JsError> {
+        let v = self.volume()?;
+        let (x, y) = mpr::slice_pixel_mm(v.spacing_mm, plane_of(plane)?);
+        Ok(vec![x, y])
+    }
+
+    /// RGBA bytes of slice `index` of `plane`, windowed at `center_hu` / `width_hu`.
+    #[wasm_bindgen(js_name = sliceRgba)]
+    pub fn slice_rgba(
+        &mut self,
+        plane: u8,
+        index: usize,
+        center_hu: f64,
+        width_hu: f64,
+    ) -> Result<js_sys::Uint8ClampedArray, JsError> {
+        let plane = plane_of(plane)?;
+        let volume = self.volume.as_ref().ok_or_else(no_volume)?;
+        mpr::render_slice_rgba(
+            volume,
+            plane,
+            index,
+            Window {
+                center_hu,
+                width_hu,
+            },
+            None,
+            &mut self.rgba,
+        );
+        Ok(js_sys::Uint8ClampedArray::from(&self.rgba[..]))
+    }
+
+    /// HU at voxel (i, j, k), or `undefined` outside the volume.
+    pub fn hu(&self, i: i32, j: i32, k: i32) -> Option<i16> {
+        self.volume.as_ref()?.get(i as i64, j as i64, k as i64)
+    }
+
+    /// Patient LPS position in mm of (fractional) voxel (i, j, k).
+    #[wasm_bindgen(js_name = patientMm)]
+    pub fn patient_mm(&self, i: f64, j: f64, k: f64) -> Result<Vec<f64>, JsError> {
+        let p = self.volume()?.patient_mm([i, j, k]);
+        Ok(vec![p.x, p.y, p.z])
+    }
+
+    /// Replaces the 3-D surface (xyz triples in patient mm, CCW triangles).
+    #[wasm_bindgen(js_name = setSurface)]
+    pub fn set_surface(&mut self, positions_mm: Vec<f32>, normals: Vec<f32>, indices: Vec<u32>) {
+        self.scene.set_surface(&positions_mm, &normals, &indices);
+    }
+
+    /// True when the 3-D view has a surface to show.
+    #[wasm_bindgen(js_name = hasSurface)]
+    pub fn has_surface(&self) -> bool {
+        self.scene.has_surface()
+    }
+
+    /// Draws the 3-D view at `width` × `height` device pixels.
+    #[wasm_bindgen(js_name = render3d)]
+    pub fn render_3d(&self, width: u32, height: u32, yaw_deg: f32, pitch_deg: f32, zoom: f32) {
+        self.scene.render(
+            width,
+            height,
+            Orbit {
+                yaw_deg,
+                pitch_deg,
+                zoom,
+            },
+        );
+    }
+}
+
+impl Viewer {
+    fn volume(&self) -> Result<&Volume<i16>, JsError> {
+        self.volume.as_ref().ok_or_else(no_volume)
+    }
+}
+
+fn no_volume() -> JsError {
+    JsError::new("no study is shown yet")
+}

@@ -1,0 +1,151 @@
+// End-to-end: Debian's Chromium driven by playwright-core against the served app.
+// Checks the demo study, a real DICOM series through the file input, non-blank MPR and
+// 3-D views, and that no request leaves the page's origin.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
+const ORIGIN = new URL(BASE_URL).origin;
+const SHARED = path.resolve(here, '../../../shared/data');
+const ARTIFACTS = path.join(here, 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--headless=new', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run',
+  '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+after(async () => { await browser?.close(); });
+
+/** Opens the app, recording every request and console error. */
+async function openApp() {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(BASE_URL);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  return { page, requests, errors };
+}
+
+/** Fraction of distinct grey/colour levels and non-black pixels in a canvas. */
+async function canvasStats(page, selector) {
+  return page.evaluate((sel) => {
+    const src = document.querySelector(sel);
+    const c = document.createElement('canvas');
+    c.width = src.width; c.height = src.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(src, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const levels = new Set();
+    let lit = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      levels.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      if (d[i] + d[i + 1] + d[i + 2] > 60) lit++;
+    }
+    return { levels: levels.size, litFraction: lit / (d.length / 4), width: c.width, height: c.height };
+  }, selector);
+}
+
+async function waitForStudy(page) {
+  await page.waitForFunction(() => {
+    const s = document.getElementById('status').dataset.state;
+    return s === 'ready' || s === 'error';
+  }, null, { timeout: 120000 });
+  const state = await page.$eval('#status', (e) => e.dataset.state);
+  const text = await page.$eval('#status', (e) => e.textContent);
+  assert.equal(state, 'ready', `app status: ${text}`);
+}
+
+function assertSameOrigin(requests) {
+  const outside = requests.filter((u) => !u.startsWith(ORIGIN) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  assert.deepEqual(outside, [], 'requests left the page origin');
+}
+
+test('demo study opens in three MPR views and a 3-D view, with no request leaving the origin', async () => {
+  const { page, requests, errors } = await openApp();
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.waitForSelector('#canvas3d[data-ready="true"]', { timeout: 60000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'demo.png') });
+  for (const plane of [0, 1, 2]) {
+    const s = await canvasStats(page, `.view[data-plane="${plane}"] canvas`);
+    assert.ok(s.levels > 20 && s.litFraction > 0.05, `MPR plane ${plane} looks blank: ${JSON.stringify(s)}`);
+  }
+  const s3 = await canvasStats(page, '#canvas3d');
+  assert.ok(s3.levels > 20, `3-D view looks blank: ${JSON.stringify(s3)}`);
+  const qa = await page.$$eval('#qa-table tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, r.className]));
+  assert.ok(qa.length >= 6, `QA panel has ${qa.length} lines`);
+  for (const [check, cls] of qa) assert.notEqual(cls, 'qa-fail', `demo study fails QA check "${check}"`);
+  assert.deepEqual(errors, []);
+  assertSameOrigin(requests);
+  await page.close();
+});
+
+test('slice scrolling, window presets and the HU readout respond', async () => {
+  const { page } = await openApp();
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  const info = () => page.$eval('.view[data-plane="0"] .info', (e) => e.textContent);
+  const before = await info();
+  const box = await page.locator('.view[data-plane="0"] canvas').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, 100);
+  await page.mouse.wheel(0, 100);
+  await page.keyboard.press('ArrowDown');
+  assert.notEqual(await info(), before, 'slice did not change on wheel/arrow');
+  assert.match(await page.$eval('#cursor-readout', (e) => e.textContent), /-?\d+ HU/);
+  await page.click('button[data-preset="soft"]');
+  assert.equal(await page.$eval('#wl-readout', (e) => e.textContent), 'C 40 / W 400');
+  await page.close();
+});
+
+test('a real CT series loads through the file input (shared data tier)', { timeout: 300000 }, async (t) => {
+  const dir = path.join(SHARED, 'ct_head_invesalius_0051');
+  if (!fs.existsSync(dir)) { t.skip('skipped: no shared data'); return; }
+  const { page, requests, errors } = await openApp();
+  const files = fs.readdirSync(dir).filter((f) => !f.endsWith('.md')).map((f) => path.join(dir, f));
+  await page.setInputFiles('#file-input', files);
+  await waitForStudy(page);
+  await page.waitForSelector('#canvas3d[data-ready="true"]', { timeout: 120000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'head_ct.png') });
+  const facts = await page.$eval('#study-facts', (e) => e.textContent);
+  assert.match(facts, /512 × 512 × 108/);
+  const spacing = await page.$$eval('#qa-table tbody tr', (rows) => rows.map((r) => r.textContent + '|' + r.className).find((t) => /slice spacing/i.test(t)));
+  assert.ok(spacing && spacing.includes('qa-fail'), `1.5 mm spacing should fail QA: ${spacing}`);
+  for (const plane of [0, 1, 2]) {
+    const s = await canvasStats(page, `.view[data-plane="${plane}"] canvas`);
+    assert.ok(s.levels > 20, `MPR plane ${plane} looks blank`);
+  }
+  assert.deepEqual(errors, []);
+  assertSameOrigin(requests);
+  await page.close();
+});
+
+test('a non-DICOM file gives a clear message and keeps the loaded study', async () => {
+  const { page } = await openApp();
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.setInputFiles('#file-input', [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a dicom file') }]);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error', null, { timeout: 30000 });
+  const text = await page.$eval('#status', (e) => e.textContent);
+  assert.match(text, /No loadable CT series/);
+  const reasons = await page.$eval('#file-errors', (e) => e.textContent);
+  assert.match(reasons, /notes\.txt/);
+  const facts = await page.$eval('#study-facts', (e) => e.textContent);
+  assert.match(facts, /demo/i, 'the demo study must still be shown');
+  await page.close();
+});

@@ -1,0 +1,73 @@
+// Compute worker: holds its own wasm instance and the study. Every heavy step runs here
+// so the page stays responsive. Loading proceeds in small steps with a yield between
+// them, which is when a cancel message can arrive.
+import init, { Session } from './pkg/osteon.js';
+
+let session = null;
+let cancelRequested = false;
+const ready = init().then(() => { session = new Session(); });
+
+const post = (msg, transfer = []) => self.postMessage(msg, transfer);
+const progress = (label, done, total) => post({ type: 'progress', label, done, total });
+const yieldToMessages = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function errorText(e) {
+  return e && e.message ? e.message : String(e);
+}
+
+function sendStudy(report) {
+  const volume = session.volumeData();
+  post({ type: 'study', report, volume }, [volume.buffer]);
+}
+
+async function loadSeries(seriesId, pixelSpacing) {
+  cancelRequested = false;
+  const total = session.beginLoad(seriesId, pixelSpacing || []);
+  let done = 0;
+  progress('Decoding slices', 0, total);
+  while (done < total) {
+    await yieldToMessages();
+    if (cancelRequested) {
+      session.cancelLoad();
+      post({ type: 'cancelled' });
+      return;
+    }
+    done = session.loadStep(4);
+    progress('Decoding slices', done, total);
+  }
+  sendStudy(session.finishLoad());
+}
+
+const handlers = {
+  async demo() {
+    const report = session.openDemo((done, total) => progress('Generating demo study', done, total));
+    sendStudy(report);
+  },
+  async files({ files }) {
+    session.clearFiles();
+    for (const f of files) session.addFile(f.name, new Uint8Array(f.buffer));
+    progress('Reading headers', 0, 1);
+    const scan = session.scan();
+    post({ type: 'scanned', ...scan });
+  },
+  async load({ seriesId, pixelSpacing }) {
+    await loadSeries(seriesId, pixelSpacing);
+  },
+  async surface({ iso }) {
+    progress('Extracting bone surface', 0, 1);
+    const m = session.previewSurface(iso);
+    post({ type: 'surface', positions: m.positions, normals: m.normals, indices: m.indices },
+      [m.positions.buffer, m.normals.buffer, m.indices.buffer]);
+  },
+};
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  if (msg.type === 'cancel') { cancelRequested = true; return; }
+  try {
+    await ready;
+    await handlers[msg.type](msg);
+  } catch (e) {
+    post({ type: 'error', context: msg.type, message: errorText(e) });
+  }
+};
