@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod demo;
 pub mod dicom;
+pub mod mesh;
 pub mod mpr;
 pub mod nrrd;
 pub mod progress;

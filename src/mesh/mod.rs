@@ -1,0 +1,37 @@
+//! Triangle meshes in patient millimetres.
+//!
+//! Layout: `positions_mm[v] = [x, y, z]` (f64, patient LPS mm unless a function says
+//! otherwise); `triangles[t] = [a, b, c]` (u32 vertex indices), counter-clockwise seen
+//! from outside, so `(b - a) × (c - a)` points out of the solid. This rule is written
+//! here once; every module relies on it.
+
+/// An indexed triangle mesh.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mesh {
+    /// Vertex positions in mm.
+    pub positions_mm: Vec<[f64; 3]>,
+    /// Vertex indices of each triangle, counter-clockwise seen from outside.
+    pub triangles: Vec<[u32; 3]>,
+}
+
+impl Mesh {
+    /// A mesh from positions and triangles (not validated; see the repair module for checks).
+    pub fn new(positions_mm: Vec<[f64; 3]>, triangles: Vec<[u32; 3]>) -> Self {
+        Mesh { positions_mm, triangles }
+    }
+
+    /// Number of vertices.
+    pub fn vertex_count(&self) -> usize {
+        self.positions_mm.len()
+    }
+
+    /// Number of triangles.
+    pub fn triangle_count(&self) -> usize {
+        self.triangles.len()
+    }
+
+    /// The three corner positions of triangle `t`.
+    pub fn corners(&self, t: usize) -> [[f64; 3]; 3] {
+        self.triangles[t].map(|v| self.positions_mm[v as usize])
+    }
+}
