@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use osteon::dicom::{qa, read_series, scan, FileBytes, QaStatus, ReadOptions};
 use osteon::progress::NoProgress;
+use osteon::volume::sha256_hex;
+
+#[path = "common/golden.rs"]
+mod golden;
 
 fn data_dir() -> Option<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
@@ -59,6 +63,7 @@ fn invesalius_head_loads_with_plausible_hu_and_qa() {
     let id = ct[0].id;
     let l = read_series(&fb, &s, id, &ReadOptions::default(), &mut NoProgress).unwrap();
     assert_eq!(l.volume.dims, [512, 512, 108]);
+    assert_eq!(sha256_hex(&l.volume), golden::HEAD_CT_SHA256);
     assert!(
         (l.volume.spacing_mm[0] - 0.4785).abs() < 1e-3,
         "{:?}",
@@ -342,6 +347,7 @@ fn totalsegmentator_j2k_body_ct_loads() {
     let (lo, hi) = l.volume.min_max().unwrap();
     assert!(lo <= -1000 && hi >= 1000, "{lo}..{hi}");
     assert_eq!(l.qa.line(qa::SPACING).unwrap().status, QaStatus::Fail);
+    assert_eq!(sha256_hex(&l.volume), golden::TOTALSEG_J2K_SHA256);
 }
 
 #[test]

@@ -55,7 +55,7 @@ pub enum DicomError {
     NoSuchSeries { id: usize, count: usize },
     #[error(
         "the file {file} has no PixelSpacing, so the pixel size is unknown; enter the pixel \
-         size in mm (ReadOptions.assume_pixel_spacing_mm) and load again"
+         size in mm (row and column spacing) and load again"
     )]
     MissingPixelSpacing { file: String },
     #[error("the slices cannot be placed in space: {reason}")]

@@ -17,7 +17,10 @@ pub struct Mesh {
 impl Mesh {
     /// A mesh from positions and triangles (not validated; see the repair module for checks).
     pub fn new(positions_mm: Vec<[f64; 3]>, triangles: Vec<[u32; 3]>) -> Self {
-        Mesh { positions_mm, triangles }
+        Mesh {
+            positions_mm,
+            triangles,
+        }
     }
 
     /// Number of vertices.

@@ -27,3 +27,10 @@ pub const SMALL_DEMO_CT_SHA256: &str =
 /// SHA-256 of the HU volume read back from `small_demo_series()`.
 pub const SMALL_DEMO_SERIES_SHA256: &str =
     "57eddf591b1ad62257a0c6ce057d3d71de0273d4142e5e4be6991d56517e79f4";
+
+/// SHA-256 of the HU volume of ../shared/data/ct_totalsegmentator_example/example_ct_dicom
+/// (JPEG 2000). The e2e test asserts the same digest for the series loaded in the browser.
+pub const TOTALSEG_J2K_SHA256: &str =
+    "bc64ae971ee73b3d9c7c8bc49b516fcf0f3a1a65e358a90d98fb2c0252f6bbed";
+/// SHA-256 of the HU volume of ../shared/data/ct_head_invesalius_0051.
+pub const HEAD_CT_SHA256: &str = "bc9272e7567a4b24d677ba5becf6911b8cc661dad468f1e652116a201b3493f5";

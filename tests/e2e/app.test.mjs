@@ -149,3 +149,34 @@ test('a non-DICOM file gives a clear message and keeps the loaded study', async 
   assert.match(facts, /demo/i, 'the demo study must still be shown');
   await page.close();
 });
+
+// Digests asserted natively in tests/dicom_real_data.rs: the browser must reach the same bits.
+const TOTALSEG_J2K_SHA256 = 'bc64ae971ee73b3d9c7c8bc49b516fcf0f3a1a65e358a90d98fb2c0252f6bbed';
+
+test('a JPEG 2000 series decodes in the browser to the same HU volume as natively (shared data tier)', { timeout: 300000 }, async (t) => {
+  const dir = path.join(SHARED, 'ct_totalsegmentator_example/example_ct_dicom');
+  if (!fs.existsSync(dir)) { t.skip('skipped: no shared data'); return; }
+  const { page, errors } = await openApp();
+  await page.setInputFiles('#file-input', fs.readdirSync(dir).map((f) => path.join(dir, f)));
+  await waitForStudy(page);
+  const sha = await page.evaluate(() => window.osteon.study.sha256);
+  assert.equal(sha, TOTALSEG_J2K_SHA256);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a slice without PixelSpacing asks for the pixel size, then loads (shared data tier)', { timeout: 120000 }, async (t) => {
+  const file = path.join(SHARED, 'edge_fodicom/CT-MONO2-16-ankle');
+  if (!fs.existsSync(file)) { t.skip('skipped: no shared data'); return; }
+  const { page } = await openApp();
+  await page.setInputFiles('#file-input', [file]);
+  await page.waitForSelector('#spacing-panel:not([hidden])', { timeout: 60000 });
+  assert.match(await page.$eval('#spacing-reason', (e) => e.textContent), /no PixelSpacing/);
+  await page.fill('#spacing-x', '0.4');
+  await page.fill('#spacing-y', '0.4');
+  await page.click('#spacing-apply');
+  await waitForStudy(page);
+  const facts = await page.$eval('#study-facts', (e) => e.textContent);
+  assert.match(facts, /0\.400 × 0\.400/);
+  await page.close();
+});

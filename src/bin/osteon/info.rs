@@ -12,7 +12,11 @@ use std::path::Path;
 
 /// `osteon info <dir-or-files>... [--json]`
 pub fn run(args: &[String]) -> Result<(), String> {
-    let paths = positionals(args, &[]);
+    let paths = positionals(args, &["--pixel-spacing"]);
+    let opts = ReadOptions {
+        assume_pixel_spacing_mm: pixel_spacing(args)?,
+        ..ReadOptions::default()
+    };
     if paths.is_empty() {
         return Err("osteon info needs at least one folder or file".into());
     }
@@ -30,13 +34,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             reports.push(json!({ "summary": s, "skipped": "localizer / scout" }));
             continue;
         }
-        match dicom::read_series(
-            &bytes,
-            &scan,
-            s.id,
-            &ReadOptions::default(),
-            &mut NoProgress,
-        ) {
+        match dicom::read_series(&bytes, &scan, s.id, &opts, &mut NoProgress) {
             Ok(loaded) => reports.push(json!({
                 "summary": loaded.summary,
                 "geometry": loaded.geometry,
@@ -106,6 +104,23 @@ fn print_series(r: &serde_json::Value) {
                 l["status"].as_str().unwrap_or("").to_uppercase()
             );
         }
+    }
+}
+
+/// `--pixel-spacing ROW,COL` (mm), used only for files without PixelSpacing.
+fn pixel_spacing(args: &[String]) -> Result<Option<[f64; 2]>, String> {
+    let Some(text) = flag_value(args, "--pixel-spacing") else {
+        return Ok(None);
+    };
+    let values: Vec<f64> = text
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    match values[..] {
+        [r, c] if r > 0.0 && c > 0.0 => Ok(Some([r, c])),
+        _ => Err(format!(
+            "--pixel-spacing takes two positive numbers in mm, like 0.5,0.5 (got '{text}')"
+        )),
     }
 }
 

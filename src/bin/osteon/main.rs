@@ -11,7 +11,8 @@ const USAGE: &str = "\
 osteon — patient-specific implant design, native command line
 
 USAGE:
-  osteon info <dir-or-files>... [--json]     series found, geometry and the protocol QA table
+  osteon info <dir-or-files>... [--json] [--pixel-spacing ROW,COL]
+                                             series found, geometry and the protocol QA table
   osteon demo --out DIR [--seed N]           write the demo study as a DICOM series + truth labels (NRRD)
   osteon bench [--json] [--reps N] [--only K1,K2]
                                              time the hot kernels (median of N runs)
