@@ -1,0 +1,48 @@
+//! The native command line, run as a user would.
+
+use std::process::Command;
+
+fn osteon(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_osteon")).args(args).output().expect("osteon runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn demo_export_reads_back_as_one_series_that_passes_qa() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-demo-{}", std::process::id()));
+    let (ok, out, err) = osteon(&["demo", "--out", dir.to_str().unwrap()]);
+    assert!(ok, "demo failed: {err}");
+    assert!(out.contains("wrote 128 slices"), "{out}");
+    assert!(dir.join("labels.nrrd").exists() && dir.join("bones.json").exists());
+    let (ok, json, err) = osteon(&["info", dir.join("dicom").to_str().unwrap(), "--json"]);
+    assert!(ok, "info failed: {err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let series = v["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0]["dims"], serde_json::json!([448, 320, 128]));
+    for line in series[0]["qa"]["lines"].as_array().unwrap() {
+        assert_ne!(line["status"], "fail", "{line}");
+    }
+    let labels = osteon::nrrd::read_nrrd_u8(&std::fs::read(dir.join("labels.nrrd")).unwrap()).unwrap();
+    assert_eq!(labels.dims, [448, 320, 128]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn info_on_a_non_dicom_file_names_it_and_the_reason() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-junk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
+    let (ok, out, _) = osteon(&["info", dir.to_str().unwrap()]);
+    assert!(ok);
+    assert!(out.contains("notes.txt") && out.contains("not a DICOM file"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unknown_command_and_bad_flags_explain_themselves() {
+    let (ok, _, err) = osteon(&["frobnicate"]);
+    assert!(!ok && err.contains("unknown command"), "{err}");
+    let (ok, _, err) = osteon(&["info", ".", "--pixel-spacing", "abc"]);
+    assert!(!ok && err.contains("two positive numbers"), "{err}");
+}
