@@ -1,5 +1,9 @@
 // Opens the bench page in Debian's Chromium and prints its JSON. BASE_URL must serve the repo root.
-import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+
+// playwright-core is installed with the e2e tests.
+const require = createRequire(new URL('../tests/e2e/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
 
 const base = process.env.BASE_URL || 'http://127.0.0.1:8080/';
 const reps = process.env.REPS || '5';

@@ -16,7 +16,7 @@ python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null' EXIT
 sleep 0.5
-(cd tests/e2e && BASE_URL="http://127.0.0.1:$PORT/" REPS="$REPS" node ../../benches/wasm_bench.mjs) > "$OUT/wasm.json"
+BASE_URL="http://127.0.0.1:$PORT/" REPS="$REPS" node benches/wasm_bench.mjs > "$OUT/wasm.json"
 rm -rf "$OUT/series" && ./target/release/osteon bench --write-series "$OUT/series"
 if [[ ! -x "$OUT/venv/bin/python" ]]; then
   python3 -m venv "$OUT/venv"
