@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod design;
 pub mod dicom;
 pub mod mesh;
 pub mod mpr;

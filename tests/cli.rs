@@ -3,8 +3,15 @@
 use std::process::Command;
 
 fn osteon(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_osteon")).args(args).output().expect("osteon runs");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_osteon"))
+        .args(args)
+        .output()
+        .expect("osteon runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -23,7 +30,8 @@ fn demo_export_reads_back_as_one_series_that_passes_qa() {
     for line in series[0]["qa"]["lines"].as_array().unwrap() {
         assert_ne!(line["status"], "fail", "{line}");
     }
-    let labels = osteon::nrrd::read_nrrd_u8(&std::fs::read(dir.join("labels.nrrd")).unwrap()).unwrap();
+    let labels =
+        osteon::nrrd::read_nrrd_u8(&std::fs::read(dir.join("labels.nrrd")).unwrap()).unwrap();
     assert_eq!(labels.dims, [448, 320, 128]);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -35,7 +43,10 @@ fn info_on_a_non_dicom_file_names_it_and_the_reason() {
     std::fs::write(dir.join("notes.txt"), b"hello").unwrap();
     let (ok, out, _) = osteon(&["info", dir.to_str().unwrap()]);
     assert!(ok);
-    assert!(out.contains("notes.txt") && out.contains("not a DICOM file"), "{out}");
+    assert!(
+        out.contains("notes.txt") && out.contains("not a DICOM file"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -45,4 +56,25 @@ fn unknown_command_and_bad_flags_explain_themselves() {
     assert!(!ok && err.contains("unknown command"), "{err}");
     let (ok, _, err) = osteon(&["info", ".", "--pixel-spacing", "abc"]);
     assert!(!ok && err.contains("two positive numbers"), "{err}");
+}
+
+#[test]
+fn link_encode_then_decode_gives_back_the_design() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-link-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let design = r#"{"study_fingerprint":"ab12","app_version":"0.1.0","ops":[{"op":"open_demo","seed":1}],"view":{"cursor":[1,2,3],"window_hu":[400.0,1800.0],"orbit":[25.0,20.0,1.0]}}"#;
+    std::fs::write(dir.join("design.json"), design).unwrap();
+    let (ok, link, err) = osteon(&["link", "encode", dir.join("design.json").to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(link.starts_with("#d=1."), "{link}");
+    let (ok, json, err) = osteon(&["link", "decode", link.trim(), "--json"]);
+    assert!(ok, "{err}");
+    let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        back,
+        serde_json::from_str::<serde_json::Value>(design).unwrap()
+    );
+    let (ok, _, err) = osteon(&["link", "decode", "#d=1.broken"]);
+    assert!(!ok && err.contains("damaged"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,7 +1,7 @@
 // Osteon app shell: wires the page's wasm Viewer (rendering) to the compute worker
 // (loading, analysis) and the panels. No network request is made after page load:
 // every file is read locally and every computation runs in this tab.
-import init, { Viewer, appVersion } from './pkg/osteon.js';
+import init, { Viewer, appVersion, encodeDesignLink, decodeDesignLink } from './pkg/osteon.js';
 import { MprView } from './mpr_view.js';
 import { filesFromDrop, filesFromInput, readAll } from './files.js';
 
@@ -26,6 +26,8 @@ class App {
     this.views = [...document.querySelectorAll('.view[data-plane]')].map((el) => new MprView(el, Number(el.dataset.plane), this));
     this.activeView = this.views[0];
     this.pendingSeries = null;
+    this.design = null;
+    this.linkedDesign = null;
     this.worker = this.startWorker();
     this.bindUi();
     new ResizeObserver(() => this.redraw()).observe($('views'));
@@ -155,6 +157,75 @@ class App {
     const errs = report.file_errors.length ? ` ${report.file_errors.length} file(s) could not be used.` : '';
     this.setStatus(`${report.source === 'demo' ? 'Demo study' : 'Series'} loaded: ${report.dims.join(' × ')} voxels.${errs}`, 'ready');
     this.worker.postMessage({ type: 'surface', iso: BONE_ISO_HU });
+    this.startDesign(report);
+  }
+
+  /** Starts the design for a new study, or checks and applies the design of an opened link. */
+  startDesign(report) {
+    const linked = this.linkedDesign;
+    if (linked && linked.study_fingerprint !== report.sha256) {
+      this.design = null;
+      this.fail(`This design link belongs to a different study (fingerprint ${linked.study_fingerprint.slice(0, 12)}…, this study ${report.sha256.slice(0, 12)}…). Drop the CT study the link was made on.`);
+      return;
+    }
+    const source = report.source === 'demo' ? { op: 'open_demo', seed: 1 } : { op: 'load_series' };
+    this.design = { study_fingerprint: report.sha256, app_version: appVersion(), ops: [source], view: null };
+    if (linked) {
+      this.design.ops = linked.ops;
+      this.applyView(linked.view);
+      this.linkedDesign = null;
+      this.setStatus(`Design link opened: the study matches (fingerprint ${report.sha256.slice(0, 12)}…) and the design was replayed.`, 'ready');
+    }
+    this.updateLink();
+  }
+
+  applyView(view) {
+    const dims = this.study.dims;
+    this.cursor = view.cursor.map((c, a) => Math.min(dims[a] - 1, Math.max(0, c)));
+    this.windowLevel = { center: view.window_hu[0], width: view.window_hu[1] };
+    this.orbit = { yaw: view.orbit[0], pitch: view.orbit[1], zoom: view.orbit[2] };
+    this.setWindow(this.windowLevel.center, this.windowLevel.width);
+  }
+
+  /** Puts the current design in the address bar (fragment only: never sent to a server). */
+  updateLink() {
+    if (!this.design) return;
+    this.design.view = {
+      cursor: [...this.cursor],
+      window_hu: [this.windowLevel.center, this.windowLevel.width],
+      orbit: [this.orbit.yaw, this.orbit.pitch, this.orbit.zoom],
+    };
+    const link = encodeDesignLink(this.design);
+    if (link !== location.hash) history.replaceState(null, '', link);
+  }
+
+  /** Reads a design from the address bar at start-up. */
+  openLinkFromUrl() {
+    if (!location.hash) return;
+    let design;
+    try {
+      design = decodeDesignLink(location.hash);
+    } catch (e) {
+      this.fail(`Cannot open this design link: ${e.message || e}`);
+      return;
+    }
+    this.linkedDesign = design;
+    if (design.ops[0] && design.ops[0].op === 'open_demo') {
+      this.setStatus('Design link for the demo study: opening it…', 'busy');
+      this.openDemo();
+    } else {
+      this.setStatus(`Design link for study ${design.study_fingerprint.slice(0, 12)}…: drop your copy of that CT study to replay it.`, 'needs-input');
+    }
+  }
+
+  async copyLink() {
+    this.updateLink();
+    try {
+      await navigator.clipboard.writeText(location.href);
+      this.setStatus('Design link copied. It holds no patient data: only the design and the study fingerprint.', 'ready');
+    } catch {
+      this.setStatus(`Copy this link: ${location.href}`, 'ready');
+    }
   }
 
   showSurface(msg) {
@@ -235,6 +306,12 @@ class App {
     for (const v of this.views) { v.resize(); v.draw(); }
     $('wl-readout').textContent = `C ${this.windowLevel.center} / W ${this.windowLevel.width}`;
     this.draw3d();
+    this.scheduleLinkUpdate();
+  }
+
+  scheduleLinkUpdate() {
+    clearTimeout(this.linkTimer);
+    this.linkTimer = setTimeout(() => this.updateLink(), 300);
   }
 
   draw3d() {
@@ -248,6 +325,7 @@ class App {
   bindUi() {
     $('app-version').textContent = `v${appVersion()}`;
     $('open-demo').onclick = () => this.openDemo();
+    $('copy-link').onclick = () => this.copyLink();
     for (const id of ['file-input', 'folder-input']) {
       $(id).onchange = (e) => { this.openFiles(filesFromInput(e.target)); e.target.value = ''; };
     }
@@ -290,11 +368,13 @@ class App {
       this.orbit.yaw = drag.yaw - (e.clientX - drag.x) * 0.5;
       this.orbit.pitch = Math.max(-89, Math.min(89, drag.pitch + (e.clientY - drag.y) * 0.5));
       this.draw3d();
+      this.scheduleLinkUpdate();
     });
     c.addEventListener('wheel', (e) => {
       e.preventDefault();
       this.orbit.zoom = Math.min(5, Math.max(0.2, this.orbit.zoom * (e.deltaY > 0 ? 1.1 : 1 / 1.1)));
       this.draw3d();
+      this.scheduleLinkUpdate();
     }, { passive: false });
   }
 }
@@ -311,6 +391,9 @@ async function main() {
   }
   window.osteon = new App(viewer);
   document.body.dataset.ready = 'true';
+  window.osteon.openLinkFromUrl();
+  // A link pasted into this tab's address bar only changes the fragment.
+  window.addEventListener('hashchange', () => window.osteon.openLinkFromUrl());
 }
 
 main();

@@ -9,6 +9,7 @@
 //! Errors cross as `JsError` with the plain-language message of the pure layer.
 
 mod bench;
+mod design;
 mod session;
 mod viewer;
 

@@ -30,13 +30,18 @@ after(async () => { await browser?.close(); });
 
 /** Opens the app, recording every request and console error. */
 async function openApp() {
+  return openApp0(BASE_URL);
+}
+
+/** Opens `url` (the app, possibly with a design link), recording requests and errors. */
+async function openApp0(url) {
   const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
   const requests = [];
   const errors = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(BASE_URL);
+  await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
   return { page, requests, errors };
 }
@@ -178,5 +183,63 @@ test('a slice without PixelSpacing asks for the pixel size, then loads (shared d
   await waitForStudy(page);
   const facts = await page.$eval('#study-facts', (e) => e.textContent);
   assert.match(facts, /0\.400 × 0\.400/);
+  await page.close();
+});
+
+test('the address bar holds the design; opening the link elsewhere replays the same view', async () => {
+  const author = await openApp();
+  await author.page.click('#open-demo');
+  await waitForStudy(author.page);
+  const box = await author.page.locator('.view[data-plane="0"] canvas').boundingBox();
+  await author.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 5; i++) await author.page.mouse.wheel(0, 100);
+  await author.page.click('button[data-preset="soft"]');
+  await author.page.waitForFunction(() => location.hash.startsWith('#d=1.'));
+  await author.page.waitForTimeout(500);
+  const link = await author.page.evaluate(() => location.href);
+  const authorSlice = await author.page.$eval('.view[data-plane="0"] .info', (e) => e.textContent);
+  assert.ok(!/ANONYMOUS|DEMO|2\.25\./.test(decodeURIComponent(link)), 'link must hold no header text');
+  await author.page.close();
+
+  const { page, requests } = await openApp0(link);
+  await waitForStudy(page);
+  assert.match(await page.$eval('#status', (e) => e.textContent), /study matches/);
+  assert.equal(await page.$eval('.view[data-plane="0"] .info', (e) => e.textContent), authorSlice);
+  assert.equal(await page.$eval('#wl-readout', (e) => e.textContent), 'C 40 / W 400');
+  assertSameOrigin(requests);
+  await page.close();
+});
+
+test('a damaged design link is refused with a clear message', async () => {
+  const { page } = await openApp0(`${BASE_URL}#d=1.AAAAnotalink`);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error');
+  assert.match(await page.$eval('#status', (e) => e.textContent), /Cannot open this design link: the design link is damaged/);
+  await page.close();
+});
+
+test('a design link for another study is refused when a different study is loaded (shared data tier)', { timeout: 300000 }, async (t) => {
+  const dir = path.join(SHARED, 'ct_head_invesalius_0051');
+  if (!fs.existsSync(dir)) { t.skip('skipped: no shared data'); return; }
+  const author = await openApp();
+  await author.page.click('#open-demo');
+  await waitForStudy(author.page);
+  await author.page.waitForFunction(() => location.hash.startsWith('#d=1.'));
+  const hash = await author.page.evaluate(() => location.hash);
+  await author.page.close();
+  // Same design, but pretend it was made on a DICOM study: the app then waits for a drop.
+  const { page } = await openApp0(BASE_URL);
+  const foreign = await page.evaluate(async (h) => {
+    const m = await import('./www/pkg/osteon.js');
+    const d = m.decodeDesignLink(h);
+    d.ops = [{ op: 'load_series' }];
+    return m.encodeDesignLink(d);
+  }, hash);
+  await page.goto(`${BASE_URL}${foreign}`);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'needs-input');
+  assert.match(await page.$eval('#status', (e) => e.textContent), /drop your copy/);
+  const files = fs.readdirSync(dir).filter((f) => !f.endsWith('.md')).map((f) => path.join(dir, f));
+  await page.setInputFiles('#file-input', files);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error', null, { timeout: 120000 });
+  assert.match(await page.$eval('#status', (e) => e.textContent), /belongs to a different study/);
   await page.close();
 });

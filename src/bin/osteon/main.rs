@@ -4,6 +4,7 @@
 mod bench;
 mod files;
 mod info;
+mod link;
 
 use std::process::ExitCode;
 
@@ -14,6 +15,8 @@ USAGE:
   osteon info <dir-or-files>... [--json] [--pixel-spacing ROW,COL]
                                              series found, geometry and the protocol QA table
   osteon demo --out DIR [--seed N]           write the demo study as a DICOM series + truth labels (NRRD)
+  osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
+  osteon link decode '<link>' [--json]       show the design a link holds
   osteon bench [--json] [--reps N] [--only K1,K2]
                                              time the hot kernels (median of N runs)
 ";
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         Some("info") => info::run(&args[1..]),
         Some("demo") => info::run_demo(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("link") => link::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())

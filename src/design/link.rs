@@ -1,0 +1,206 @@
+//! The design link: `#d=<schema>.<base64url(payload)>` in the URL fragment, which
+//! browsers never send to a server.
+//!
+//! Payload bytes: `checksum[4] || deflate(JSON of DesignState)`, where the checksum is
+//! the first four bytes of SHA-256 over the deflated bytes. The schema number in front
+//! lets an older link be migrated and a newer one be refused with a clear message.
+//! Inflation is capped at [`MAX_INFLATED_BYTES`] so a crafted link cannot exhaust memory.
+
+use super::state::{DesignState, SCHEMA_VERSION};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// Largest inflated design accepted from a link.
+pub const MAX_INFLATED_BYTES: usize = 4 << 20;
+/// Prefix of the fragment that carries a design.
+pub const FRAGMENT_PREFIX: &str = "#d=";
+
+/// Why a link cannot be opened. Messages say what to do.
+#[derive(thiserror::Error, Debug, PartialEq)]
+pub enum LinkError {
+    #[error("this is not a design link: it should contain '#d=' followed by the design; ask for the link again")]
+    NotALink,
+    #[error("the design link is damaged ({0}); ask the sender to copy it again")]
+    Damaged(String),
+    #[error("this design link was made by a newer Osteon (design schema {found}, this app reads up to {supported}); open it with the newer version")]
+    TooNew { found: u16, supported: u16 },
+    #[error("the design in this link is larger than {limit} bytes once unpacked; it is refused to protect this computer")]
+    TooLarge { limit: usize },
+    #[error("the design could not be written: {0}")]
+    Encode(String),
+}
+
+fn checksum(bytes: &[u8]) -> [u8; 4] {
+    let d = Sha256::digest(bytes);
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// Encodes a design as a URL fragment `#d=<schema>.<payload>`.
+pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
+    let json = serde_json::to_vec(state).map_err(|e| LinkError::Encode(e.to_string()))?;
+    let deflated = miniz_oxide::deflate::compress_to_vec(&json, 9);
+    let mut payload = checksum(&deflated).to_vec();
+    payload.extend_from_slice(&deflated);
+    Ok(format!(
+        "{FRAGMENT_PREFIX}{SCHEMA_VERSION}.{}",
+        URL_SAFE_NO_PAD.encode(payload)
+    ))
+}
+
+/// Decodes a design from a whole URL, a fragment (`#d=…`) or the bare `<schema>.<payload>`.
+pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
+    let body = match link.find(FRAGMENT_PREFIX) {
+        Some(at) => &link[at + FRAGMENT_PREFIX.len()..],
+        None if link.contains('.') && !link.contains('/') => link,
+        None => return Err(LinkError::NotALink),
+    };
+    let (version, payload) = body.split_once('.').ok_or(LinkError::NotALink)?;
+    let version: u16 = version
+        .parse()
+        .map_err(|_| LinkError::Damaged("the schema number is not a number".into()))?;
+    if version > SCHEMA_VERSION {
+        return Err(LinkError::TooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| LinkError::Damaged("it is not valid base64url text".into()))?;
+    if bytes.len() < 5 {
+        return Err(LinkError::Damaged("it is too short".into()));
+    }
+    let (sum, deflated) = bytes.split_at(4);
+    if sum != checksum(deflated) {
+        return Err(LinkError::Damaged("the checksum does not match".into()));
+    }
+    let json = miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_INFLATED_BYTES)
+        .map_err(|e| {
+            if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
+                LinkError::TooLarge {
+                    limit: MAX_INFLATED_BYTES,
+                }
+            } else {
+                LinkError::Damaged("it does not unpack".into())
+            }
+        })?;
+    migrate(version, &json)
+}
+
+/// Reads a design of schema `version` (≤ current) into the current schema.
+fn migrate(version: u16, json: &[u8]) -> Result<DesignState, LinkError> {
+    match version {
+        // Schema 1 is the first; later schemas add an arm that converts the old JSON.
+        1 => serde_json::from_slice(json)
+            .map_err(|e| LinkError::Damaged(format!("its content is not a design: {e}"))),
+        other => Err(LinkError::Damaged(format!(
+            "design schema {other} does not exist"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::{Op, ViewState};
+
+    fn sample() -> DesignState {
+        DesignState {
+            study_fingerprint: "fa28e97d9aed18fc030cf4c1cda8e96de26f058ff5291cae25eff50c3704479b"
+                .into(),
+            app_version: "0.1.0".into(),
+            ops: vec![Op::OpenDemo { seed: 1 }],
+            view: ViewState {
+                cursor: [120, 160, 40],
+                window_hu: [400.0, 1800.0],
+                orbit: [25.0, 20.0, 1.0],
+            },
+        }
+    }
+
+    #[test]
+    fn a_design_round_trips_through_its_link() {
+        let link = encode_link(&sample()).unwrap();
+        assert!(link.starts_with("#d=1."));
+        assert_eq!(decode_link(&link).unwrap(), sample());
+        let url = format!("http://127.0.0.1:8080/{link}");
+        assert_eq!(decode_link(&url).unwrap(), sample());
+    }
+
+    #[test]
+    fn the_same_design_always_gives_the_same_link() {
+        assert_eq!(
+            encode_link(&sample()).unwrap(),
+            encode_link(&sample()).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_changed_character_is_detected() {
+        let link = encode_link(&sample()).unwrap();
+        let mut chars: Vec<char> = link.chars().collect();
+        let at = chars.len() - 3;
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        let broken: String = chars.into_iter().collect();
+        assert!(matches!(decode_link(&broken), Err(LinkError::Damaged(_))));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let link = encode_link(&sample())
+            .unwrap()
+            .replacen("#d=1.", "#d=9.", 1);
+        let e = decode_link(&link).unwrap_err();
+        assert_eq!(
+            e,
+            LinkError::TooNew {
+                found: 9,
+                supported: SCHEMA_VERSION
+            }
+        );
+        assert!(e.to_string().contains("newer Osteon"));
+    }
+
+    #[test]
+    fn not_a_link_and_garbage_are_refused() {
+        assert_eq!(
+            decode_link("http://example/").unwrap_err(),
+            LinkError::NotALink
+        );
+        assert!(matches!(
+            decode_link("#d=1.!!!"),
+            Err(LinkError::Damaged(_))
+        ));
+        assert!(matches!(decode_link("#d=1."), Err(LinkError::Damaged(_))));
+        assert!(matches!(
+            decode_link("#d=x.AAAA"),
+            Err(LinkError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused() {
+        let zeros = vec![b' '; MAX_INFLATED_BYTES + 10];
+        let deflated = miniz_oxide::deflate::compress_to_vec(&zeros, 9);
+        let mut payload = checksum(&deflated).to_vec();
+        payload.extend_from_slice(&deflated);
+        let link = format!("#d=1.{}", URL_SAFE_NO_PAD.encode(payload));
+        assert_eq!(
+            decode_link(&link).unwrap_err(),
+            LinkError::TooLarge {
+                limit: MAX_INFLATED_BYTES
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_rather_than_ignored() {
+        let json = br#"{"study_fingerprint":"x","app_version":"0","ops":[],"view":{"cursor":[0,0,0],"window_hu":[0,1],"orbit":[0,0,1]},"patient_name":"X"}"#;
+        let deflated = miniz_oxide::deflate::compress_to_vec(json, 9);
+        let mut payload = checksum(&deflated).to_vec();
+        payload.extend_from_slice(&deflated);
+        let link = format!("#d=1.{}", URL_SAFE_NO_PAD.encode(payload));
+        assert!(matches!(decode_link(&link), Err(LinkError::Damaged(_))));
+    }
+}

@@ -1,0 +1,8 @@
+//! The design: a versioned operation log plus view state, bound to a study by its
+//! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
+
+pub mod link;
+pub mod state;
+
+pub use link::{decode_link, encode_link, LinkError};
+pub use state::{DesignState, Op, ViewState, SCHEMA_VERSION};

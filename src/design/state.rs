@@ -1,0 +1,55 @@
+//! `DesignState`: everything needed to replay a design on another copy of the same
+//! study. It holds parameters, voxel coordinates and settings only — never names, IDs,
+//! dates, UIDs or any header text — so it can travel in a URL.
+
+use serde::{Deserialize, Serialize};
+
+/// Current schema of [`DesignState`]. Bump it when the meaning of a field changes and
+/// add a migration in `link::migrate`.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// A design: the study it belongs to, the operations applied to it, and what is on screen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignState {
+    /// SHA-256 (hex) of the study's HU volume and geometry (`volume::sha256_hex`).
+    pub study_fingerprint: String,
+    /// Version of the Osteon that made the design.
+    pub app_version: String,
+    /// Operations in the order they were applied.
+    pub ops: Vec<Op>,
+    /// What the author was looking at.
+    pub view: ViewState,
+}
+
+/// One user operation. Coordinates are voxel indices of the study; HU are Hounsfield units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// The study is the embedded demo phantom generated with this seed.
+    OpenDemo { seed: u64 },
+    /// The study is a DICOM series the user loads from their own copy.
+    LoadSeries,
+}
+
+/// The view both parties of a design call should see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewState {
+    /// Crosshair voxel (i, j, k).
+    pub cursor: [u32; 3],
+    /// Window centre and width in HU.
+    pub window_hu: [f64; 2],
+    /// 3-D camera: yaw and pitch in degrees, zoom factor.
+    pub orbit: [f64; 3],
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState {
+            cursor: [0; 3],
+            window_hu: [400.0, 1800.0],
+            orbit: [25.0, 20.0, 1.0],
+        }
+    }
+}
