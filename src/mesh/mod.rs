@@ -5,6 +5,12 @@
 //! from outside, so `(b - a) × (c - a)` points out of the solid. This rule is written
 //! here once; every module relies on it.
 
+pub mod decimate;
+pub mod register;
+pub mod remesh;
+pub mod smooth;
+pub(crate) mod topology;
+
 /// An indexed triangle mesh.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Mesh {
