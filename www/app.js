@@ -379,7 +379,15 @@ class App {
   }
 }
 
+/** Lets the app start offline next time (the service worker caches only our own files). */
+function registerOffline() {
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' }).catch(() => {});
+  }
+}
+
 async function main() {
+  registerOffline();
   await init();
   let viewer;
   try {

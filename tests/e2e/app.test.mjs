@@ -243,3 +243,23 @@ test('a design link for another study is refused when a different study is loade
   assert.match(await page.$eval('#status', (e) => e.textContent), /belongs to a different study/);
   await page.close();
 });
+
+test('after one visit the app starts and opens the demo study offline', async () => {
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  const page = await context.newPage();
+  await page.goto(BASE_URL);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const cache = await caches.open('osteon-v1');
+    for (let i = 0; i < 100 && (await cache.keys()).length < 9; i++) await new Promise((r) => setTimeout(r, 100));
+    return reg.active.state;
+  });
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.waitForSelector('#canvas3d[data-ready="true"]', { timeout: 60000 });
+  await context.close();
+});
