@@ -1,0 +1,370 @@
+//! Compact voxel masks and label-volume helpers.
+//!
+//! A [`BitMask`] holds one bit per voxel (1/16 of an i16 CT volume) in `u64` words:
+//! voxel `n` (linear index `i + nx * (j + ny * k)`) is bit `n % 64` of word `n / 64`.
+//! A label volume is a [`Volume<u8>`]: 0 = background, 1..=255 = parts.
+
+use crate::volume::Volume;
+
+/// Inclusive voxel bounding box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct VoxelBox {
+    /// Smallest (i, j, k).
+    pub min: [usize; 3],
+    /// Largest (i, j, k), inclusive.
+    pub max: [usize; 3],
+}
+
+impl VoxelBox {
+    /// A box holding one voxel.
+    pub fn point(p: [usize; 3]) -> Self {
+        VoxelBox { min: p, max: p }
+    }
+
+    /// Grow to include `p`.
+    #[inline]
+    pub fn include(&mut self, p: [usize; 3]) {
+        for ((lo, hi), v) in self.min.iter_mut().zip(self.max.iter_mut()).zip(p) {
+            *lo = (*lo).min(v);
+            *hi = (*hi).max(v);
+        }
+    }
+
+    /// Union of two boxes.
+    pub fn union(mut self, o: VoxelBox) -> VoxelBox {
+        self.include(o.min);
+        self.include(o.max);
+        self
+    }
+
+    /// Grown by `by` voxels per axis, clamped to `dims`.
+    pub fn grown(&self, by: [usize; 3], dims: [usize; 3]) -> VoxelBox {
+        VoxelBox {
+            min: [0, 1, 2].map(|a| self.min[a].saturating_sub(by[a])),
+            max: [0, 1, 2].map(|a| (self.max[a] + by[a]).min(dims[a] - 1)),
+        }
+    }
+
+    /// Voxel counts along i, j, k.
+    pub fn dims(&self) -> [usize; 3] {
+        [0, 1, 2].map(|a| self.max[a] + 1 - self.min[a])
+    }
+}
+
+/// One bit per voxel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BitMask {
+    dims: [usize; 3],
+    words: Vec<u64>,
+}
+
+impl BitMask {
+    /// An empty mask on a grid of `dims`.
+    pub fn new(dims: [usize; 3]) -> Self {
+        let n = dims[0] * dims[1] * dims[2];
+        BitMask {
+            dims,
+            words: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    /// A mask with `f(index)` for every voxel.
+    pub fn from_fn(dims: [usize; 3], mut f: impl FnMut(usize) -> bool) -> Self {
+        let mut m = BitMask::new(dims);
+        let n = m.len();
+        for (w, word) in m.words.iter_mut().enumerate() {
+            let base = w * 64;
+            let mut bits = 0u64;
+            for b in 0..64.min(n - base) {
+                bits |= (f(base + b) as u64) << b;
+            }
+            *word = bits;
+        }
+        m
+    }
+
+    /// Voxels of `labels` equal to `label`.
+    pub fn from_label(labels: &Volume<u8>, label: u8) -> Self {
+        BitMask::from_fn(labels.dims, |n| labels.data[n] == label)
+    }
+
+    /// Voxels of `labels` that are not background.
+    pub fn from_nonzero(labels: &Volume<u8>) -> Self {
+        BitMask::from_fn(labels.dims, |n| labels.data[n] != 0)
+    }
+
+    /// Grid size (i, j, k).
+    pub fn dims(&self) -> [usize; 3] {
+        self.dims
+    }
+
+    /// Number of voxels of the grid (set or not).
+    pub fn len(&self) -> usize {
+        self.dims[0] * self.dims[1] * self.dims[2]
+    }
+
+    /// True when the grid has no voxel.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Linear index of (i, j, k).
+    #[inline]
+    pub fn index(&self, i: usize, j: usize, k: usize) -> usize {
+        i + self.dims[0] * (j + self.dims[1] * k)
+    }
+
+    /// (i, j, k) of a linear index.
+    #[inline]
+    pub fn ijk(&self, n: usize) -> [usize; 3] {
+        let nx = self.dims[0];
+        let ny = self.dims[1];
+        [n % nx, (n / nx) % ny, n / (nx * ny)]
+    }
+
+    /// Is voxel `n` set?
+    #[inline]
+    pub fn get(&self, n: usize) -> bool {
+        (self.words[n >> 6] >> (n & 63)) & 1 == 1
+    }
+
+    /// Is voxel (i, j, k) set? `false` outside the grid.
+    pub fn get_ijk(&self, i: i64, j: i64, k: i64) -> bool {
+        let d = self.dims;
+        if i < 0 || j < 0 || k < 0 || i as usize >= d[0] || j as usize >= d[1] || k as usize >= d[2] {
+            return false;
+        }
+        self.get(self.index(i as usize, j as usize, k as usize))
+    }
+
+    /// Set or clear voxel `n`.
+    #[inline]
+    pub fn set(&mut self, n: usize, on: bool) {
+        let bit = 1u64 << (n & 63);
+        if on {
+            self.words[n >> 6] |= bit;
+        } else {
+            self.words[n >> 6] &= !bit;
+        }
+    }
+
+    /// Set voxels `start..end` (linear indices).
+    pub fn set_range(&mut self, start: usize, end: usize) {
+        let mut n = start;
+        while n < end {
+            let (w, b) = (n >> 6, n & 63);
+            let take = (64 - b).min(end - n);
+            let bits = if take == 64 { u64::MAX } else { ((1u64 << take) - 1) << b };
+            self.words[w] |= bits;
+            n += take;
+        }
+    }
+
+    /// Number of set voxels.
+    pub fn count(&self) -> usize {
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// Linear indices of set voxels, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, &word)| {
+            let mut bits = word;
+            std::iter::from_fn(move || {
+                if bits == 0 {
+                    return None;
+                }
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                Some(w * 64 + b)
+            })
+        })
+    }
+
+    /// The raw words (bit `n % 64` of word `n / 64` is voxel `n`; bits past the end are 0).
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// Mutable raw words; keep bits past the end at 0.
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+
+    /// First set voxel at index ≥ `from` and < `to`, if any.
+    #[inline]
+    pub fn next_set(&self, from: usize, to: usize) -> Option<usize> {
+        self.next_with(from, to, false)
+    }
+
+    /// First clear voxel at index ≥ `from` and < `to`, if any.
+    #[inline]
+    pub fn next_clear(&self, from: usize, to: usize) -> Option<usize> {
+        self.next_with(from, to, true)
+    }
+
+    #[inline]
+    fn next_with(&self, from: usize, to: usize, invert: bool) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let mut w = from >> 6;
+        let flip = if invert { u64::MAX } else { 0 };
+        let mut word = (self.words[w] ^ flip) & (u64::MAX << (from & 63));
+        loop {
+            if word != 0 {
+                let n = w * 64 + word.trailing_zeros() as usize;
+                return if n < to { Some(n) } else { None };
+            }
+            w += 1;
+            if w * 64 >= to {
+                return None;
+            }
+            word = self.words[w] ^ flip;
+        }
+    }
+
+    /// Voxels set in both.
+    pub fn and(&self, o: &BitMask) -> BitMask {
+        self.zip(o, |a, b| a & b)
+    }
+
+    /// Voxels set in either.
+    pub fn or(&self, o: &BitMask) -> BitMask {
+        self.zip(o, |a, b| a | b)
+    }
+
+    /// Voxels set in `self` but not in `o`.
+    pub fn and_not(&self, o: &BitMask) -> BitMask {
+        self.zip(o, |a, b| a & !b)
+    }
+
+    /// The complement.
+    pub fn not(&self) -> BitMask {
+        let mut out = self.clone();
+        for w in &mut out.words {
+            *w = !*w;
+        }
+        out.clear_tail();
+        out
+    }
+
+    fn zip(&self, o: &BitMask, f: impl Fn(u64, u64) -> u64) -> BitMask {
+        assert_eq!(self.dims, o.dims, "masks on different grids");
+        BitMask {
+            dims: self.dims,
+            words: self.words.iter().zip(&o.words).map(|(a, b)| f(*a, *b)).collect(),
+        }
+    }
+
+    fn clear_tail(&mut self) {
+        let n = self.len();
+        if !n.is_multiple_of(64) {
+            if let Some(last) = self.words.last_mut() {
+                *last &= (1u64 << (n % 64)) - 1;
+            }
+        }
+    }
+
+    /// Bounding box of the set voxels, `None` when empty.
+    pub fn bbox(&self) -> Option<VoxelBox> {
+        let mut b: Option<VoxelBox> = None;
+        let nx = self.dims[0];
+        let rows = self.dims[1] * self.dims[2];
+        for r in 0..rows {
+            let start = r * nx;
+            if let Some(first) = self.next_set(start, start + nx) {
+                let mut last = first;
+                let mut p = first;
+                while let Some(q) = self.next_set(p, start + nx) {
+                    let end = self.next_clear(q, start + nx).unwrap_or(start + nx);
+                    last = end - 1;
+                    p = end;
+                }
+                let (j, k) = (r % self.dims[1], r / self.dims[1]);
+                let lo = VoxelBox { min: [first - start, j, k], max: [last - start, j, k] };
+                b = Some(match b {
+                    Some(x) => x.union(lo),
+                    None => lo,
+                });
+            }
+        }
+        b
+    }
+
+    /// The sub-grid `bx` as its own mask.
+    pub fn crop(&self, bx: &VoxelBox) -> BitMask {
+        let d = bx.dims();
+        let mut out = BitMask::new(d);
+        for k in 0..d[2] {
+            for j in 0..d[1] {
+                let src = self.index(bx.min[0], bx.min[1] + j, bx.min[2] + k);
+                let dst = out.index(0, j, k);
+                for i in 0..d[0] {
+                    if self.get(src + i) {
+                        out.set(dst + i, true);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Write `part` (a crop at `bx`) back into this mask, replacing that sub-grid.
+    pub fn paste(&mut self, part: &BitMask, bx: &VoxelBox) {
+        let d = bx.dims();
+        assert_eq!(d, part.dims, "paste box and part differ in size");
+        for k in 0..d[2] {
+            for j in 0..d[1] {
+                let dst = self.index(bx.min[0], bx.min[1] + j, bx.min[2] + k);
+                let src = part.index(0, j, k);
+                for i in 0..d[0] {
+                    self.set(dst + i, part.get(src + i));
+                }
+            }
+        }
+    }
+}
+
+/// Voxel count of every label value (index = label).
+pub fn label_counts(labels: &Volume<u8>) -> [usize; 256] {
+    let mut c = [0usize; 256];
+    for &v in &labels.data {
+        c[v as usize] += 1;
+    }
+    c
+}
+
+/// Bounding box of every label value (index = label), `None` for absent labels.
+pub fn label_bboxes(labels: &Volume<u8>) -> Vec<Option<VoxelBox>> {
+    let mut out: Vec<Option<VoxelBox>> = vec![None; 256];
+    let [nx, ny, _] = labels.dims;
+    for (n, &v) in labels.data.iter().enumerate() {
+        if v == 0 {
+            continue;
+        }
+        let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
+        match &mut out[v as usize] {
+            Some(b) => b.include(p),
+            slot => *slot = Some(VoxelBox::point(p)),
+        }
+    }
+    out
+}
+
+/// Volume of one voxel in mm³ (|det| of the affine's linear part, so tilted grids count right).
+pub fn voxel_volume_mm3<T>(volume: &Volume<T>) -> f64 {
+    volume.patient_from_voxel.fixed_view::<3, 3>(0, 0).determinant().abs()
+}
+
+/// Volume of label `label` in mm³.
+pub fn label_volume_mm3(labels: &Volume<u8>, label: u8) -> f64 {
+    let n = labels.data.iter().filter(|v| **v == label).count();
+    n as f64 * voxel_volume_mm3(labels)
+}
+
+/// Write `value` into `labels` wherever `mask` is set.
+pub fn set_label(labels: &mut Volume<u8>, mask: &BitMask, value: u8) {
+    for n in mask.iter() {
+        labels.data[n] = value;
+    }
+}
