@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 
 use nalgebra::{Matrix4, Rotation3, Translation3, Unit, Vector3};
 use osteon::mesh::decimate::{decimate, decimate_with_progress, DecimateError, DecimateParams};
-use osteon::mesh::register::{register, register_with_progress, transform_group, transform_mesh, RegisterError, RegisterParams};
+use osteon::mesh::register::{
+    register, register_with_progress, transform_group, transform_mesh, RegisterError,
+    RegisterParams,
+};
 use osteon::mesh::remesh::{remesh, remesh_with_progress, RemeshError, RemeshParams};
 use osteon::mesh::smooth::{
-    flatten_prominences, gaussian, laplacian, smooth_brush, taubin, BrushParams, FlattenParams, GaussianParams,
-    LaplacianParams, TaubinParams, Weights,
+    flatten_prominences, gaussian, laplacian, smooth_brush, taubin, BrushParams, FlattenParams,
+    GaussianParams, LaplacianParams, TaubinParams, Weights,
 };
 use osteon::mesh::Mesh;
 
@@ -19,15 +22,40 @@ use osteon::mesh::Mesh;
 fn icosphere(r: f64, level: u32) -> Mesh {
     let t = (1.0 + 5f64.sqrt()) / 2.0;
     let mut p: Vec<[f64; 3]> = vec![
-        [-1.0, t, 0.0], [1.0, t, 0.0], [-1.0, -t, 0.0], [1.0, -t, 0.0],
-        [0.0, -1.0, t], [0.0, 1.0, t], [0.0, -1.0, -t], [0.0, 1.0, -t],
-        [t, 0.0, -1.0], [t, 0.0, 1.0], [-t, 0.0, -1.0], [-t, 0.0, 1.0],
+        [-1.0, t, 0.0],
+        [1.0, t, 0.0],
+        [-1.0, -t, 0.0],
+        [1.0, -t, 0.0],
+        [0.0, -1.0, t],
+        [0.0, 1.0, t],
+        [0.0, -1.0, -t],
+        [0.0, 1.0, -t],
+        [t, 0.0, -1.0],
+        [t, 0.0, 1.0],
+        [-t, 0.0, -1.0],
+        [-t, 0.0, 1.0],
     ];
     let mut f: Vec<[u32; 3]> = vec![
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11],
-        [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6], [7, 1, 8],
-        [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9],
-        [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+        [0, 11, 5],
+        [0, 5, 1],
+        [0, 1, 7],
+        [0, 7, 10],
+        [0, 10, 11],
+        [1, 5, 9],
+        [5, 11, 4],
+        [11, 10, 2],
+        [10, 7, 6],
+        [7, 1, 8],
+        [3, 9, 4],
+        [3, 4, 2],
+        [3, 2, 6],
+        [3, 6, 8],
+        [3, 8, 9],
+        [4, 9, 5],
+        [2, 4, 11],
+        [6, 2, 10],
+        [8, 6, 7],
+        [9, 8, 1],
     ];
     for _ in 0..level {
         let mut mid = BTreeMap::new();
@@ -38,7 +66,11 @@ fn icosphere(r: f64, level: u32) -> Mesh {
                 let (a, b) = (tri[k], tri[(k + 1) % 3]);
                 m[k] = *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
                     let (pa, pb) = (p[a as usize], p[b as usize]);
-                    p.push([(pa[0] + pb[0]) / 2.0, (pa[1] + pb[1]) / 2.0, (pa[2] + pb[2]) / 2.0]);
+                    p.push([
+                        (pa[0] + pb[0]) / 2.0,
+                        (pa[1] + pb[1]) / 2.0,
+                        (pa[2] + pb[2]) / 2.0,
+                    ]);
                     (p.len() - 1) as u32
                 });
             }
@@ -110,7 +142,11 @@ fn torus(rr: f64, r: f64, nu: usize, nv: usize) -> Mesh {
         let u = i as f64 / nu as f64 * std::f64::consts::TAU;
         for j in 0..nv {
             let v = j as f64 / nv as f64 * std::f64::consts::TAU;
-            pos.push([(rr + r * v.cos()) * u.cos(), (rr + r * v.cos()) * u.sin(), r * v.sin()]);
+            pos.push([
+                (rr + r * v.cos()) * u.cos(),
+                (rr + r * v.cos()) * u.sin(),
+                r * v.sin(),
+            ]);
         }
     }
     let id = |i: usize, j: usize| ((i % nu) * nv + (j % nv)) as u32;
@@ -131,7 +167,8 @@ fn volume(m: &Mesh) -> f64 {
         .iter()
         .map(|t| {
             let (a, b, c) = (p[t[0] as usize], p[t[1] as usize], p[t[2] as usize]);
-            a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0]) + a[2] * (b[0] * c[1] - b[1] * c[0])
+            a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+                + a[2] * (b[0] * c[1] - b[1] * c[0])
         })
         .sum::<f64>()
         / 6.0
@@ -139,8 +176,11 @@ fn volume(m: &Mesh) -> f64 {
 
 /// Every directed edge once, and its reverse present: closed, manifold, oriented.
 fn closed_and_oriented(m: &Mesh) -> bool {
-    let mut e: Vec<(u32, u32)> =
-        m.triangles.iter().flat_map(|t| (0..3).map(move |k| (t[k], t[(k + 1) % 3]))).collect();
+    let mut e: Vec<(u32, u32)> = m
+        .triangles
+        .iter()
+        .flat_map(|t| (0..3).map(move |k| (t[k], t[(k + 1) % 3])))
+        .collect();
     e.sort_unstable();
     !e.windows(2).any(|w| w[0] == w[1]) && e.iter().all(|&(a, b)| e.binary_search(&(b, a)).is_ok())
 }
@@ -149,7 +189,10 @@ fn mean_edge(m: &Mesh) -> f64 {
     let mut s = 0.0;
     for t in &m.triangles {
         for k in 0..3 {
-            let (a, b) = (m.positions_mm[t[k] as usize], m.positions_mm[t[(k + 1) % 3] as usize]);
+            let (a, b) = (
+                m.positions_mm[t[k] as usize],
+                m.positions_mm[t[(k + 1) % 3] as usize],
+            );
             s += ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
         }
     }
@@ -160,7 +203,10 @@ fn mean_edge(m: &Mesh) -> f64 {
 struct Noise(u64);
 impl Noise {
     fn uniform(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
     fn gauss(&mut self) -> f64 {
@@ -190,7 +236,8 @@ fn near_symmetric(level: u32) -> Mesh {
     let mut m = icosphere(1.0, level);
     for p in &mut m.positions_mm {
         let [x, y, z] = *p;
-        let bump = 1.5 * (-((x - 0.5).powi(2) + (y - 0.5).powi(2) + (z - 0.7).powi(2)) / 0.04).exp();
+        let bump =
+            1.5 * (-((x - 0.5).powi(2) + (y - 0.5).powi(2) + (z - 0.7).powi(2)) / 0.04).exp();
         *p = [(20.0 + bump) * x, (15.0 + bump) * y, (14.5 + bump) * z];
     }
     m
@@ -237,7 +284,10 @@ fn register_recovers_known_transform_on_bone_like_shape() {
         let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
         let truth = moving_from_fixed.try_inverse().expect("rigid");
         let (ang, tr) = pose_error(&truth, &reg.fixed_from_moving);
-        println!("bone-like {deg}°: error {ang:.2e}° {tr:.2e} mm, rms {:.2e}, overlap {:.3}, it {}", reg.rms_mm, reg.overlap, reg.iterations);
+        println!(
+            "bone-like {deg}°: error {ang:.2e}° {tr:.2e} mm, rms {:.2e}, overlap {:.3}, it {}",
+            reg.rms_mm, reg.overlap, reg.iterations
+        );
         assert!(ang <= 0.05 && tr <= 0.05, "pose error {ang}° {tr} mm");
         assert!(reg.overlap > 0.99);
     }
@@ -247,14 +297,27 @@ fn register_recovers_known_transform_on_bone_like_shape() {
 fn register_recovers_transform_between_different_tessellations() {
     // The moving surface is a remeshed copy (no shared vertices with the fixed one).
     let fixed = bone_like(5);
-    let (resampled, _) = remesh(&bone_like(5), &RemeshParams { target_edge_mm: 1.2, max_deviation_mm: 0.2, ..Default::default() })
-        .expect("remesh");
+    let (resampled, _) = remesh(
+        &bone_like(5),
+        &RemeshParams {
+            target_edge_mm: 1.2,
+            max_deviation_mm: 0.2,
+            ..Default::default()
+        },
+    )
+    .expect("remesh");
     for (axis, deg, t) in POSES {
         let moving_from_fixed = rigid(axis, deg, t);
         let moving = transform_mesh(&resampled, &moving_from_fixed);
         let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
-        let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
-        println!("bone-like resampled {deg}°: error {ang:.4}° {tr:.4} mm, rms {:.4} mm, it {}", reg.rms_mm, reg.iterations);
+        let (ang, tr) = pose_error(
+            &moving_from_fixed.try_inverse().expect("rigid"),
+            &reg.fixed_from_moving,
+        );
+        println!(
+            "bone-like resampled {deg}°: error {ang:.4}° {tr:.4} mm, rms {:.4} mm, it {}",
+            reg.rms_mm, reg.iterations
+        );
         assert!(ang <= 0.05 && tr <= 0.05, "pose error {ang}° {tr} mm");
     }
 }
@@ -272,8 +335,14 @@ fn register_with_noise_stays_close() {
             }
         }
         let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
-        let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
-        println!("bone-like noisy (σ 0.1 mm) {deg}°: error {ang:.3}° {tr:.3} mm, rms {:.3} mm", reg.rms_mm);
+        let (ang, tr) = pose_error(
+            &moving_from_fixed.try_inverse().expect("rigid"),
+            &reg.fixed_from_moving,
+        );
+        println!(
+            "bone-like noisy (σ 0.1 mm) {deg}°: error {ang:.3}° {tr:.3} mm, rms {:.3} mm",
+            reg.rms_mm
+        );
         assert!(ang <= 0.2 && tr <= 0.1, "pose error {ang}° {tr} mm");
     }
 }
@@ -285,9 +354,15 @@ fn register_near_symmetric_shape_avoids_flipped_optimum() {
         let moving_from_fixed = rigid(axis, deg, t);
         let moving = transform_mesh(&fixed, &moving_from_fixed);
         let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
-        let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
+        let (ang, tr) = pose_error(
+            &moving_from_fixed.try_inverse().expect("rigid"),
+            &reg.fixed_from_moving,
+        );
         println!("near-symmetric {deg}°: error {ang:.2e}° {tr:.2e} mm");
-        assert!(ang <= 0.05 && tr <= 0.05, "pose error {ang}° {tr} mm (flipped optimum?)");
+        assert!(
+            ang <= 0.05 && tr <= 0.05,
+            "pose error {ang}° {tr} mm (flipped optimum?)"
+        );
     }
 }
 
@@ -298,16 +373,25 @@ fn register_near_symmetric_large_rotation_about_long_axis() {
     let moving_from_fixed = rigid([1.0, 0.05, 0.0], 170.0, [3.0, 4.0, 5.0]);
     let moving = transform_mesh(&fixed, &moving_from_fixed);
     let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
-    let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
+    let (ang, tr) = pose_error(
+        &moving_from_fixed.try_inverse().expect("rigid"),
+        &reg.fixed_from_moving,
+    );
     assert!(ang <= 0.05 && tr <= 0.05, "pose error {ang}° {tr} mm");
 }
 
 #[test]
 fn register_near_symmetric_resampled_and_noisy_is_not_flipped() {
     let fixed = near_symmetric(5);
-    let (mut resampled, _) =
-        remesh(&near_symmetric(5), &RemeshParams { target_edge_mm: 1.0, max_deviation_mm: 0.2, ..Default::default() })
-            .expect("remesh");
+    let (mut resampled, _) = remesh(
+        &near_symmetric(5),
+        &RemeshParams {
+            target_edge_mm: 1.0,
+            max_deviation_mm: 0.2,
+            ..Default::default()
+        },
+    )
+    .expect("remesh");
     let mut noise = Noise(21);
     for p in &mut resampled.positions_mm {
         for c in p.iter_mut() {
@@ -318,9 +402,18 @@ fn register_near_symmetric_resampled_and_noisy_is_not_flipped() {
         let moving_from_fixed = rigid(axis, deg, t);
         let moving = transform_mesh(&resampled, &moving_from_fixed);
         let reg = register(&fixed, &moving, &RegisterParams::default()).expect("registers");
-        let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
-        println!("near-symmetric resampled+noise {deg}°: error {ang:.3}° {tr:.3} mm, rms {:.3}", reg.rms_mm);
-        assert!(ang <= 0.5 && tr <= 0.2, "pose error {ang}° {tr} mm (flipped optimum?)");
+        let (ang, tr) = pose_error(
+            &moving_from_fixed.try_inverse().expect("rigid"),
+            &reg.fixed_from_moving,
+        );
+        println!(
+            "near-symmetric resampled+noise {deg}°: error {ang:.3}° {tr:.3} mm, rms {:.3}",
+            reg.rms_mm
+        );
+        assert!(
+            ang <= 0.5 && tr <= 0.2,
+            "pose error {ang}° {tr} mm (flipped optimum?)"
+        );
     }
 }
 
@@ -328,17 +421,34 @@ fn register_near_symmetric_resampled_and_noisy_is_not_flipped() {
 fn register_with_partial_overlap_uses_trimming() {
     // The fixed surface lacks the part of the bone with x > 15 mm (about 15 % of it).
     let full = bone_like(5);
-    let keep: Vec<[u32; 3]> =
-        full.triangles.iter().copied().filter(|t| t.iter().all(|&v| full.positions_mm[v as usize][0] < 15.0)).collect();
+    let keep: Vec<[u32; 3]> = full
+        .triangles
+        .iter()
+        .copied()
+        .filter(|t| t.iter().all(|&v| full.positions_mm[v as usize][0] < 15.0))
+        .collect();
     let fixed = Mesh::new(full.positions_mm.clone(), keep);
     let moving_from_fixed = rigid([0.2, 1.0, -0.3], 25.0, [8.0, -6.0, 4.0]);
     let moving = transform_mesh(&bone_like(5), &moving_from_fixed);
-    let params = RegisterParams { trim_fraction: 0.25, ..Default::default() };
+    let params = RegisterParams {
+        trim_fraction: 0.25,
+        ..Default::default()
+    };
     let reg = register(&fixed, &moving, &params).expect("registers");
-    let (ang, tr) = pose_error(&moving_from_fixed.try_inverse().expect("rigid"), &reg.fixed_from_moving);
-    println!("partial overlap: error {ang:.4}° {tr:.4} mm, overlap {:.3}", reg.overlap);
+    let (ang, tr) = pose_error(
+        &moving_from_fixed.try_inverse().expect("rigid"),
+        &reg.fixed_from_moving,
+    );
+    println!(
+        "partial overlap: error {ang:.4}° {tr:.4} mm, overlap {:.3}",
+        reg.overlap
+    );
     assert!(ang <= 0.05 && tr <= 0.05, "pose error {ang}° {tr} mm");
-    assert!(reg.overlap < 0.99 && reg.overlap > 0.7, "overlap {}", reg.overlap);
+    assert!(
+        reg.overlap < 0.99 && reg.overlap > 0.7,
+        "overlap {}",
+        reg.overlap
+    );
 }
 
 #[test]
@@ -359,7 +469,12 @@ fn group_transform_applies_the_same_matrix() {
 
 #[test]
 fn register_rejects_empty_input_with_a_message() {
-    let err = register(&Mesh::default(), &icosphere(5.0, 1), &RegisterParams::default()).expect_err("empty");
+    let err = register(
+        &Mesh::default(),
+        &icosphere(5.0, 1),
+        &RegisterParams::default(),
+    )
+    .expect_err("empty");
     assert!(err.to_string().contains("fixed"));
 }
 
@@ -377,15 +492,31 @@ fn taubin_keeps_sphere_volume_and_reduces_radial_noise() {
     let v0 = volume(&m);
     let e0 = radius_rms_error(&m, 20.0);
     for preserve in [false, true] {
-        let s = taubin(&m, &TaubinParams { preserve_volume: preserve, ..Default::default() });
+        let s = taubin(
+            &m,
+            &TaubinParams {
+                preserve_volume: preserve,
+                ..Default::default()
+            },
+        );
         let dv = (volume(&s) - v0) / v0;
         let e1 = radius_rms_error(&s, 20.0);
-        println!("taubin preserve={preserve}: volume change {:.4} %, radial RMS {e0:.4} → {e1:.4} mm", dv * 100.0);
+        println!(
+            "taubin preserve={preserve}: volume change {:.4} %, radial RMS {e0:.4} → {e1:.4} mm",
+            dv * 100.0
+        );
         assert!(dv.abs() < 0.005);
         assert!(e1 < 0.5 * e0);
     }
     // Cotangent weights too.
-    let s = taubin(&m, &TaubinParams { weights: Weights::Cotangent, preserve_volume: false, ..Default::default() });
+    let s = taubin(
+        &m,
+        &TaubinParams {
+            weights: Weights::Cotangent,
+            preserve_volume: false,
+            ..Default::default()
+        },
+    );
     assert!(((volume(&s) - v0) / v0).abs() < 0.005);
     assert!(radius_rms_error(&s, 20.0) < e0);
 }
@@ -394,7 +525,14 @@ fn taubin_keeps_sphere_volume_and_reduces_radial_noise() {
 fn laplacian_shrinks_closed_surfaces() {
     let m = icosphere(20.0, 4);
     let v0 = volume(&m);
-    let s = laplacian(&m, &LaplacianParams { iterations: 20, lambda: 0.5, weights: Weights::Uniform });
+    let s = laplacian(
+        &m,
+        &LaplacianParams {
+            iterations: 20,
+            lambda: 0.5,
+            weights: Weights::Uniform,
+        },
+    );
     let ratio = volume(&s) / v0;
     println!("laplacian 20×0.5 on R20 sphere (edge 1.5 mm): volume ratio {ratio:.4}");
     assert!(ratio < 0.98);
@@ -409,7 +547,11 @@ fn brush_leaves_vertices_outside_unchanged() {
         let s = 1.0 + 0.01 * noise.gauss();
         *p = [p[0] * s, p[1] * s, p[2] * s];
     }
-    let params = BrushParams { centre_mm: [0.0, 0.0, 20.0], radius_mm: 8.0, ..Default::default() };
+    let params = BrushParams {
+        centre_mm: [0.0, 0.0, 20.0],
+        radius_mm: 8.0,
+        ..Default::default()
+    };
     let s = smooth_brush(&m, &params);
     let mut moved_inside = 0;
     for (i, (a, b)) in m.positions_mm.iter().zip(&s.positions_mm).enumerate() {
@@ -444,7 +586,13 @@ fn flatten_prominences_lowers_bump_and_keeps_rest_within_tolerance() {
     let (m, _) = bumped_sphere();
     let params = FlattenParams::default();
     let (s, rep) = flatten_prominences(&m, &params);
-    let height = |x: &Mesh| x.positions_mm.iter().map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt()).fold(0.0, f64::max) - 20.0;
+    let height = |x: &Mesh| {
+        x.positions_mm
+            .iter()
+            .map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt())
+            .fold(0.0, f64::max)
+            - 20.0
+    };
     let (h0, h1) = (height(&m), height(&s));
     println!("flatten: bump {h0:.3} → {h1:.3} mm, {rep:?}");
     assert!(h1 < 0.4 * h0, "bump {h0} → {h1}");
@@ -468,9 +616,19 @@ fn gaussian_smoothing_reduces_noise() {
         *p = [p[0] * s, p[1] * s, p[2] * s];
     }
     let e0 = radius_rms_error(&m, 20.0);
-    let s = gaussian(&m, &GaussianParams { sigma_mm: 1.5, iterations: 1 });
+    let s = gaussian(
+        &m,
+        &GaussianParams {
+            sigma_mm: 1.5,
+            iterations: 1,
+        },
+    );
     // Gaussian smoothing shrinks by ~σ²/R; compare against the best-fit radius.
-    let mean_r = s.positions_mm.iter().map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt()).sum::<f64>()
+    let mean_r = s
+        .positions_mm
+        .iter()
+        .map(|p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt())
+        .sum::<f64>()
         / s.positions_mm.len() as f64;
     let e1 = radius_rms_error(&s, mean_r);
     println!("gaussian σ 1.5: radial RMS {e0:.3} → {e1:.3} mm (mean radius {mean_r:.3})");
@@ -483,11 +641,19 @@ fn gaussian_smoothing_reduces_noise() {
 fn remesh_sphere_meets_target_edge_and_bound() {
     let m = icosphere(20.0, 4); // edge ≈ 1.6 mm
     for target in [1.0, 2.5] {
-        let params = RemeshParams { target_edge_mm: target, iterations: 5, max_deviation_mm: 0.1, ..Default::default() };
+        let params = RemeshParams {
+            target_edge_mm: target,
+            iterations: 5,
+            max_deviation_mm: 0.1,
+            ..Default::default()
+        };
         let (out, rep) = remesh(&m, &params).expect("remesh");
         let me = mean_edge(&out);
         let dv = (volume(&out) - volume(&m)) / volume(&m);
-        println!("remesh sphere L={target}: {rep:?}, mean edge {me:.3}, volume {:.3} %", dv * 100.0);
+        println!(
+            "remesh sphere L={target}: {rep:?}, mean edge {me:.3}, volume {:.3} %",
+            dv * 100.0
+        );
         assert!((me - target).abs() <= 0.15 * target);
         assert!(closed_and_oriented(&out));
         assert!(volume(&out) > 0.0);
@@ -500,11 +666,19 @@ fn remesh_sphere_meets_target_edge_and_bound() {
 fn remesh_box_meets_target_edge_and_bound() {
     let m = box_mesh([40.0, 30.0, 20.0], [8, 6, 4]);
     assert!(closed_and_oriented(&m) && volume(&m) > 0.0);
-    let params = RemeshParams { target_edge_mm: 2.0, iterations: 5, max_deviation_mm: 0.05, ..Default::default() };
+    let params = RemeshParams {
+        target_edge_mm: 2.0,
+        iterations: 5,
+        max_deviation_mm: 0.05,
+        ..Default::default()
+    };
     let (out, rep) = remesh(&m, &params).expect("remesh");
     let me = mean_edge(&out);
     let dv = (volume(&out) - volume(&m)) / volume(&m);
-    println!("remesh box L=2: {rep:?}, mean edge {me:.3}, volume {:.3} %", dv * 100.0);
+    println!(
+        "remesh box L=2: {rep:?}, mean edge {me:.3}, volume {:.3} %",
+        dv * 100.0
+    );
     assert!((me - 2.0).abs() <= 0.3);
     assert!(closed_and_oriented(&out));
     assert!(dv.abs() < 0.01);
@@ -513,14 +687,21 @@ fn remesh_box_meets_target_edge_and_bound() {
 /// Upper part of a sphere (z > −5 mm): an open mesh with one boundary loop.
 fn open_cap() -> Mesh {
     let s = icosphere(20.0, 4);
-    let tris: Vec<[u32; 3]> =
-        s.triangles.iter().copied().filter(|t| t.iter().all(|&v| s.positions_mm[v as usize][2] > -5.0)).collect();
+    let tris: Vec<[u32; 3]> = s
+        .triangles
+        .iter()
+        .copied()
+        .filter(|t| t.iter().all(|&v| s.positions_mm[v as usize][2] > -5.0))
+        .collect();
     Mesh::new(s.positions_mm.clone(), tris)
 }
 
 fn boundary_positions(m: &Mesh) -> Vec<[f64; 3]> {
-    let mut e: Vec<(u32, u32)> =
-        m.triangles.iter().flat_map(|t| (0..3).map(move |k| (t[k].min(t[(k + 1) % 3]), t[k].max(t[(k + 1) % 3])))).collect();
+    let mut e: Vec<(u32, u32)> = m
+        .triangles
+        .iter()
+        .flat_map(|t| (0..3).map(move |k| (t[k].min(t[(k + 1) % 3]), t[k].max(t[(k + 1) % 3]))))
+        .collect();
     e.sort_unstable();
     let mut out = Vec::new();
     for (i, x) in e.iter().enumerate() {
@@ -540,11 +721,25 @@ fn open_mesh_boundary_is_kept_by_remesh_and_decimate_and_smoothing() {
     let m = open_cap();
     let b0 = boundary_positions(&m);
     assert!(b0.len() > 10);
-    let (r, _) = remesh(&m, &RemeshParams { target_edge_mm: 1.5, ..Default::default() }).expect("remesh");
+    let (r, _) = remesh(
+        &m,
+        &RemeshParams {
+            target_edge_mm: 1.5,
+            ..Default::default()
+        },
+    )
+    .expect("remesh");
     // Boundary edges are only split: every original boundary vertex is still there.
     let b1 = boundary_positions(&r);
     assert!(b0.iter().all(|p| b1.contains(p)));
-    let (d, _) = decimate(&m, &DecimateParams { target_triangles: 500, max_deviation_mm: 0.3 }).expect("decimate");
+    let (d, _) = decimate(
+        &m,
+        &DecimateParams {
+            target_triangles: 500,
+            max_deviation_mm: 0.3,
+        },
+    )
+    .expect("decimate");
     assert_eq!(boundary_positions(&d), b0);
     let t = taubin(&m, &TaubinParams::default());
     assert_eq!(boundary_positions(&t), b0);
@@ -563,13 +758,25 @@ fn non_manifold_input_is_refused_with_a_message() {
     assert!(e.to_string().contains("non-manifold"));
     // Smoothing keeps such vertices fixed instead of failing.
     let s = taubin(&m, &TaubinParams::default());
-    assert_eq!(s.positions_mm[t0[0] as usize], m.positions_mm[t0[0] as usize]);
+    assert_eq!(
+        s.positions_mm[t0[0] as usize],
+        m.positions_mm[t0[0] as usize]
+    );
 }
 
 #[test]
 fn remesh_refuses_when_bound_cannot_be_met() {
     let m = icosphere(20.0, 3);
-    let err = remesh(&m, &RemeshParams { target_edge_mm: 8.0, iterations: 3, max_deviation_mm: 0.01, ..Default::default() }).expect_err("too coarse");
+    let err = remesh(
+        &m,
+        &RemeshParams {
+            target_edge_mm: 8.0,
+            iterations: 3,
+            max_deviation_mm: 0.01,
+            ..Default::default()
+        },
+    )
+    .expect_err("too coarse");
     assert!(err.to_string().contains("bound"));
 }
 
@@ -579,7 +786,10 @@ fn remesh_refuses_when_bound_cannot_be_met() {
 fn decimate_torus_10k_to_1k() {
     let m = torus(30.0, 10.0, 100, 50); // 10 000 triangles
     assert_eq!(m.triangles.len(), 10_000);
-    let params = DecimateParams { target_triangles: 1_000, max_deviation_mm: 0.6 };
+    let params = DecimateParams {
+        target_triangles: 1_000,
+        max_deviation_mm: 0.6,
+    };
     let (out, rep) = decimate(&m, &params).expect("decimate");
     let dv = (volume(&out) - volume(&m)) / volume(&m);
     println!("decimate torus: {rep:?}, volume {:.3} %", dv * 100.0);
@@ -587,18 +797,32 @@ fn decimate_torus_10k_to_1k() {
     assert!(out.triangles.len() <= 1_000);
     assert!(closed_and_oriented(&out));
     assert!(dv.abs() < 0.02);
-    assert!(rep.max_deviation_mm <= params.max_deviation_mm * 1.5, "{}", rep.max_deviation_mm);
+    assert!(
+        rep.max_deviation_mm <= params.max_deviation_mm * 1.5,
+        "{}",
+        rep.max_deviation_mm
+    );
 }
 
 #[test]
 fn decimate_and_remesh_are_deterministic() {
     let m = bone_like(4);
-    let p = DecimateParams { target_triangles: 1_500, max_deviation_mm: 0.5 };
+    let p = DecimateParams {
+        target_triangles: 1_500,
+        max_deviation_mm: 0.5,
+    };
     let a = decimate(&m, &p).expect("ok");
     let b = decimate(&m, &p).expect("ok");
     assert_eq!(a.0, b.0);
-    let rp = RemeshParams { target_edge_mm: 1.5, max_deviation_mm: 0.3, ..Default::default() };
-    assert_eq!(remesh(&m, &rp).expect("ok").0, remesh(&m, &rp).expect("ok").0);
+    let rp = RemeshParams {
+        target_edge_mm: 1.5,
+        max_deviation_mm: 0.3,
+        ..Default::default()
+    };
+    assert_eq!(
+        remesh(&m, &rp).expect("ok").0,
+        remesh(&m, &rp).expect("ok").0
+    );
 }
 
 #[test]
@@ -609,18 +833,39 @@ fn long_operations_report_progress_and_can_be_cancelled() {
         seen.push((d, t));
         true
     };
-    remesh_with_progress(&m, &RemeshParams { target_edge_mm: 1.5, max_deviation_mm: 0.3, ..Default::default() }, &mut record)
-        .expect("ok");
+    remesh_with_progress(
+        &m,
+        &RemeshParams {
+            target_edge_mm: 1.5,
+            max_deviation_mm: 0.3,
+            ..Default::default()
+        },
+        &mut record,
+    )
+    .expect("ok");
     assert_eq!(seen.last().copied(), Some((6, 6)));
     let mut cancel = |_d: usize, _t: usize| false;
-    assert_eq!(remesh_with_progress(&m, &RemeshParams::default(), &mut cancel).expect_err("cancel"), RemeshError::Cancelled);
+    assert_eq!(
+        remesh_with_progress(&m, &RemeshParams::default(), &mut cancel).expect_err("cancel"),
+        RemeshError::Cancelled
+    );
     let mut cancel = |_d: usize, _t: usize| false;
     assert!(matches!(
-        decimate_with_progress(&m, &DecimateParams { target_triangles: 100, max_deviation_mm: 1.0 }, &mut cancel),
+        decimate_with_progress(
+            &m,
+            &DecimateParams {
+                target_triangles: 100,
+                max_deviation_mm: 1.0
+            },
+            &mut cancel
+        ),
         Err(DecimateError::Cancelled)
     ));
     let mut cancel = |_d: usize, _t: usize| false;
-    assert_eq!(register_with_progress(&m, &m, &RegisterParams::default(), &mut cancel), Err(RegisterError::Cancelled));
+    assert_eq!(
+        register_with_progress(&m, &m, &RegisterParams::default(), &mut cancel),
+        Err(RegisterError::Cancelled)
+    );
 }
 
 // ---------- speed (ignored by default) ----------
@@ -638,41 +883,104 @@ fn speed_figures() {
     let big = bone_like(6); // 40 962 vertices
     let fixed = bone_like(7); // 163 842 vertices
     let moving = transform_mesh(&big, &rigid([0.3, -1.0, 0.5], 20.0, [5.0, -8.0, 10.0]));
-    let reg = timed("register 41k-vertex moving onto 164k-vertex fixed (all samples)", || {
-        register(&fixed, &moving, &RegisterParams { max_samples: 50_000, ..Default::default() }).expect("ok")
-    });
+    let reg = timed(
+        "register 41k-vertex moving onto 164k-vertex fixed (all samples)",
+        || {
+            register(
+                &fixed,
+                &moving,
+                &RegisterParams {
+                    max_samples: 50_000,
+                    ..Default::default()
+                },
+            )
+            .expect("ok")
+        },
+    );
     println!("  iterations {}, rms {:.4}", reg.iterations, reg.rms_mm);
-    let mut moving50 = transform_mesh(&bone_like(7), &rigid([0.3, -1.0, 0.5], 20.0, [5.0, -8.0, 10.0]));
+    let mut moving50 = transform_mesh(
+        &bone_like(7),
+        &rigid([0.3, -1.0, 0.5], 20.0, [5.0, -8.0, 10.0]),
+    );
     let mut noise = Noise(99);
     for p in &mut moving50.positions_mm {
         for c in p.iter_mut() {
             *c += 0.05 * noise.gauss();
         }
     }
-    let reg = timed("register, 50k samples of 164k-vertex moving with 0.05 mm noise", || {
-        register(&fixed, &moving50, &RegisterParams { max_samples: 50_000, ..Default::default() }).expect("ok")
-    });
+    let reg = timed(
+        "register, 50k samples of 164k-vertex moving with 0.05 mm noise",
+        || {
+            register(
+                &fixed,
+                &moving50,
+                &RegisterParams {
+                    max_samples: 50_000,
+                    ..Default::default()
+                },
+            )
+            .expect("ok")
+        },
+    );
     println!("  iterations {}, rms {:.4}", reg.iterations, reg.rms_mm);
 
     let s8 = icosphere(50.0, 8);
     println!("taubin mesh: {} triangles", s8.triangles.len());
-    timed("taubin 20 iterations uniform", || taubin(&s8, &TaubinParams::default()));
-    let s7 = icosphere(50.0, 7);
-    timed(&format!("taubin 20 iterations cotangent, {} triangles", s7.triangles.len()), || {
-        taubin(&s7, &TaubinParams { weights: Weights::Cotangent, ..Default::default() })
+    timed("taubin 20 iterations uniform", || {
+        taubin(&s8, &TaubinParams::default())
     });
+    let s7 = icosphere(50.0, 7);
+    timed(
+        &format!(
+            "taubin 20 iterations cotangent, {} triangles",
+            s7.triangles.len()
+        ),
+        || {
+            taubin(
+                &s7,
+                &TaubinParams {
+                    weights: Weights::Cotangent,
+                    ..Default::default()
+                },
+            )
+        },
+    );
 
     let s6 = bone_like(6);
     let l = mean_edge(&s6);
-    let (out, rep) = timed(&format!("remesh {} triangles to L = mean edge {l:.3} mm", s6.triangles.len()), || {
-        remesh(&s6, &RemeshParams { target_edge_mm: l, iterations: 5, max_deviation_mm: 1.0, ..Default::default() }).expect("ok")
-    });
+    let (out, rep) = timed(
+        &format!(
+            "remesh {} triangles to L = mean edge {l:.3} mm",
+            s6.triangles.len()
+        ),
+        || {
+            remesh(
+                &s6,
+                &RemeshParams {
+                    target_edge_mm: l,
+                    iterations: 5,
+                    max_deviation_mm: 1.0,
+                    ..Default::default()
+                },
+            )
+            .expect("ok")
+        },
+    );
     println!("  {rep:?}, mean edge {:.3}", mean_edge(&out));
 
     let t = torus(30.0, 10.0, 300, 170);
-    let (_, rep) = timed(&format!("decimate {} → 10 000 triangles", t.triangles.len()), || {
-        decimate(&t, &DecimateParams { target_triangles: 10_000, max_deviation_mm: 0.5 }).expect("ok")
-    });
+    let (_, rep) = timed(
+        &format!("decimate {} → 10 000 triangles", t.triangles.len()),
+        || {
+            decimate(
+                &t,
+                &DecimateParams {
+                    target_triangles: 10_000,
+                    max_deviation_mm: 0.5,
+                },
+            )
+            .expect("ok")
+        },
+    );
     println!("  {rep:?}");
 }
-

@@ -38,12 +38,25 @@ fn score(study: &DemoStudy, auto: &AutoBones) -> Vec<Score> {
         .iter()
         .map(|b| {
             let t = b.label as usize;
-            let (p, ov) = (1..=n_parts).map(|p| (p, overlap[t][p])).max_by_key(|x| (x.1, std::cmp::Reverse(x.0))).unwrap_or((0, 0));
+            let (p, ov) = (1..=n_parts)
+                .map(|p| (p, overlap[t][p]))
+                .max_by_key(|x| (x.1, std::cmp::Reverse(x.0)))
+                .unwrap_or((0, 0));
             let dice = 2.0 * ov as f64 / (truth_count[t] + part_count[p]) as f64;
             let volume_error = part_count[p] as f64 / truth_count[t] as f64 - 1.0;
             let side = auto.parts.get(p.wrapping_sub(1)).map(|x| x.side);
-            let want = if b.side == demo::Side::Left { Side::Left } else { Side::Right };
-            Score { name: b.name.clone(), dice, volume_error, part: p as u8, side_ok: side == Some(want) }
+            let want = if b.side == demo::Side::Left {
+                Side::Left
+            } else {
+                Side::Right
+            };
+            Score {
+                name: b.name.clone(),
+                dice,
+                volume_error,
+                part: p as u8,
+                side_ok: side == Some(want),
+            }
         })
         .collect()
 }
@@ -54,7 +67,14 @@ fn report(title: &str, study: &DemoStudy, auto: &AutoBones) -> Vec<Score> {
     println!("| bone | part | Dice | volume error |");
     println!("|---|---|---|---|");
     for x in &s {
-        println!("| {} | {} ({}) | {:.4} | {:+.2} % |", x.name, x.part, auto.parts[x.part as usize - 1].name, x.dice, x.volume_error * 100.0);
+        println!(
+            "| {} | {} ({}) | {:.4} | {:+.2} % |",
+            x.name,
+            x.part,
+            auto.parts[x.part as usize - 1].name,
+            x.dice,
+            x.volume_error * 100.0
+        );
     }
     s
 }
@@ -64,7 +84,11 @@ fn auto_bones_finds_every_phantom_bone_at_1_mm() {
     let study = demo::generate(&DemoParams::coarse(1.0));
     let auto = auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).unwrap();
     let s = report("coarse 1 mm", &study, &auto);
-    assert_eq!(auto.parts.len(), 12, "one part per bone, table and islands removed");
+    assert_eq!(
+        auto.parts.len(),
+        12,
+        "one part per bone, table and islands removed"
+    );
     let mut parts: Vec<u8> = s.iter().map(|x| x.part).collect();
     parts.sort_unstable();
     parts.dedup();
@@ -75,7 +99,11 @@ fn auto_bones_finds_every_phantom_bone_at_1_mm() {
     }
     // Sorted by size, labels 1..=n.
     assert!(auto.parts.windows(2).all(|w| w[0].voxels >= w[1].voxels));
-    assert!(auto.parts.iter().enumerate().all(|(n, p)| p.label as usize == n + 1));
+    assert!(auto
+        .parts
+        .iter()
+        .enumerate()
+        .all(|(n, p)| p.label as usize == n + 1));
 }
 
 #[test]
@@ -95,15 +123,22 @@ fn grown_phantom_talus_is_one_bone_and_its_surface_is_closed() {
     let seed = demo::bone_centre_voxel(&study, "left talus").expect("talus centre");
     let seed = seed.map(|v| v as i64);
     let m = grow(&study.ct, seed, &GrowParams::default()).unwrap();
-    let talus_label = study.labels.data[study.ct.index(seed[0] as usize, seed[1] as usize, seed[2] as usize)];
+    let talus_label =
+        study.labels.data[study
+            .ct
+            .index(seed[0] as usize, seed[1] as usize, seed[2] as usize)];
     let truth_talus = BitMask::from_label(&study.labels, talus_label);
     let covered = m.and(&truth_talus).count() as f64 / truth_talus.count() as f64;
-    let other_bones = BitMask::from_fn(study.ct.dims, |n| study.labels.data[n] != 0 && study.labels.data[n] != talus_label);
+    let other_bones = BitMask::from_fn(study.ct.dims, |n| {
+        study.labels.data[n] != 0 && study.labels.data[n] != talus_label
+    });
     let leaked = m.and(&other_bones).count() as f64 / truth_talus.count() as f64;
     println!("grow from the left talus at 1 mm, 226 HU, 6-connected: covers {:.1} % of it, leaks {:.1} % (of its size) into other bones", covered * 100.0, leaked * 100.0);
     assert!(covered > 0.9);
     let auto = auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).unwrap();
-    let p = auto.labels.data[study.ct.index(seed[0] as usize, seed[1] as usize, seed[2] as usize)];
+    let p = auto.labels.data[study
+        .ct
+        .index(seed[0] as usize, seed[1] as usize, seed[2] as usize)];
     let mesh = label_surface(&study.ct, &auto.labels, p, &McParams { iso_hu: 720.0 }).unwrap();
     let (v, a) = volume_and_area(&mesh);
     let truth_mm3 = truth_talus.count() as f64;
@@ -126,17 +161,36 @@ fn auto_bones_full_resolution_dice_and_volume() {
     assert_eq!(auto.parts.len(), 12);
     for x in &s {
         assert!(x.dice >= 0.97, "{}: Dice {:.4}", x.name, x.dice);
-        assert!(x.volume_error.abs() <= 0.02, "{}: volume error {:.2} %", x.name, x.volume_error * 100.0);
+        assert!(
+            x.volume_error.abs() <= 0.02,
+            "{}: volume error {:.2} %",
+            x.name,
+            x.volume_error * 100.0
+        );
         assert!(x.side_ok);
     }
     // Surface of every part at the half-way iso-level, against the truth voxel volume.
     let t = Instant::now();
     for x in &s {
-        let mesh = label_surface(&study.ct, &auto.labels, x.part, &McParams { iso_hu: 720.0 }).unwrap();
+        let mesh =
+            label_surface(&study.ct, &auto.labels, x.part, &McParams { iso_hu: 720.0 }).unwrap();
         let (v, a) = volume_and_area(&mesh);
         let truth_label = study.bones.iter().find(|b| b.name == x.name).unwrap().label;
-        let truth_mm3 = study.labels.data.iter().filter(|l| **l == truth_label).count() as f64 * 0.25;
-        println!("| {} | surface {:.0} mm³ ({:+.2} % vs truth voxels) | {:.0} mm² | {} triangles |", x.name, v, (v / truth_mm3 - 1.0) * 100.0, a, mesh.triangle_count());
+        let truth_mm3 = study
+            .labels
+            .data
+            .iter()
+            .filter(|l| **l == truth_label)
+            .count() as f64
+            * 0.25;
+        println!(
+            "| {} | surface {:.0} mm³ ({:+.2} % vs truth voxels) | {:.0} mm² | {} triangles |",
+            x.name,
+            v,
+            (v / truth_mm3 - 1.0) * 100.0,
+            a,
+            mesh.triangle_count()
+        );
     }
     println!("12 surfaces {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
 }
@@ -168,24 +222,45 @@ fn bench_512x512x300() {
         }
         println!("{name}: {best:.0} ms (best of 3) -> {out}");
     };
-    time("threshold", &mut || threshold(&ct, &ThresholdParams::default()).unwrap().count());
+    time("threshold", &mut || {
+        threshold(&ct, &ThresholdParams::default()).unwrap().count()
+    });
     let m = threshold(&ct, &ThresholdParams::default()).unwrap();
-    time("6-connected components", &mut || label_components(&m, Connectivity::Six).count());
+    time("6-connected components", &mut || {
+        label_components(&m, Connectivity::Six).count()
+    });
     time("threshold + 6-connected components", &mut || {
         let m = threshold(&ct, &ThresholdParams::default()).unwrap();
         label_components(&m, Connectivity::Six).count()
     });
-    time("26-connected components", &mut || label_components(&m, Connectivity::TwentySix).count());
+    time("26-connected components", &mut || {
+        label_components(&m, Connectivity::TwentySix).count()
+    });
     // Grow from the largest component's first voxel (a calcaneus-sized bone).
     let c = label_components(&m, Connectivity::Six);
     let seed = m.ijk(c.first_voxel[0]).map(|v| v as i64);
-    time("region growing (largest bone)", &mut || grow(&ct, seed, &GrowParams::default()).unwrap().count());
+    time("region growing (largest bone)", &mut || {
+        grow(&ct, seed, &GrowParams::default()).unwrap().count()
+    });
     let mut labels = Volume::filled(dims, [0.5, 0.5, 1.0], [0.0; 3], 0u8);
     osteon::segment::mask::set_label(&mut labels, &c.mask_of(1), 1);
-    time("marching cubes of that bone", &mut || label_surface(&ct, &labels, 1, &McParams::default()).unwrap().triangle_count());
+    time("marching cubes of that bone", &mut || {
+        label_surface(&ct, &labels, 1, &McParams::default())
+            .unwrap()
+            .triangle_count()
+    });
     let mask = BitMask::from_label(&labels, 1);
-    time("marching cubes (mask ready)", &mut || osteon::surface::mc::mask_surface(&ct, &mask, &McParams::default()).unwrap().triangle_count());
-    time("auto bones", &mut || auto_bones(&ct, &AutoParams::default(), &mut NoProgress).unwrap().parts.len());
+    time("marching cubes (mask ready)", &mut || {
+        osteon::surface::mc::mask_surface(&ct, &mask, &McParams::default())
+            .unwrap()
+            .triangle_count()
+    });
+    time("auto bones", &mut || {
+        auto_bones(&ct, &AutoParams::default(), &mut NoProgress)
+            .unwrap()
+            .parts
+            .len()
+    });
 }
 
 #[test]
@@ -193,11 +268,29 @@ fn automatic_split_separates_bones_joined_by_partial_volume() {
     // Without the rim trim the 226 HU mask is ≈ 0.3 mm fat and bones touch across the
     // narrow joints at 1 mm voxels; the erosion + watershed split must undo that.
     let study = demo::generate(&DemoParams::coarse(1.0));
-    let no_trim = AutoParams { boundary_hu: None, ..Default::default() };
-    let joined = auto_bones(&study.ct, &AutoParams { split_erosion_mm: None, ..no_trim.clone() }, &mut NoProgress).unwrap();
+    let no_trim = AutoParams {
+        boundary_hu: None,
+        ..Default::default()
+    };
+    let joined = auto_bones(
+        &study.ct,
+        &AutoParams {
+            split_erosion_mm: None,
+            ..no_trim.clone()
+        },
+        &mut NoProgress,
+    )
+    .unwrap();
     let split = auto_bones(&study.ct, &no_trim, &mut NoProgress).unwrap();
-    println!("without rim trim: {} parts unsplit, {} parts after the automatic split", joined.parts.len(), split.parts.len());
-    assert!(joined.parts.len() < 12, "bones should touch without the trim");
+    println!(
+        "without rim trim: {} parts unsplit, {} parts after the automatic split",
+        joined.parts.len(),
+        split.parts.len()
+    );
+    assert!(
+        joined.parts.len() < 12,
+        "bones should touch without the trim"
+    );
     assert_eq!(split.parts.len(), 12);
     let s = report("coarse 1 mm, no rim trim, automatic split", &study, &split);
     for x in &s {

@@ -15,7 +15,12 @@ fn grid(text: &str) -> BitMask {
     let slices: Vec<Vec<&str>> = text
         .trim()
         .split("\n\n")
-        .map(|s| s.lines().map(|l| l.trim()).filter(|l| !l.is_empty()).collect())
+        .map(|s| {
+            s.lines()
+                .map(|l| l.trim())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
         .collect();
     let dims = [slices[0][0].len(), slices[0].len(), slices.len()];
     let mut m = BitMask::new(dims);
@@ -83,8 +88,18 @@ fn threshold_keeps_the_inclusive_hu_window() {
 #[test]
 fn inverted_threshold_range_is_refused_with_a_plain_message() {
     let v = Volume::filled([2, 2, 2], [1.0; 3], [0.0; 3], 0i16);
-    let e = threshold(&v, &ThresholdParams { lower_hu: 500, upper_hu: 300 }).unwrap_err();
-    assert_eq!(e.to_string(), "lower threshold 500 HU is above the upper 300 HU: swap them");
+    let e = threshold(
+        &v,
+        &ThresholdParams {
+            lower_hu: 500,
+            upper_hu: 300,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "lower threshold 500 HU is above the upper 300 HU: swap them"
+    );
 }
 
 #[test]
@@ -154,7 +169,15 @@ fn grow_stops_at_one_voxel_joint_gap_with_6_connectivity() {
     let ct = ct_of(&m);
     let six = grow(&ct, [0, 0, 0], &GrowParams::default()).unwrap();
     assert_eq!(six.count(), 9);
-    let tw = grow(&ct, [0, 0, 0], &GrowParams { connectivity: Connectivity::TwentySix, ..Default::default() }).unwrap();
+    let tw = grow(
+        &ct,
+        [0, 0, 0],
+        &GrowParams {
+            connectivity: Connectivity::TwentySix,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(tw.count(), m.count());
 }
 
@@ -162,10 +185,23 @@ fn grow_stops_at_one_voxel_joint_gap_with_6_connectivity() {
 fn grow_respects_max_radius_and_restriction_mask() {
     let m = grid("##########");
     let ct = ct_of(&m);
-    let r = grow(&ct, [0, 0, 0], &GrowParams { max_radius_mm: Some(3.0), ..Default::default() }).unwrap();
+    let r = grow(
+        &ct,
+        [0, 0, 0],
+        &GrowParams {
+            max_radius_mm: Some(3.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(r.count(), 4);
     let within = grid("######....");
-    assert_eq!(grow_within(&ct, [2, 0, 0], &GrowParams::default(), Some(&within)).unwrap().count(), 6);
+    assert_eq!(
+        grow_within(&ct, [2, 0, 0], &GrowParams::default(), Some(&within))
+            .unwrap()
+            .count(),
+        6
+    );
 }
 
 #[test]
@@ -279,7 +315,11 @@ fn split_separates_two_touching_spheres() {
         let d2 = ((i - 20.0).powi(2) + (j - 10.0).powi(2) + (k - 10.0).powi(2)).sqrt();
         d1 <= 6.0 || d2 <= 6.0
     });
-    assert_eq!(label_components(&m, Connectivity::Six).count(), 1, "the spheres must touch");
+    assert_eq!(
+        label_components(&m, Connectivity::Six).count(),
+        1,
+        "the spheres must touch"
+    );
     let parts = split_by_seeds(&m, &[[9, 10, 10], [20, 10, 10]], &SplitParams::default()).unwrap();
     assert_eq!(parts.len(), 2);
     assert_eq!(parts[0].count() + parts[1].count(), m.count());
@@ -288,7 +328,12 @@ fn split_separates_two_touching_spheres() {
     assert!(parts[0].iter().all(|n| n % 30 <= 15));
     assert!(parts[1].iter().all(|n| n % 30 >= 14));
     let diff = parts[0].count() as i64 - parts[1].count() as i64;
-    assert!(diff.abs() < 30, "halves should be about equal, got {} and {}", parts[0].count(), parts[1].count());
+    assert!(
+        diff.abs() < 30,
+        "halves should be about equal, got {} and {}",
+        parts[0].count(),
+        parts[1].count()
+    );
 }
 
 #[test]
@@ -296,11 +341,15 @@ fn split_refuses_seeds_in_different_components_or_outside_the_mask() {
     let m = grid("##..##");
     let e = split_by_seeds(&m, &[[0, 0, 0], [5, 0, 0]], &SplitParams::default()).unwrap_err();
     assert_eq!(e, SegmentError::SeedsInDifferentComponents);
-    assert!(e.to_string().starts_with("both split seeds are in different components already"));
+    assert!(e
+        .to_string()
+        .starts_with("both split seeds are in different components already"));
     let e = split_by_seeds(&m, &[[0, 0, 0], [2, 0, 0]], &SplitParams::default()).unwrap_err();
     assert!(matches!(e, SegmentError::SeedOutsideMask { .. }));
     let e = split_by_seeds(&m, &[[0, 0, 0], [0, 0, 0]], &SplitParams::default()).unwrap_err();
-    assert!(e.to_string().starts_with("both split seeds are in one component but"));
+    assert!(e
+        .to_string()
+        .starts_with("both split seeds are in one component but"));
 }
 
 #[test]
@@ -319,7 +368,13 @@ fn cut_plane_splits_with_on_plane_voxels_in_front() {
 fn lasso_fills_a_square_on_one_slice() {
     let mut m = BitMask::new([6, 6, 3]);
     let square = [[1.5, 1.5], [4.5, 1.5], [4.5, 4.5], [1.5, 4.5]];
-    let rec = edit::lasso(&mut m, Slice { axis: 2, index: 1 }, &square, BrushMode::Paint(1)).unwrap();
+    let rec = edit::lasso(
+        &mut m,
+        Slice { axis: 2, index: 1 },
+        &square,
+        BrushMode::Paint(1),
+    )
+    .unwrap();
     assert_eq!(rec.len(), 9);
     assert_eq!(
         show(&m),
@@ -332,10 +387,24 @@ fn lasso_uses_the_even_odd_rule() {
     // A self-overlapping path: outer square traced, then an inner square; the inner is a hole.
     let mut m = BitMask::new([10, 10, 1]);
     let poly = [
-        [0.5, 0.5], [8.5, 0.5], [8.5, 8.5], [0.5, 8.5], [0.5, 0.5],
-        [3.5, 3.5], [3.5, 5.5], [5.5, 5.5], [5.5, 3.5], [3.5, 3.5],
+        [0.5, 0.5],
+        [8.5, 0.5],
+        [8.5, 8.5],
+        [0.5, 8.5],
+        [0.5, 0.5],
+        [3.5, 3.5],
+        [3.5, 5.5],
+        [5.5, 5.5],
+        [5.5, 3.5],
+        [3.5, 3.5],
     ];
-    edit::lasso(&mut m, Slice { axis: 2, index: 0 }, &poly, BrushMode::Paint(1)).unwrap();
+    edit::lasso(
+        &mut m,
+        Slice { axis: 2, index: 0 },
+        &poly,
+        BrushMode::Paint(1),
+    )
+    .unwrap();
     assert!(m.get_ijk(2, 2, 0));
     assert!(!m.get_ijk(4, 4, 0));
     assert_eq!(m.count(), 64 - 4);
@@ -348,13 +417,40 @@ fn undo_restores_exactly_and_redo_replays() {
         *v = 3;
     }
     let before = labels.clone();
-    let r1 = edit::sphere(&mut labels, [0.5, 0.5, 1.0], [6.0, 6.0, 6.0], 2.0, BrushMode::Paint(5)).unwrap();
+    let r1 = edit::sphere(
+        &mut labels,
+        [0.5, 0.5, 1.0],
+        [6.0, 6.0, 6.0],
+        2.0,
+        BrushMode::Paint(5),
+    )
+    .unwrap();
     let after1 = labels.clone();
-    let r2 = edit::circle(&mut labels, [0.5, 0.5, 1.0], Slice { axis: 1, index: 6 }, [6.0, 6.0], 1.5, BrushMode::Erase(5)).unwrap();
-    let r3 = edit::circle(&mut labels, [0.5, 0.5, 1.0], Slice { axis: 0, index: 2 }, [2.0, 2.0], 3.0, BrushMode::Erase(3)).unwrap();
+    let r2 = edit::circle(
+        &mut labels,
+        [0.5, 0.5, 1.0],
+        Slice { axis: 1, index: 6 },
+        [6.0, 6.0],
+        1.5,
+        BrushMode::Erase(5),
+    )
+    .unwrap();
+    let r3 = edit::circle(
+        &mut labels,
+        [0.5, 0.5, 1.0],
+        Slice { axis: 0, index: 2 },
+        [2.0, 2.0],
+        3.0,
+        BrushMode::Erase(3),
+    )
+    .unwrap();
     assert!(!r1.is_empty() && !r2.is_empty() && !r3.is_empty());
     // Painting never takes another part's voxels.
-    assert!(before.data.iter().zip(&after1.data).all(|(b, a)| *b == 0 || a == b));
+    assert!(before
+        .data
+        .iter()
+        .zip(&after1.data)
+        .all(|(b, a)| *b == 0 || a == b));
     let after3 = labels.clone();
     edit::undo(&mut labels, &r3);
     edit::undo(&mut labels, &r2);
@@ -370,7 +466,15 @@ fn undo_restores_exactly_and_redo_replays() {
 #[test]
 fn circle_brush_on_an_axial_slice_paints_a_disc_of_the_radius_in_mm() {
     let mut m = BitMask::new([21, 21, 3]);
-    let rec = edit::circle(&mut m, [0.5, 0.5, 2.0], Slice { axis: 2, index: 1 }, [10.0, 10.0], 2.0, BrushMode::Paint(1)).unwrap();
+    let rec = edit::circle(
+        &mut m,
+        [0.5, 0.5, 2.0],
+        Slice { axis: 2, index: 1 },
+        [10.0, 10.0],
+        2.0,
+        BrushMode::Paint(1),
+    )
+    .unwrap();
     assert!(m.get_ijk(14, 10, 1) && !m.get_ijk(15, 10, 1));
     assert!(m.iter().all(|n| n / (21 * 21) == 1));
     // ~π r² / pixel area = π·4/0.25 ≈ 50 pixels.
@@ -380,9 +484,23 @@ fn circle_brush_on_an_axial_slice_paints_a_disc_of_the_radius_in_mm() {
 #[test]
 fn bad_edit_input_is_refused() {
     let mut m = BitMask::new([4, 4, 4]);
-    assert!(edit::circle(&mut m, [1.0; 3], Slice { axis: 2, index: 4 }, [1.0, 1.0], 1.0, BrushMode::Paint(1)).is_err());
+    assert!(edit::circle(
+        &mut m,
+        [1.0; 3],
+        Slice { axis: 2, index: 4 },
+        [1.0, 1.0],
+        1.0,
+        BrushMode::Paint(1)
+    )
+    .is_err());
     assert!(edit::sphere(&mut m, [1.0; 3], [1.0; 3], f64::NAN, BrushMode::Paint(1)).is_err());
-    assert!(edit::lasso(&mut m, Slice { axis: 2, index: 0 }, &[[0.0, 0.0], [1.0, 1.0]], BrushMode::Paint(1)).is_err());
+    assert!(edit::lasso(
+        &mut m,
+        Slice { axis: 2, index: 0 },
+        &[[0.0, 0.0], [1.0, 1.0]],
+        BrushMode::Paint(1)
+    )
+    .is_err());
     assert_eq!(m.count(), 0, "nothing changed by refused edits");
 }
 
@@ -408,7 +526,13 @@ fn reference_labels(m: &BitMask, c: Connectivity) -> Vec<u32> {
                             continue;
                         }
                         let (a, b, d) = (p[0] as i64 + di, p[1] as i64 + dj, p[2] as i64 + dk);
-                        if a < 0 || b < 0 || d < 0 || a >= nx as i64 || b >= ny as i64 || d >= nz as i64 {
+                        if a < 0
+                            || b < 0
+                            || d < 0
+                            || a >= nx as i64
+                            || b >= ny as i64
+                            || d >= nz as i64
+                        {
                             continue;
                         }
                         let o = m.index(a as usize, b as usize, d as usize);
@@ -429,7 +553,8 @@ fn run_based_components_and_scanline_growing_match_a_plain_flood_on_random_masks
     let dims = [13, 9, 7];
     for seed in 0..30u64 {
         let m = BitMask::from_fn(dims, |n| {
-            let h = (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03));
+            let h = (n as u64 + 1)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03));
             (h >> 40) % 100 < 40
         });
         let ct = ct_of(&m);
@@ -437,7 +562,11 @@ fn run_based_components_and_scanline_growing_match_a_plain_flood_on_random_masks
             let reference = reference_labels(&m, c);
             let comps = label_components(&m, c);
             let labels = comps.label_vec();
-            assert_eq!(comps.count() as u32, reference.iter().copied().max().unwrap_or(0), "seed {seed} {c:?}");
+            assert_eq!(
+                comps.count() as u32,
+                reference.iter().copied().max().unwrap_or(0),
+                "seed {seed} {c:?}"
+            );
             // Same partition: a one-to-one map between labels.
             let mut map = std::collections::HashMap::new();
             for (a, b) in reference.iter().zip(&labels) {
@@ -445,7 +574,15 @@ fn run_based_components_and_scanline_growing_match_a_plain_flood_on_random_masks
             }
             // Growing from the first voxel of the largest component gives that component.
             let s = m.ijk(comps.first_voxel[0]).map(|v| v as i64);
-            let g = grow(&ct, s, &GrowParams { connectivity: c, ..Default::default() }).unwrap();
+            let g = grow(
+                &ct,
+                s,
+                &GrowParams {
+                    connectivity: c,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
             assert_eq!(g, comps.mask_of(1), "seed {seed} {c:?}");
         }
     }

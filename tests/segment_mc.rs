@@ -15,12 +15,22 @@ const ISO_HU: f64 = 720.0;
 
 /// CT of a shape given by a signed distance (mm, negative inside) at patient positions,
 /// ramping linearly over ±`ramp_mm` around the surface.
-fn phantom(dims: [usize; 3], spacing: [f64; 3], origin: [f64; 3], ramp_mm: f64, sdf: impl Fn([f64; 3]) -> f64) -> Volume<i16> {
+fn phantom(
+    dims: [usize; 3],
+    spacing: [f64; 3],
+    origin: [f64; 3],
+    ramp_mm: f64,
+    sdf: impl Fn([f64; 3]) -> f64,
+) -> Volume<i16> {
     let mut v = Volume::filled(dims, spacing, origin, 0i16);
     for k in 0..dims[2] {
         for j in 0..dims[1] {
             for i in 0..dims[0] {
-                let p = [origin[0] + i as f64 * spacing[0], origin[1] + j as f64 * spacing[1], origin[2] + k as f64 * spacing[2]];
+                let p = [
+                    origin[0] + i as f64 * spacing[0],
+                    origin[1] + j as f64 * spacing[1],
+                    origin[2] + k as f64 * spacing[2],
+                ];
                 let f = (0.5 - sdf(p) / (2.0 * ramp_mm)).clamp(0.0, 1.0);
                 let n = v.index(i, j, k);
                 v.data[n] = (OUT_HU + f * (IN_HU - OUT_HU)).round() as i16;
@@ -31,7 +41,14 @@ fn phantom(dims: [usize; 3], spacing: [f64; 3], origin: [f64; 3], ramp_mm: f64, 
 }
 
 fn surface(ct: &Volume<i16>) -> Mesh {
-    let mask = threshold(ct, &ThresholdParams { lower_hu: ISO_HU as i16, upper_hu: 3071 }).unwrap();
+    let mask = threshold(
+        ct,
+        &ThresholdParams {
+            lower_hu: ISO_HU as i16,
+            upper_hu: 3071,
+        },
+    )
+    .unwrap();
     mask_surface(ct, &mask, &McParams { iso_hu: ISO_HU }).unwrap()
 }
 
@@ -39,14 +56,21 @@ fn surface(ct: &Volume<i16>) -> Mesh {
 fn assert_closed_and_oriented(m: &Mesh) {
     let mut directed: HashMap<(u32, u32), u32> = HashMap::new();
     for t in &m.triangles {
-        assert!(t[0] != t[1] && t[1] != t[2] && t[0] != t[2], "degenerate index triangle {t:?}");
+        assert!(
+            t[0] != t[1] && t[1] != t[2] && t[0] != t[2],
+            "degenerate index triangle {t:?}"
+        );
         for e in 0..3 {
             *directed.entry((t[e], t[(e + 1) % 3])).or_default() += 1;
         }
     }
     for (&(a, b), &c) in &directed {
         assert_eq!(c, 1, "directed edge {a}->{b} used {c} times");
-        assert_eq!(directed.get(&(b, a)), Some(&1), "edge {a}-{b} has no opposite half");
+        assert_eq!(
+            directed.get(&(b, a)),
+            Some(&1),
+            "edge {a}-{b} has no opposite half"
+        );
     }
     // No duplicate vertex positions.
     let mut seen = HashMap::new();
@@ -71,17 +95,35 @@ fn check(name: &str, m: &Mesh, volume: f64, area: f64) {
 #[test]
 fn sphere_volume_and_area_match_closed_form() {
     let r = 10.0;
-    let ct = phantom([32, 32, 32], [1.0; 3], [-15.5, -15.5, -15.5], 1.0, |p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - r);
+    let ct = phantom([32, 32, 32], [1.0; 3], [-15.5, -15.5, -15.5], 1.0, |p| {
+        (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - r
+    });
     let pi = std::f64::consts::PI;
-    check("sphere r 10 mm on 1 mm voxels", &surface(&ct), 4.0 / 3.0 * pi * r.powi(3), 4.0 * pi * r * r);
+    check(
+        "sphere r 10 mm on 1 mm voxels",
+        &surface(&ct),
+        4.0 / 3.0 * pi * r.powi(3),
+        4.0 * pi * r * r,
+    );
 }
 
 #[test]
 fn sphere_on_anisotropic_voxels_matches_closed_form() {
     let r = 8.0;
-    let ct = phantom([40, 40, 22], [0.5, 0.5, 1.0], [-9.75, -9.75, -10.5], 1.0, |p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - r);
+    let ct = phantom(
+        [40, 40, 22],
+        [0.5, 0.5, 1.0],
+        [-9.75, -9.75, -10.5],
+        1.0,
+        |p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - r,
+    );
     let pi = std::f64::consts::PI;
-    check("sphere r 8 mm on 0.5×0.5×1 mm voxels", &surface(&ct), 4.0 / 3.0 * pi * r.powi(3), 4.0 * pi * r * r);
+    check(
+        "sphere r 8 mm on 0.5×0.5×1 mm voxels",
+        &surface(&ct),
+        4.0 / 3.0 * pi * r.powi(3),
+        4.0 * pi * r * r,
+    );
 }
 
 #[test]
@@ -99,7 +141,12 @@ fn prolate_spheroid_matches_closed_form() {
     let pi = std::f64::consts::PI;
     let e = (1.0 - a * a / (c * c)).sqrt();
     let area = 2.0 * pi * a * a * (1.0 + c / (a * e) * e.asin());
-    check("spheroid 7×7×12 mm", &surface(&ct), 4.0 / 3.0 * pi * a * a * c, area);
+    check(
+        "spheroid 7×7×12 mm",
+        &surface(&ct),
+        4.0 / 3.0 * pi * a * a * c,
+        area,
+    );
 }
 
 #[test]
@@ -113,7 +160,12 @@ fn torus_matches_closed_form() {
     };
     let ct = phantom([42, 42, 18], [1.0; 3], [-20.5, -20.5, -8.5], 1.0, sdf);
     let pi = std::f64::consts::PI;
-    check("torus R 12 r 6 mm", &surface(&ct), 2.0 * pi * pi * big * small * small, 4.0 * pi * pi * big * small);
+    check(
+        "torus R 12 r 6 mm",
+        &surface(&ct),
+        2.0 * pi * pi * big * small * small,
+        4.0 * pi * pi * big * small,
+    );
 }
 
 #[test]
@@ -123,7 +175,8 @@ fn binary_masks_with_ambiguous_faces_give_closed_surfaces() {
     let ct = Volume::filled(dims, [1.0, 0.7, 1.3], [0.0; 3], 0i16);
     for seed in 0..20u64 {
         let mask = BitMask::from_fn(dims, |n| {
-            let h = (n as u64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let h = (n as u64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .wrapping_mul(0xBF58_476D_1CE4_E5B9);
             (h >> 29) % 100 < 45
         });
         let m = mask_surface(&ct, &mask, &McParams::default()).unwrap();
@@ -131,7 +184,10 @@ fn binary_masks_with_ambiguous_faces_give_closed_surfaces() {
         let (v, _) = volume_and_area(&m);
         // Mid-point vertices: each voxel contributes about its own volume.
         let expect = mask.count() as f64 * 0.7 * 1.3;
-        assert!(v > 0.0 && (v / expect - 1.0).abs() < 0.35, "seed {seed}: volume {v} vs {expect}");
+        assert!(
+            v > 0.0 && (v / expect - 1.0).abs() < 0.35,
+            "seed {seed}: volume {v} vs {expect}"
+        );
     }
 }
 
@@ -147,7 +203,9 @@ fn a_mask_at_the_grid_border_is_capped() {
 
 #[test]
 fn a_mirroring_affine_keeps_triangles_facing_out() {
-    let mut ct = phantom([20, 20, 20], [1.0; 3], [-9.5; 3], 1.0, |p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - 6.0);
+    let mut ct = phantom([20, 20, 20], [1.0; 3], [-9.5; 3], 1.0, |p| {
+        (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - 6.0
+    });
     ct.patient_from_voxel[(0, 0)] = -1.0;
     let (v, _) = volume_and_area(&surface(&ct));
     assert!(v > 0.0);
@@ -155,7 +213,9 @@ fn a_mirroring_affine_keeps_triangles_facing_out() {
 
 #[test]
 fn surface_output_is_deterministic() {
-    let ct = phantom([20, 20, 20], [1.0; 3], [-9.5; 3], 1.0, |p| (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - 6.0);
+    let ct = phantom([20, 20, 20], [1.0; 3], [-9.5; 3], 1.0, |p| {
+        (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt() - 6.0
+    });
     assert_eq!(surface(&ct), surface(&ct));
 }
 

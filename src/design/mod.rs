@@ -2,6 +2,7 @@
 //! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
 
 pub mod link;
+pub mod replay;
 pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};

@@ -30,6 +30,21 @@ pub enum Op {
     OpenDemo { seed: u64 },
     /// The study is a DICOM series the user loads from their own copy.
     LoadSeries,
+    /// Bone threshold shown on the slices and used by growing (HU, inclusive).
+    SetThreshold { lower_hu: i16, upper_hu: i16 },
+    /// Replace all parts by one part per separate bone ("Auto bones").
+    AutoBones { lower_hu: i16, upper_hu: i16 },
+    /// Region growing from a seed voxel (i, j, k) through unlabelled voxels in the HU range.
+    Grow {
+        seed: [u32; 3],
+        lower_hu: i16,
+        upper_hu: i16,
+        name: String,
+    },
+    /// Remove a part (its voxels become background).
+    DeletePart { label: u8 },
+    /// Give a part a new name, e.g. "left talus".
+    RenamePart { label: u8, name: String },
 }
 
 /// The view both parties of a design call should see.

@@ -16,7 +16,8 @@ use std::collections::BinaryHeap;
 
 use super::remesh::has_nonmanifold_edge;
 use super::topology::{
-    add, dot, mesh_is_valid, norm, scale, tri_normal2, two_sided_deviation, DynMesh, TriangleGrid, V3,
+    add, dot, mesh_is_valid, norm, scale, tri_normal2, two_sided_deviation, DynMesh, TriangleGrid,
+    V3,
 };
 use super::Mesh;
 
@@ -31,7 +32,10 @@ pub struct DecimateParams {
 }
 impl Default for DecimateParams {
     fn default() -> Self {
-        DecimateParams { target_triangles: 10_000, max_deviation_mm: 0.1 }
+        DecimateParams {
+            target_triangles: 10_000,
+            max_deviation_mm: 0.1,
+        }
     }
 }
 
@@ -51,9 +55,13 @@ pub struct DecimateReport {
 /// Why decimation failed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DecimateError {
-    #[error("the mesh is empty or has non-finite coordinates / out-of-range indices; repair it first")]
+    #[error(
+        "the mesh is empty or has non-finite coordinates / out-of-range indices; repair it first"
+    )]
     InvalidMesh,
-    #[error("the mesh has an edge shared by more than two triangles; repair non-manifold edges first")]
+    #[error(
+        "the mesh has an edge shared by more than two triangles; repair non-manifold edges first"
+    )]
     NonManifold,
     #[error("decimation was cancelled")]
     Cancelled,
@@ -68,7 +76,18 @@ struct Quadric([f64; 10]);
 impl Quadric {
     fn plane(n: V3, d: f64) -> Self {
         let [a, b, c] = n;
-        Quadric([a * a, a * b, a * c, a * d, b * b, b * c, b * d, c * c, c * d, d * d])
+        Quadric([
+            a * a,
+            a * b,
+            a * c,
+            a * d,
+            b * b,
+            b * c,
+            b * d,
+            c * c,
+            c * d,
+            d * d,
+        ])
     }
     fn add(&mut self, o: &Quadric) {
         for i in 0..10 {
@@ -78,7 +97,12 @@ impl Quadric {
     fn eval(&self, p: V3) -> f64 {
         let q = &self.0;
         let [x, y, z] = p;
-        q[0] * x * x + 2.0 * q[1] * x * y + 2.0 * q[2] * x * z + 2.0 * q[3] * x + q[4] * y * y + 2.0 * q[5] * y * z
+        q[0] * x * x
+            + 2.0 * q[1] * x * y
+            + 2.0 * q[2] * x * z
+            + 2.0 * q[3] * x
+            + q[4] * y * y
+            + 2.0 * q[5] * y * z
             + 2.0 * q[6] * y
             + q[7] * z * z
             + 2.0 * q[8] * z
@@ -109,7 +133,10 @@ impl Eq for Entry {}
 impl Ord for Entry {
     fn cmp(&self, o: &Self) -> Ordering {
         // Min-heap on cost, then on (a, b).
-        o.cost.total_cmp(&self.cost).then(o.a.cmp(&self.a)).then(o.b.cmp(&self.b))
+        o.cost
+            .total_cmp(&self.cost)
+            .then(o.a.cmp(&self.a))
+            .then(o.b.cmp(&self.b))
     }
 }
 impl PartialOrd for Entry {
@@ -119,7 +146,10 @@ impl PartialOrd for Entry {
 }
 
 /// Decimates `mesh`; see the module docs.
-pub fn decimate(mesh: &Mesh, params: &DecimateParams) -> Result<(Mesh, DecimateReport), DecimateError> {
+pub fn decimate(
+    mesh: &Mesh,
+    params: &DecimateParams,
+) -> Result<(Mesh, DecimateReport), DecimateError> {
     decimate_with_progress(mesh, params, &mut crate::progress::NoProgress)
 }
 
@@ -178,7 +208,14 @@ pub fn decimate_with_progress(
                 best = (c, p);
             }
         }
-        Entry { cost: best.0.max(0.0), a, b, sa: stamp[a as usize], sb: stamp[b as usize], p: best.1 }
+        Entry {
+            cost: best.0.max(0.0),
+            a,
+            b,
+            sa: stamp[a as usize],
+            sb: stamp[b as usize],
+            p: best.1,
+        }
     };
     for (a, b) in dm.edges() {
         heap.push(candidate(&dm, &q, &stamp, a, b));
@@ -212,7 +249,14 @@ pub fn decimate_with_progress(
                     }
                     let mut c = [0.0; 3];
                     for w in tri {
-                        c = add(c, if w == a || w == b { e.p } else { dm.pos[w as usize] });
+                        c = add(
+                            c,
+                            if w == a || w == b {
+                                e.p
+                            } else {
+                                dm.pos[w as usize]
+                            },
+                        );
                     }
                     c = scale(c, 1.0 / 3.0);
                     if !grid.closest(c).is_some_and(|(_, d2, _)| d2 <= dev2) {
@@ -262,7 +306,14 @@ mod tests {
     #[test]
     fn sphere_decimates_to_target_closed() {
         let m = icosphere(20.0, 4); // 5120 triangles
-        let (out, rep) = decimate(&m, &DecimateParams { target_triangles: 1000, max_deviation_mm: 0.5 }).expect("ok");
+        let (out, rep) = decimate(
+            &m,
+            &DecimateParams {
+                target_triangles: 1000,
+                max_deviation_mm: 0.5,
+            },
+        )
+        .expect("ok");
         assert!(rep.reached_target, "{rep:?}");
         assert!(is_closed_oriented(&out.triangles));
         let v0 = signed_volume(&m.positions_mm, &m.triangles);
@@ -273,7 +324,14 @@ mod tests {
     #[test]
     fn zero_bound_keeps_curved_surface() {
         let m = icosphere(20.0, 2);
-        let (out, rep) = decimate(&m, &DecimateParams { target_triangles: 10, max_deviation_mm: 0.0 }).expect("ok");
+        let (out, rep) = decimate(
+            &m,
+            &DecimateParams {
+                target_triangles: 10,
+                max_deviation_mm: 0.0,
+            },
+        )
+        .expect("ok");
         assert!(!rep.reached_target);
         assert_eq!(out.triangles.len(), m.triangles.len());
     }

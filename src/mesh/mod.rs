@@ -5,6 +5,16 @@
 //! from outside, so `(b - a) × (c - a)` points out of the solid. This rule is written
 //! here once; every module relies on it.
 
+// Mesh core: formats, adjacency, checks and repair, measurement, mirror, BVH, distance.
+pub mod adjacency;
+pub mod bvh;
+pub mod distance;
+pub mod io;
+pub mod measure;
+pub mod mirror;
+pub mod repair;
+pub mod shapes;
+// Processing: registration, smoothing, remeshing, decimation.
 pub mod decimate;
 pub mod register;
 pub mod remesh;

@@ -95,7 +95,11 @@ pub fn register_default(fixed: &Mesh, moving: &Mesh) -> Result<Registration, Reg
 }
 
 /// Registers `moving` onto `fixed`; see the module docs.
-pub fn register(fixed: &Mesh, moving: &Mesh, params: &RegisterParams) -> Result<Registration, RegisterError> {
+pub fn register(
+    fixed: &Mesh,
+    moving: &Mesh,
+    params: &RegisterParams,
+) -> Result<Registration, RegisterError> {
     register_with_progress(fixed, moving, params, &mut crate::progress::NoProgress)
 }
 
@@ -128,11 +132,21 @@ pub fn register_with_progress(
     let (cf, ef) = principal_frame(fixed);
     let (cm, em) = principal_frame(moving);
     let mut inits: Vec<Matrix4<f64>> = Vec::new();
-    let signs = [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]];
-    let rolls: Vec<f64> = if params.extra_rotations { (0..6).map(|k| k as f64 * 30f64.to_radians()).collect() } else { vec![0.0] };
+    let signs = [
+        [1.0, 1.0, 1.0],
+        [1.0, -1.0, -1.0],
+        [-1.0, 1.0, -1.0],
+        [-1.0, -1.0, 1.0],
+    ];
+    let rolls: Vec<f64> = if params.extra_rotations {
+        (0..6).map(|k| k as f64 * 30f64.to_radians()).collect()
+    } else {
+        vec![0.0]
+    };
     for s in signs {
         for &roll in &rolls {
-            let roll_m = Rotation3::from_axis_angle(&Unit::new_unchecked(Vector3::x()), roll).into_inner();
+            let roll_m =
+                Rotation3::from_axis_angle(&Unit::new_unchecked(Vector3::x()), roll).into_inner();
             let r = ef * Matrix3::from_diagonal(&Vector3::from(s)) * roll_m * em.transpose();
             inits.push(rigid(r, cf - r * cm));
         }
@@ -162,8 +176,8 @@ pub fn register_with_progress(
     if !progress.report(total - 1, total) {
         return Err(RegisterError::Cancelled);
     }
-    let (t, rms, iterations, _) =
-        icp(&target, &samples, start, params.max_iterations, params).ok_or(RegisterError::NoPairs)?;
+    let (t, rms, iterations, _) = icp(&target, &samples, start, params.max_iterations, params)
+        .ok_or(RegisterError::NoPairs)?;
     // Overlap over all samples.
     let mut within = 0usize;
     let lim2 = params.overlap_distance_mm * params.overlap_distance_mm;
@@ -194,7 +208,10 @@ pub fn transform_mesh(mesh: &Mesh, m: &Matrix4<f64>) -> Mesh {
     } else {
         mesh.triangles.clone()
     };
-    Mesh { positions_mm, triangles }
+    Mesh {
+        positions_mm,
+        triangles,
+    }
 }
 
 /// Applies the same transform to each mesh of a group (e.g. mirrored calcaneus and talus).
@@ -226,7 +243,13 @@ fn sample_vertices(mesh: &Mesh, max: usize) -> Vec<V3> {
             used[v as usize] = true;
         }
     }
-    let pts: Vec<V3> = mesh.positions_mm.iter().zip(&used).filter(|(_, &u)| u).map(|(p, _)| *p).collect();
+    let pts: Vec<V3> = mesh
+        .positions_mm
+        .iter()
+        .zip(&used)
+        .filter(|(_, &u)| u)
+        .map(|(p, _)| *p)
+        .collect();
     let step = pts.len().div_ceil(max).max(1);
     pts.into_iter().step_by(step).collect()
 }
@@ -242,7 +265,10 @@ fn principal_frame(mesh: &Mesh) -> (Vector3<f64>, Matrix3<f64>) {
             let n = tri_normal2(p, t);
             dot(n, n).sqrt()
         };
-        let g = (Vector3::from(p[t[0] as usize]) + Vector3::from(p[t[1] as usize]) + Vector3::from(p[t[2] as usize])) / 3.0;
+        let g = (Vector3::from(p[t[0] as usize])
+            + Vector3::from(p[t[1] as usize])
+            + Vector3::from(p[t[2] as usize]))
+            / 3.0;
         area += a;
         c += g * a;
     }
@@ -257,12 +283,19 @@ fn principal_frame(mesh: &Mesh) -> (Vector3<f64>, Matrix3<f64>) {
         let v = t.map(|i| Vector3::from(p[i as usize]) - c);
         // Second moment of a triangle: A/12 (Σ vi viᵀ + (Σ vi)(Σ vi)ᵀ).
         let s = v[0] + v[1] + v[2];
-        let m = v[0] * v[0].transpose() + v[1] * v[1].transpose() + v[2] * v[2].transpose() + s * s.transpose();
+        let m = v[0] * v[0].transpose()
+            + v[1] * v[1].transpose()
+            + v[2] * v[2].transpose()
+            + s * s.transpose();
         cov += m * (a / 12.0);
     }
     let eig = SymmetricEigen::new(cov / area);
     let mut order = [0usize, 1, 2];
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]).then(i.cmp(&j)));
+    order.sort_by(|&i, &j| {
+        eig.eigenvalues[j]
+            .total_cmp(&eig.eigenvalues[i])
+            .then(i.cmp(&j))
+    });
     let mut e = Matrix3::zeros();
     for (k, &i) in order.iter().enumerate() {
         let mut col = eig.eigenvectors.column(i).into_owned();
@@ -291,7 +324,9 @@ impl Target {
     fn new(m: &Mesh, max_points: usize) -> Self {
         let normals = vertex_normals(&m.positions_mm, &m.triangles);
         // Only vertices used by triangles (with a normal) take part.
-        let keep: Vec<usize> = (0..m.positions_mm.len()).filter(|&i| dot(normals[i], normals[i]) > 0.0).collect();
+        let keep: Vec<usize> = (0..m.positions_mm.len())
+            .filter(|&i| dot(normals[i], normals[i]) > 0.0)
+            .collect();
         let step = keep.len().div_ceil(max_points.max(1)).max(1);
         let keep: Vec<usize> = keep.into_iter().step_by(step).collect();
         let pts: Vec<V3> = keep.iter().map(|&i| m.positions_mm[i]).collect();
@@ -326,7 +361,8 @@ fn icp(
             return None;
         }
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let keep = (((1.0 - params.trim_fraction) * pairs.len() as f64).round() as usize).clamp(6, pairs.len());
+        let keep = (((1.0 - params.trim_fraction) * pairs.len() as f64).round() as usize)
+            .clamp(6, pairs.len());
         let kept = &pairs[..keep];
         let mut ss = 0.0;
         let mut centre = [0.0; 3];
@@ -404,7 +440,11 @@ mod tests {
             }
         }
         let r = register(&m, &m, &RegisterParams::default()).expect("registers");
-        assert!((r.fixed_from_moving - Matrix4::identity()).abs().max() < 1e-6, "{}", r.fixed_from_moving);
+        assert!(
+            (r.fixed_from_moving - Matrix4::identity()).abs().max() < 1e-6,
+            "{}",
+            r.fixed_from_moving
+        );
         assert!(r.rms_mm < 1e-6);
         assert!((r.overlap - 1.0).abs() < 1e-12);
     }
@@ -412,9 +452,15 @@ mod tests {
     #[test]
     fn rejects_empty_and_nan() {
         let m = icosphere(10.0, 1);
-        assert!(matches!(register(&Mesh::default(), &m, &RegisterParams::default()), Err(RegisterError::TooSmall { .. })));
+        assert!(matches!(
+            register(&Mesh::default(), &m, &RegisterParams::default()),
+            Err(RegisterError::TooSmall { .. })
+        ));
         let mut bad = m.clone();
         bad.positions_mm[0][0] = f64::NAN;
-        assert!(matches!(register(&m, &bad, &RegisterParams::default()), Err(RegisterError::Invalid { .. })));
+        assert!(matches!(
+            register(&m, &bad, &RegisterParams::default()),
+            Err(RegisterError::Invalid { .. })
+        ));
     }
 }

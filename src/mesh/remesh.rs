@@ -13,8 +13,8 @@
 //! Deterministic: edges are visited in sorted order, no hashing, no threads.
 
 use super::topology::{
-    add, dist2, dot, mesh_is_valid, scale, sub, tri_normal2, two_sided_deviation, vertex_normals, DynMesh,
-    TriangleGrid,
+    add, dist2, dot, mesh_is_valid, scale, sub, tri_normal2, two_sided_deviation, vertex_normals,
+    DynMesh, TriangleGrid,
 };
 use super::Mesh;
 
@@ -37,7 +37,12 @@ pub struct RemeshParams {
 }
 impl Default for RemeshParams {
     fn default() -> Self {
-        RemeshParams { target_edge_mm: 1.0, iterations: 5, max_deviation_mm: 0.25, feature_angle_deg: 45.0 }
+        RemeshParams {
+            target_edge_mm: 1.0,
+            iterations: 5,
+            max_deviation_mm: 0.25,
+            feature_angle_deg: 45.0,
+        }
     }
 }
 
@@ -56,16 +61,24 @@ pub struct RemeshReport {
 /// Why remeshing failed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RemeshError {
-    #[error("the mesh is empty or has non-finite coordinates / out-of-range indices; repair it first")]
+    #[error(
+        "the mesh is empty or has non-finite coordinates / out-of-range indices; repair it first"
+    )]
     InvalidMesh,
-    #[error("the mesh has an edge shared by more than two triangles; repair non-manifold edges first")]
+    #[error(
+        "the mesh has an edge shared by more than two triangles; repair non-manifold edges first"
+    )]
     NonManifold,
     #[error("target edge length {0} mm must be a positive finite number")]
     BadTarget(f64),
     #[error("remeshing was cancelled")]
     Cancelled,
     #[error("the remeshed surface deviates {measured_mm:.3} mm from the input, more than the {bound_mm:.3} mm bound; use a shorter target edge length or allow a larger deviation")]
-    DeviationExceeded { measured_mm: f64, bound_mm: f64, report: RemeshReport },
+    DeviationExceeded {
+        measured_mm: f64,
+        bound_mm: f64,
+        report: RemeshReport,
+    },
 }
 
 /// Remeshes `mesh` with [`RemeshParams`]; see the module docs.
@@ -95,7 +108,10 @@ pub fn remesh_with_progress(
     let lo = 4.0 / 5.0 * l;
     let mut dm = DynMesh::new(mesh);
     let (mut kind, creases) = features(mesh, params.feature_angle_deg);
-    let fx = Features { grid: TriangleGrid::new(&creases), eps2: (1e-6 * l) * (1e-6 * l) };
+    let fx = Features {
+        grid: TriangleGrid::new(&creases),
+        eps2: (1e-6 * l) * (1e-6 * l),
+    };
     let total = params.iterations + 1;
     for it in 0..params.iterations {
         if !progress.report(it, total) {
@@ -116,7 +132,11 @@ pub fn remesh_with_progress(
     let mut cnt = 0usize;
     for t in &out.triangles {
         for k in 0..3 {
-            sum += dist2(out.positions_mm[t[k] as usize], out.positions_mm[t[(k + 1) % 3] as usize]).sqrt();
+            sum += dist2(
+                out.positions_mm[t[k] as usize],
+                out.positions_mm[t[(k + 1) % 3] as usize],
+            )
+            .sqrt();
             cnt += 1;
         }
     }
@@ -128,7 +148,11 @@ pub fn remesh_with_progress(
         mean_edge_mm: if cnt > 0 { sum / cnt as f64 } else { 0.0 },
     };
     if dev > params.max_deviation_mm {
-        return Err(RemeshError::DeviationExceeded { measured_mm: dev, bound_mm: params.max_deviation_mm, report });
+        return Err(RemeshError::DeviationExceeded {
+            measured_mm: dev,
+            bound_mm: params.max_deviation_mm,
+            report,
+        });
     }
     Ok((out, report))
 }
@@ -160,7 +184,9 @@ impl Features {
             return false;
         }
         let m = scale(add(dm.pos[a as usize], dm.pos[b as usize]), 0.5);
-        self.grid.closest(m).is_some_and(|(_, d2, _)| d2 <= self.eps2.max(1e-18))
+        self.grid
+            .closest(m)
+            .is_some_and(|(_, d2, _)| d2 <= self.eps2.max(1e-18))
     }
 }
 
@@ -190,7 +216,18 @@ fn features(mesh: &Mesh, angle_deg: f64) -> (Vec<u8>, Mesh) {
             }
         }
     }
-    let kind = count.iter().map(|&c| if c == 0 { SMOOTH } else if c == 2 { CREASE } else { CORNER }).collect();
+    let kind = count
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                SMOOTH
+            } else if c == 2 {
+                CREASE
+            } else {
+                CORNER
+            }
+        })
+        .collect();
     (kind, Mesh::new(p.clone(), segs))
 }
 
@@ -235,7 +272,9 @@ fn collapse_short(dm: &mut DynMesh, kind: &[u8], fx: &Features, lo: f64, hi: f64
                 (SMOOTH, SMOOTH) => (a, b, scale(add(pa, pb), 0.5)),
                 (SMOOTH, _) => (a, b, pb),
                 (_, SMOOTH) => (b, a, pa),
-                (CREASE, CREASE) if fx.is_crease_edge(dm, kind, a, b) => (a, b, scale(add(pa, pb), 0.5)),
+                (CREASE, CREASE) if fx.is_crease_edge(dm, kind, a, b) => {
+                    (a, b, scale(add(pa, pb), 0.5))
+                }
                 (CREASE, CORNER) if fx.is_crease_edge(dm, kind, a, b) => (a, b, pb),
                 (CORNER, CREASE) if fx.is_crease_edge(dm, kind, a, b) => (b, a, pa),
                 _ => continue,
@@ -302,7 +341,10 @@ fn flip_valence(dm: &mut DynMesh, kind: &[u8], fx: &Features) {
             continue;
         }
         // Geometric check: the new triangles must face the same way as the old pair.
-        let n_old = add(tri_normal2(&dm.pos, dm.tris[ts[0] as usize]), tri_normal2(&dm.pos, dm.tris[ts[1] as usize]));
+        let n_old = add(
+            tri_normal2(&dm.pos, dm.tris[ts[0] as usize]),
+            tri_normal2(&dm.pos, dm.tris[ts[1] as usize]),
+        );
         let (t0, t1) = (ts[0] as usize, ts[1] as usize);
         let saved = (dm.tris[t0], dm.tris[t1]);
         if !dm.flip(a, b) {
@@ -325,8 +367,13 @@ fn flip_valence(dm: &mut DynMesh, kind: &[u8], fx: &Features) {
 }
 
 fn relax_and_project(dm: &mut DynMesh, kind: &[u8], fx: &Features, grid: &TriangleGrid) {
-    let alive_tris: Vec<[u32; 3]> =
-        dm.tris.iter().zip(&dm.alive).filter(|(_, &al)| al).map(|(t, _)| *t).collect();
+    let alive_tris: Vec<[u32; 3]> = dm
+        .tris
+        .iter()
+        .zip(&dm.alive)
+        .filter(|(_, &al)| al)
+        .map(|(t, _)| *t)
+        .collect();
     let normals = vertex_normals(&dm.pos, &alive_tris);
     let n = dm.pos.len();
     let mut new_pos = dm.pos.clone();
@@ -381,7 +428,14 @@ mod tests {
     #[test]
     fn sphere_remesh_hits_target_and_stays_closed() {
         let m = icosphere(10.0, 3);
-        let (out, rep) = remesh(&m, &RemeshParams { target_edge_mm: 1.0, ..Default::default() }).expect("remesh");
+        let (out, rep) = remesh(
+            &m,
+            &RemeshParams {
+                target_edge_mm: 1.0,
+                ..Default::default()
+            },
+        )
+        .expect("remesh");
         assert!(is_closed_oriented(&out.triangles));
         assert!((rep.mean_edge_mm - 1.0).abs() < 0.15, "{rep:?}");
         let v0 = signed_volume(&m.positions_mm, &m.triangles);
@@ -392,6 +446,15 @@ mod tests {
     #[test]
     fn rejects_bad_target() {
         let m = icosphere(10.0, 1);
-        assert!(matches!(remesh(&m, &RemeshParams { target_edge_mm: 0.0, ..Default::default() }), Err(RemeshError::BadTarget(_))));
+        assert!(matches!(
+            remesh(
+                &m,
+                &RemeshParams {
+                    target_edge_mm: 0.0,
+                    ..Default::default()
+                }
+            ),
+            Err(RemeshError::BadTarget(_))
+        ));
     }
 }

@@ -8,7 +8,8 @@
 //! One step moves `xᵢ ← xᵢ + f Δxᵢ` with all vertices updated simultaneously.
 
 use super::topology::{
-    add, boundary_vertices, cross, dist2, dot, norm, scale, sub, vertex_normals, Adjacency, KdTree, V3,
+    add, boundary_vertices, cross, dist2, dot, norm, scale, sub, vertex_normals, Adjacency, KdTree,
+    V3,
 };
 use super::Mesh;
 
@@ -33,7 +34,11 @@ pub struct LaplacianParams {
 }
 impl Default for LaplacianParams {
     fn default() -> Self {
-        LaplacianParams { iterations: 10, lambda: 0.5, weights: Weights::Uniform }
+        LaplacianParams {
+            iterations: 10,
+            lambda: 0.5,
+            weights: Weights::Uniform,
+        }
     }
 }
 
@@ -57,7 +62,13 @@ pub struct TaubinParams {
 }
 impl Default for TaubinParams {
     fn default() -> Self {
-        TaubinParams { iterations: 20, lambda: 0.5, mu: -0.53, weights: Weights::Uniform, preserve_volume: true }
+        TaubinParams {
+            iterations: 20,
+            lambda: 0.5,
+            mu: -0.53,
+            weights: Weights::Uniform,
+            preserve_volume: true,
+        }
     }
 }
 
@@ -77,7 +88,13 @@ pub struct BrushParams {
 }
 impl Default for BrushParams {
     fn default() -> Self {
-        BrushParams { centre_mm: [0.0; 3], radius_mm: 5.0, iterations: 10, lambda: 0.5, mu: -0.53 }
+        BrushParams {
+            centre_mm: [0.0; 3],
+            radius_mm: 5.0,
+            iterations: 10,
+            lambda: 0.5,
+            mu: -0.53,
+        }
     }
 }
 
@@ -101,7 +118,13 @@ pub struct FlattenParams {
 }
 impl Default for FlattenParams {
     fn default() -> Self {
-        FlattenParams { reference_iterations: 60, threshold_mm: 0.5, tolerance_mm: 0.05, rounds: 10, step: 0.7 }
+        FlattenParams {
+            reference_iterations: 60,
+            threshold_mm: 0.5,
+            tolerance_mm: 0.05,
+            rounds: 10,
+            step: 0.7,
+        }
     }
 }
 
@@ -127,7 +150,10 @@ pub struct GaussianParams {
 }
 impl Default for GaussianParams {
     fn default() -> Self {
-        GaussianParams { sigma_mm: 1.0, iterations: 1 }
+        GaussianParams {
+            sigma_mm: 1.0,
+            iterations: 1,
+        }
     }
 }
 
@@ -139,9 +165,15 @@ struct Ctx {
 impl Ctx {
     fn new(mesh: &Mesh) -> Self {
         let n = mesh.positions_mm.len();
-        let valid = mesh.triangles.iter().all(|t| t.iter().all(|&v| (v as usize) < n));
+        let valid = mesh
+            .triangles
+            .iter()
+            .all(|t| t.iter().all(|&v| (v as usize) < n));
         let tris: &[[u32; 3]] = if valid { &mesh.triangles } else { &[] };
-        Ctx { adj: Adjacency::new(n, tris), fixed: boundary_vertices(n, tris) }
+        Ctx {
+            adj: Adjacency::new(n, tris),
+            fixed: boundary_vertices(n, tris),
+        }
     }
 }
 
@@ -150,7 +182,11 @@ fn cot_weights(p: &[V3], tris: &[[u32; 3]], adj: &Adjacency) -> Vec<f64> {
     let mut w = vec![0.0; adj.nbr.len()];
     for t in tris {
         for k in 0..3 {
-            let (i, j, o) = (t[k] as usize, t[(k + 1) % 3] as usize, t[(k + 2) % 3] as usize);
+            let (i, j, o) = (
+                t[k] as usize,
+                t[(k + 1) % 3] as usize,
+                t[(k + 2) % 3] as usize,
+            );
             let u = sub(p[i], p[o]);
             let v = sub(p[j], p[o]);
             let c = norm(cross(u, v));
@@ -169,7 +205,14 @@ fn cot_weights(p: &[V3], tris: &[[u32; 3]], adj: &Adjacency) -> Vec<f64> {
 }
 
 /// One umbrella step `x ← x + f·g(i)·Δx` into `out` (g = per-vertex gain or 1).
-fn umbrella_step(p: &[V3], out: &mut [V3], ctx: &Ctx, f: f64, gain: Option<&[f64]>, w: Option<&[f64]>) {
+fn umbrella_step(
+    p: &[V3],
+    out: &mut [V3],
+    ctx: &Ctx,
+    f: f64,
+    gain: Option<&[f64]>,
+    w: Option<&[f64]>,
+) {
     for i in 0..p.len() {
         let g = gain.map_or(1.0, |g| g[i]);
         if ctx.fixed[i] || g == 0.0 {
@@ -194,7 +237,14 @@ fn umbrella_step(p: &[V3], out: &mut [V3], ctx: &Ctx, f: f64, gain: Option<&[f64
     }
 }
 
-fn run_steps(mesh: &Mesh, ctx: &Ctx, factors: &[f64], iterations: usize, weights: Weights, gain: Option<&[f64]>) -> Mesh {
+fn run_steps(
+    mesh: &Mesh,
+    ctx: &Ctx,
+    factors: &[f64],
+    iterations: usize,
+    weights: Weights,
+    gain: Option<&[f64]>,
+) -> Mesh {
     let mut p = mesh.positions_mm.clone();
     let mut q = p.clone();
     for _ in 0..iterations {
@@ -207,7 +257,10 @@ fn run_steps(mesh: &Mesh, ctx: &Ctx, factors: &[f64], iterations: usize, weights
             std::mem::swap(&mut p, &mut q);
         }
     }
-    Mesh { positions_mm: p, triangles: mesh.triangles.clone() }
+    Mesh {
+        positions_mm: p,
+        triangles: mesh.triangles.clone(),
+    }
 }
 
 /// Plain Laplacian smoothing. Shrinks closed surfaces: on a sphere of radius R with
@@ -215,20 +268,36 @@ fn run_steps(mesh: &Mesh, ctx: &Ctx, factors: &[f64], iterations: usize, weights
 /// factor) (ℓ = edge length); use [`taubin`] when volume matters.
 pub fn laplacian(mesh: &Mesh, params: &LaplacianParams) -> Mesh {
     let ctx = Ctx::new(mesh);
-    run_steps(mesh, &ctx, &[params.lambda], params.iterations, params.weights, None)
+    run_steps(
+        mesh,
+        &ctx,
+        &[params.lambda],
+        params.iterations,
+        params.weights,
+        None,
+    )
 }
 
 /// Taubin λ/μ smoothing (low-pass filter; nearly volume-preserving).
 pub fn taubin(mesh: &Mesh, params: &TaubinParams) -> Mesh {
     let ctx = Ctx::new(mesh);
-    let mut out = run_steps(mesh, &ctx, &[params.lambda, params.mu], params.iterations, params.weights, None);
+    let mut out = run_steps(
+        mesh,
+        &ctx,
+        &[params.lambda, params.mu],
+        params.iterations,
+        params.weights,
+        None,
+    );
     let closed = !mesh.triangles.is_empty() && !ctx.fixed.iter().any(|&f| f);
     if params.preserve_volume && closed {
         let v0 = enclosed_volume(&mesh.positions_mm, &mesh.triangles);
         let v1 = enclosed_volume(&out.positions_mm, &out.triangles);
         if v0 * v1 > 0.0 && v0.is_finite() && v1.is_finite() {
             let s = (v0 / v1).cbrt();
-            let used: Vec<usize> = (0..out.positions_mm.len()).filter(|&i| ctx.adj.off[i + 1] > ctx.adj.off[i]).collect();
+            let used: Vec<usize> = (0..out.positions_mm.len())
+                .filter(|&i| ctx.adj.off[i + 1] > ctx.adj.off[i])
+                .collect();
             let mut c = [0.0; 3];
             for &i in &used {
                 c = add(c, out.positions_mm[i]);
@@ -243,7 +312,10 @@ pub fn taubin(mesh: &Mesh, params: &TaubinParams) -> Mesh {
 }
 
 fn enclosed_volume(p: &[V3], tris: &[[u32; 3]]) -> f64 {
-    tris.iter().map(|t| dot(p[t[0] as usize], cross(p[t[1] as usize], p[t[2] as usize]))).sum::<f64>() / 6.0
+    tris.iter()
+        .map(|t| dot(p[t[0] as usize], cross(p[t[1] as usize], p[t[2] as usize])))
+        .sum::<f64>()
+        / 6.0
 }
 
 /// Taubin smoothing weighted by a brush falloff `g(d) = (1 − (d/r)²)²` for `d < r`,
@@ -265,7 +337,14 @@ pub fn smooth_brush(mesh: &Mesh, params: &BrushParams) -> Mesh {
             }
         })
         .collect();
-    run_steps(mesh, &ctx, &[params.lambda, params.mu], params.iterations, Weights::Uniform, Some(&gain))
+    run_steps(
+        mesh,
+        &ctx,
+        &[params.lambda, params.mu],
+        params.iterations,
+        Weights::Uniform,
+        Some(&gain),
+    )
 }
 
 /// Flattens outward prominences (osteophyte-like bumps) and leaves the rest of the
@@ -286,17 +365,35 @@ pub fn flatten_prominences(mesh: &Mesh, params: &FlattenParams) -> (Mesh, Flatte
     let mut cur = mesh.clone();
     let mut prominent = vec![false; n];
     for _ in 0..params.rounds {
-        let reference = run_steps(&cur, &ctx, &[0.5], params.reference_iterations, Weights::Uniform, None);
+        let reference = run_steps(
+            &cur,
+            &ctx,
+            &[0.5],
+            params.reference_iterations,
+            Weights::Uniform,
+            None,
+        );
         let normals = vertex_normals(&cur.positions_mm, &cur.triangles);
-        let h: Vec<f64> =
-            (0..n).map(|i| dot(sub(cur.positions_mm[i], reference.positions_mm[i]), normals[i])).collect();
-        let mut hs: Vec<f64> = (0..n).filter(|&i| !ctx.fixed[i] && ctx.adj.off[i + 1] > ctx.adj.off[i]).map(|i| h[i]).collect();
+        let h: Vec<f64> = (0..n)
+            .map(|i| {
+                dot(
+                    sub(cur.positions_mm[i], reference.positions_mm[i]),
+                    normals[i],
+                )
+            })
+            .collect();
+        let mut hs: Vec<f64> = (0..n)
+            .filter(|&i| !ctx.fixed[i] && ctx.adj.off[i + 1] > ctx.adj.off[i])
+            .map(|i| h[i])
+            .collect();
         if hs.is_empty() {
             break;
         }
         hs.sort_by(|a, b| a.total_cmp(b));
         let h0 = hs[hs.len() / 2];
-        let flagged: Vec<bool> = (0..n).map(|i| !ctx.fixed[i] && h[i] - h0 > params.threshold_mm).collect();
+        let flagged: Vec<bool> = (0..n)
+            .map(|i| !ctx.fixed[i] && h[i] - h0 > params.threshold_mm)
+            .collect();
         if !flagged.iter().any(|&f| f) {
             break;
         }
@@ -326,7 +423,11 @@ pub fn flatten_prominences(mesh: &Mesh, params: &FlattenParams) -> (Mesh, Flatte
             cur.positions_mm[i] = np;
         }
     }
-    let mut rep = FlattenReport { prominent_vertices: 0, max_prominent_move_mm: 0.0, max_other_move_mm: 0.0 };
+    let mut rep = FlattenReport {
+        prominent_vertices: 0,
+        max_prominent_move_mm: 0.0,
+        max_other_move_mm: 0.0,
+    };
     for i in 0..n {
         let d = dist2(cur.positions_mm[i], orig[i]).sqrt();
         if prominent[i] {
@@ -349,7 +450,9 @@ pub fn gaussian(mesh: &Mesh, params: &GaussianParams) -> Mesh {
         return mesh.clone();
     }
     let mut p = mesh.positions_mm.clone();
-    let used: Vec<bool> = (0..p.len()).map(|i| ctx.adj.off[i + 1] > ctx.adj.off[i]).collect();
+    let used: Vec<bool> = (0..p.len())
+        .map(|i| ctx.adj.off[i + 1] > ctx.adj.off[i])
+        .collect();
     let mut buf = Vec::new();
     for _ in 0..params.iterations {
         let tree = KdTree::new(&p);
@@ -377,7 +480,10 @@ pub fn gaussian(mesh: &Mesh, params: &GaussianParams) -> Mesh {
         }
         p = q;
     }
-    Mesh { positions_mm: p, triangles: mesh.triangles.clone() }
+    Mesh {
+        positions_mm: p,
+        triangles: mesh.triangles.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -389,11 +495,26 @@ mod tests {
     fn laplacian_shrinks_sphere_and_taubin_does_not() {
         let m = icosphere(20.0, 3);
         let v0 = signed_volume(&m.positions_mm, &m.triangles);
-        let l = laplacian(&m, &LaplacianParams { iterations: 20, ..Default::default() });
+        let l = laplacian(
+            &m,
+            &LaplacianParams {
+                iterations: 20,
+                ..Default::default()
+            },
+        );
         let t = taubin(&m, &TaubinParams::default());
-        let raw = taubin(&m, &TaubinParams { preserve_volume: false, ..Default::default() });
+        let raw = taubin(
+            &m,
+            &TaubinParams {
+                preserve_volume: false,
+                ..Default::default()
+            },
+        );
         let vr = signed_volume(&raw.positions_mm, &raw.triangles);
-        assert!(vr > v0, "uncorrected Taubin inflates a coarse sphere slightly");
+        assert!(
+            vr > v0,
+            "uncorrected Taubin inflates a coarse sphere slightly"
+        );
         let vl = signed_volume(&l.positions_mm, &l.triangles);
         let vt = signed_volume(&t.positions_mm, &t.triangles);
         assert!(vl < 0.97 * v0, "laplacian {vl} vs {v0}");
@@ -404,13 +525,23 @@ mod tests {
     fn open_mesh_boundary_stays_fixed() {
         let mut m = icosphere(10.0, 2);
         // Drop the triangles of the top cap.
-        let keep: Vec<[u32; 3]> =
-            m.triangles.iter().copied().filter(|t| t.iter().all(|&v| m.positions_mm[v as usize][2] < 7.0)).collect();
+        let keep: Vec<[u32; 3]> = m
+            .triangles
+            .iter()
+            .copied()
+            .filter(|t| t.iter().all(|&v| m.positions_mm[v as usize][2] < 7.0))
+            .collect();
         m.triangles = keep;
         let b = boundary_vertices(m.positions_mm.len(), &m.triangles);
         assert!(b.iter().any(|&x| x));
         for w in [Weights::Uniform, Weights::Cotangent] {
-            let s = laplacian(&m, &LaplacianParams { weights: w, ..Default::default() });
+            let s = laplacian(
+                &m,
+                &LaplacianParams {
+                    weights: w,
+                    ..Default::default()
+                },
+            );
             for i in 0..b.len() {
                 if b[i] {
                     assert_eq!(s.positions_mm[i], m.positions_mm[i]);

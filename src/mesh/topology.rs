@@ -28,7 +28,11 @@ pub(crate) fn dot(a: V3, b: V3) -> f64 {
 }
 #[inline]
 pub(crate) fn cross(a: V3, b: V3) -> V3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 #[inline]
 pub(crate) fn norm(a: V3) -> f64 {
@@ -59,8 +63,13 @@ pub(crate) fn tri_normal2(p: &[V3], t: [u32; 3]) -> V3 {
 /// True when every index of every triangle is in range and every position is finite.
 pub(crate) fn mesh_is_valid(mesh: &Mesh) -> bool {
     let n = mesh.positions_mm.len();
-    mesh.positions_mm.iter().all(|p| p.iter().all(|c| c.is_finite()))
-        && mesh.triangles.iter().all(|t| t.iter().all(|&v| (v as usize) < n))
+    mesh.positions_mm
+        .iter()
+        .all(|p| p.iter().all(|c| c.is_finite()))
+        && mesh
+            .triangles
+            .iter()
+            .all(|t| t.iter().all(|&v| (v as usize) < n))
 }
 
 /// Area-weighted unit vertex normals (zero for isolated vertices).
@@ -160,7 +169,11 @@ impl KdTree {
         let mut idx: Vec<u32> = (0..pts.len() as u32).collect();
         let mut axis = vec![0u8; pts.len()];
         Self::build(pts, &mut idx, &mut axis, 0);
-        KdTree { pts: pts.to_vec(), idx, axis }
+        KdTree {
+            pts: pts.to_vec(),
+            idx,
+            axis,
+        }
     }
 
     fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8], _base: usize) {
@@ -185,7 +198,9 @@ impl KdTree {
         }
         let mid = idx.len() / 2;
         idx.select_nth_unstable_by(mid, |&a, &b| {
-            pts[a as usize][ax].total_cmp(&pts[b as usize][ax]).then(a.cmp(&b))
+            pts[a as usize][ax]
+                .total_cmp(&pts[b as usize][ax])
+                .then(a.cmp(&b))
         });
         axis[mid] = ax as u8;
         let (li, ri) = idx.split_at_mut(mid);
@@ -219,7 +234,11 @@ impl KdTree {
         }
         let ax = self.axis[mid] as usize;
         let diff = q[ax] - self.pts[i][ax];
-        let (first, second) = if diff < 0.0 { ((lo, mid), (mid + 1, hi)) } else { ((mid + 1, hi), (lo, mid)) };
+        let (first, second) = if diff < 0.0 {
+            ((lo, mid), (mid + 1, hi))
+        } else {
+            ((mid + 1, hi), (lo, mid))
+        };
         self.nn(q, first.0, first.1, best);
         if diff * diff <= best.1 {
             self.nn(q, second.0, second.1, best);
@@ -338,7 +357,11 @@ impl TriangleGrid {
         for t in &tris {
             sum_e += norm(sub(pts[t[1] as usize], pts[t[0] as usize]));
         }
-        let mean_e = if tris.is_empty() { 1.0 } else { sum_e / tris.len() as f64 };
+        let mean_e = if tris.is_empty() {
+            1.0
+        } else {
+            sum_e / tris.len() as f64
+        };
         let ext = sub(hi, lo);
         let max_ext = ext[0].max(ext[1]).max(ext[2]).max(1e-9);
         // At most ~2^21 cells.
@@ -360,8 +383,10 @@ impl TriangleGrid {
                     thi[k] = thi[k].max(p[k]);
                 }
             }
-            let c0 = [0, 1, 2].map(|k| (((tlo[k] - lo[k]) / cell).floor().max(0.0) as usize).min(dims[k] - 1));
-            let c1 = [0, 1, 2].map(|k| (((thi[k] - lo[k]) / cell).floor().max(0.0) as usize).min(dims[k] - 1));
+            let c0 = [0, 1, 2]
+                .map(|k| (((tlo[k] - lo[k]) / cell).floor().max(0.0) as usize).min(dims[k] - 1));
+            let c1 = [0, 1, 2]
+                .map(|k| (((thi[k] - lo[k]) / cell).floor().max(0.0) as usize).min(dims[k] - 1));
             for z in c0[2]..=c1[2] {
                 for y in c0[1]..=c1[1] {
                     for x in c0[0]..=c1[0] {
@@ -379,7 +404,15 @@ impl TriangleGrid {
             start[i + 1] += start[i];
         }
         let items = pairs.into_iter().map(|(_, t)| t).collect();
-        TriangleGrid { pts, tris, origin: lo, cell, dims, start, items }
+        TriangleGrid {
+            pts,
+            tris,
+            origin: lo,
+            cell,
+            dims,
+            start,
+            items,
+        }
     }
 
     /// Closest point on the surface to `q`: `(point, squared distance, triangle)`.
@@ -389,10 +422,14 @@ impl TriangleGrid {
         }
         // Query cell (clamped far outside the grid so the integer maths cannot overflow).
         let lim = 1i64 << 40;
-        let qc = [0, 1, 2].map(|k| (((q[k] - self.origin[k]) / self.cell).floor() as i64).clamp(-lim, lim));
+        let qc = [0, 1, 2]
+            .map(|k| (((q[k] - self.origin[k]) / self.cell).floor() as i64).clamp(-lim, lim));
         let mut best: Option<(V3, f64, usize)> = None;
         // Rings closer than the grid box are empty: start at its Chebyshev distance.
-        let r0 = (0..3).map(|k| (-qc[k]).max(qc[k] - (self.dims[k] as i64 - 1)).max(0)).max().unwrap_or(0);
+        let r0 = (0..3)
+            .map(|k| (-qc[k]).max(qc[k] - (self.dims[k] as i64 - 1)).max(0))
+            .max()
+            .unwrap_or(0);
         let maxr = r0 + self.dims.iter().copied().max().unwrap_or(1) as i64 + 1;
         for r in r0..=maxr {
             // Visit the shell of cells at Chebyshev distance r (clipped to the grid).
@@ -402,11 +439,14 @@ impl TriangleGrid {
                 for z in lo[2]..=hi[2] {
                     for y in lo[1]..=hi[1] {
                         for x in lo[0]..=hi[0] {
-                            let on_shell = (x - qc[0]).abs() == r || (y - qc[1]).abs() == r || (z - qc[2]).abs() == r;
+                            let on_shell = (x - qc[0]).abs() == r
+                                || (y - qc[1]).abs() == r
+                                || (z - qc[2]).abs() == r;
                             if !on_shell {
                                 continue;
                             }
-                            let c = ((z as usize * self.dims[1] + y as usize) * self.dims[0]) + x as usize;
+                            let c = ((z as usize * self.dims[1] + y as usize) * self.dims[0])
+                                + x as usize;
                             for &ti in &self.items[self.start[c]..self.start[c + 1]] {
                                 let t = self.tris[ti as usize];
                                 let p = closest_point_on_triangle(
@@ -436,7 +476,8 @@ impl TriangleGrid {
                     let cube_hi = self.origin[k] + (qc[k] + r + 1) as f64 * self.cell;
                     bound = bound.min(q[k] - cube_lo).min(cube_hi - q[k]);
                 }
-                let covers_all = (0..3).all(|k| qc[k] - r <= 0 && qc[k] + r >= self.dims[k] as i64 - 1);
+                let covers_all =
+                    (0..3).all(|k| qc[k] - r <= 0 && qc[k] + r >= self.dims[k] as i64 - 1);
                 if covers_all || (bound > 0.0 && bd <= bound * bound) {
                     return best;
                 }
@@ -499,7 +540,11 @@ impl DynMesh {
 
     /// Alive triangles containing both `a` and `b`.
     pub fn edge_tris(&self, a: u32, b: u32) -> Vec<u32> {
-        self.vt[a as usize].iter().copied().filter(|&t| self.tris[t as usize].contains(&b)).collect()
+        self.vt[a as usize]
+            .iter()
+            .copied()
+            .filter(|&t| self.tris[t as usize].contains(&b))
+            .collect()
     }
 
     /// Sorted unique neighbours of `v`.
@@ -559,7 +604,7 @@ impl DynMesh {
         for t in ts {
             let (c, fwd) = self.third(t, a, b);
             let y = if fwd { b } else { a }; // triangle is x → y → c (x the other end)
-            // Old triangle becomes x → m → c, new triangle m → y → c.
+                                             // Old triangle becomes x → m → c, new triangle m → y → c.
             let tri = &mut self.tris[t as usize];
             for v in tri.iter_mut() {
                 if *v == y {
@@ -582,7 +627,11 @@ impl DynMesh {
         }
         let na = self.neighbours(a);
         let nb = self.neighbours(b);
-        let common: Vec<u32> = na.iter().copied().filter(|v| nb.binary_search(v).is_ok()).collect();
+        let common: Vec<u32> = na
+            .iter()
+            .copied()
+            .filter(|v| nb.binary_search(v).is_ok())
+            .collect();
         if common.len() != 2 {
             return false;
         }
@@ -605,7 +654,13 @@ impl DynMesh {
                     continue;
                 }
                 let before = tri_normal2(&self.pos, tri);
-                let q = tri.map(|w| if w == a || w == b { p } else { self.pos[w as usize] });
+                let q = tri.map(|w| {
+                    if w == a || w == b {
+                        p
+                    } else {
+                        self.pos[w as usize]
+                    }
+                });
                 let after = cross(sub(q[1], q[0]), sub(q[2], q[0]));
                 let (nb, na) = (norm(before), norm(after));
                 if na <= 1e-12 * (1.0 + nb) || nb <= 0.0 {
@@ -650,7 +705,11 @@ impl DynMesh {
         let (c0, f0) = self.third(ts[0], a, b);
         let (c1, _) = self.third(ts[1], a, b);
         // Orient: t1 runs x → y → c, t2 runs y → x → d.
-        let (t1, t2, c, d) = if f0 { (ts[0], ts[1], c0, c1) } else { (ts[1], ts[0], c1, c0) };
+        let (t1, t2, c, d) = if f0 {
+            (ts[0], ts[1], c0, c1)
+        } else {
+            (ts[1], ts[0], c1, c0)
+        };
         let (x, y) = (a, b);
         if c == d || self.neighbours(c).binary_search(&d).is_ok() {
             return false;
@@ -700,7 +759,10 @@ pub(crate) fn two_sided_deviation(input: &Mesh, input_grid: &TriangleGrid, out: 
         for &v in t {
             used[v as usize] = true;
         }
-        let c = scale(add(add(p[t[0] as usize], p[t[1] as usize]), p[t[2] as usize]), 1.0 / 3.0);
+        let c = scale(
+            add(add(p[t[0] as usize], p[t[1] as usize]), p[t[2] as usize]),
+            1.0 / 3.0,
+        );
         if let Some((_, d2, _)) = input_grid.closest(c) {
             worst2 = worst2.max(d2);
         }
@@ -753,15 +815,40 @@ pub(crate) mod testutil {
     pub fn icosphere(r: f64, level: u32) -> Mesh {
         let t = (1.0 + 5f64.sqrt()) / 2.0;
         let mut p: Vec<V3> = vec![
-            [-1.0, t, 0.0], [1.0, t, 0.0], [-1.0, -t, 0.0], [1.0, -t, 0.0],
-            [0.0, -1.0, t], [0.0, 1.0, t], [0.0, -1.0, -t], [0.0, 1.0, -t],
-            [t, 0.0, -1.0], [t, 0.0, 1.0], [-t, 0.0, -1.0], [-t, 0.0, 1.0],
+            [-1.0, t, 0.0],
+            [1.0, t, 0.0],
+            [-1.0, -t, 0.0],
+            [1.0, -t, 0.0],
+            [0.0, -1.0, t],
+            [0.0, 1.0, t],
+            [0.0, -1.0, -t],
+            [0.0, 1.0, -t],
+            [t, 0.0, -1.0],
+            [t, 0.0, 1.0],
+            [-t, 0.0, -1.0],
+            [-t, 0.0, 1.0],
         ];
         let mut f: Vec<[u32; 3]> = vec![
-            [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11],
-            [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6], [7, 1, 8],
-            [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9],
-            [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+            [0, 11, 5],
+            [0, 5, 1],
+            [0, 1, 7],
+            [0, 7, 10],
+            [0, 10, 11],
+            [1, 5, 9],
+            [5, 11, 4],
+            [11, 10, 2],
+            [10, 7, 6],
+            [7, 1, 8],
+            [3, 9, 4],
+            [3, 4, 2],
+            [3, 2, 6],
+            [3, 6, 8],
+            [3, 8, 9],
+            [4, 9, 5],
+            [2, 4, 11],
+            [6, 2, 10],
+            [8, 6, 7],
+            [9, 8, 1],
         ];
         for _ in 0..level {
             let mut mid = std::collections::BTreeMap::new();
@@ -794,7 +881,9 @@ mod tests {
     use super::*;
 
     fn lcg(s: &mut u64) -> f64 {
-        *s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (*s >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -816,8 +905,15 @@ mod tests {
                 })
                 .fold(f64::INFINITY, f64::min);
             let (_, d2, _) = grid.closest(q).expect("non-empty");
-            assert!((d2 - brute_tri).abs() <= 1e-9 * (1.0 + brute_tri), "{q:?}: {d2} vs {brute_tri}");
-            let brute_v = m.positions_mm.iter().map(|&p| dist2(p, q)).fold(f64::INFINITY, f64::min);
+            assert!(
+                (d2 - brute_tri).abs() <= 1e-9 * (1.0 + brute_tri),
+                "{q:?}: {d2} vs {brute_tri}"
+            );
+            let brute_v = m
+                .positions_mm
+                .iter()
+                .map(|&p| dist2(p, q))
+                .fold(f64::INFINITY, f64::min);
             let (_, kd2) = tree.nearest(q).expect("non-empty");
             assert_eq!(kd2, brute_v);
         }

@@ -129,13 +129,23 @@ fn step(progress: &mut dyn Progress, done: usize) -> Result<(), SegmentError> {
 }
 
 /// Find every bone of `ct` as its own labelled part. See the module docs for the steps.
-pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Progress) -> Result<AutoBones, SegmentError> {
+pub fn auto_bones(
+    ct: &Volume<i16>,
+    params: &AutoParams,
+    progress: &mut dyn Progress,
+) -> Result<AutoBones, SegmentError> {
     let dims = ct.dims;
     let [nx, ny, nz] = dims;
     let voxel_mm3 = voxel_volume_mm3(ct);
     let min_voxels = (params.min_part_volume_mm3 / voxel_mm3).ceil().max(1.0) as usize;
     // 1. Threshold.
-    let mut mask = threshold(ct, &ThresholdParams { lower_hu: params.lower_hu, upper_hu: params.upper_hu })?;
+    let mut mask = threshold(
+        ct,
+        &ThresholdParams {
+            lower_hu: params.lower_hu,
+            upper_hu: params.upper_hu,
+        },
+    )?;
     step(progress, 1)?;
     // 2. Table.
     if params.remove_table {
@@ -177,7 +187,9 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
     let mut pieces: Vec<(VoxelBox, BitMask)> = Vec::new();
     let min_core = (params.min_core_volume_mm3 / voxel_mm3).ceil().max(1.0) as usize;
     // Crop masks of the kept components, filled in one pass over the runs.
-    let kept: Vec<usize> = (0..comps.count()).filter(|&c| comps.sizes[c] >= min_voxels).collect();
+    let kept: Vec<usize> = (0..comps.count())
+        .filter(|&c| comps.sizes[c] >= min_voxels)
+        .collect();
     let mut crops: Vec<Option<(VoxelBox, BitMask)>> = vec![None; comps.count()];
     for &c in &kept {
         let bx = comps.bboxes[c].grown([1, 1, 1], dims);
@@ -192,7 +204,9 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
         }
     }
     for c in kept {
-        let Some((bx, region)) = crops[c].take() else { continue };
+        let Some((bx, region)) = crops[c].take() else {
+            continue;
+        };
         let bd = bx.dims();
         let mut region = region;
         if params.fill_cavities {
@@ -204,7 +218,9 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
         if let Some(r) = params.split_erosion_mm {
             let core = erode(&region, r, ct.spacing_mm)?;
             let cc = label_components(&core, Connectivity::Six);
-            let big: Vec<u32> = (1..=cc.count() as u32).filter(|&l| cc.sizes[l as usize - 1] >= min_core).collect();
+            let big: Vec<u32> = (1..=cc.count() as u32)
+                .filter(|&l| cc.sizes[l as usize - 1] >= min_core)
+                .collect();
             if big.len() >= 2 {
                 // Labels are sorted by size, so the big pieces are labels 1..=big.len().
                 let mut markers: Vec<(usize, u32)> = Vec::new();
@@ -225,7 +241,12 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
     }
     step(progress, 5)?;
     // 6. Collect, sort, label.
-    let mut labels = Volume { dims, spacing_mm: ct.spacing_mm, patient_from_voxel: ct.patient_from_voxel, data: vec![0u8; ct.len()] };
+    let mut labels = Volume {
+        dims,
+        spacing_mm: ct.spacing_mm,
+        patient_from_voxel: ct.patient_from_voxel,
+        data: vec![0u8; ct.len()],
+    };
     struct Found {
         bx: VoxelBox,
         mask: BitMask,
@@ -243,7 +264,12 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
             let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
             i + bx.min[0] + nx * (j + bx.min[1] + ny * (k + bx.min[2]))
         });
-        found.push(Found { bx, mask: m, voxels, first: first.unwrap_or(0) });
+        found.push(Found {
+            bx,
+            mask: m,
+            voxels,
+            first: first.unwrap_or(0),
+        });
     }
     found.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.first.cmp(&b.first)));
     if found.len() > 255 {
@@ -264,9 +290,14 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
         }
     }
     step(progress, 6)?;
-    let mid_x = params
-        .midline_x_mm
-        .unwrap_or_else(|| ct.patient_mm([(nx as f64 - 1.0) / 2.0, (ny as f64 - 1.0) / 2.0, (nz as f64 - 1.0) / 2.0]).x);
+    let mid_x = params.midline_x_mm.unwrap_or_else(|| {
+        ct.patient_mm([
+            (nx as f64 - 1.0) / 2.0,
+            (ny as f64 - 1.0) / 2.0,
+            (nz as f64 - 1.0) / 2.0,
+        ])
+        .x
+    });
     let n_parts = found.len();
     let mut sums = vec![[0.0f64; 3]; n_parts];
     let mut counts = vec![0usize; n_parts];
@@ -291,7 +322,11 @@ pub fn auto_bones(ct: &Volume<i16>, params: &AutoParams, progress: &mut dyn Prog
     for p in 0..n_parts {
         let c = counts[p].max(1) as f64;
         let centroid = ct.patient_mm([sums[p][0] / c, sums[p][1] / c, sums[p][2] / c]);
-        let side = if centroid.x > mid_x { Side::Left } else { Side::Right };
+        let side = if centroid.x > mid_x {
+            Side::Left
+        } else {
+            Side::Right
+        };
         let r = &mut rank[(side == Side::Left) as usize];
         *r += 1;
         let bbox = boxes[p].unwrap_or(VoxelBox::point([0; 3]));

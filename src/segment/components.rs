@@ -74,7 +74,9 @@ impl Components {
 
     /// Mask of all components whose label satisfies `keep`.
     pub fn mask_where(&self, keep: impl Fn(u32) -> bool) -> BitMask {
-        let keep_table: Vec<bool> = (0..=self.count() as u32).map(|c| c != 0 && keep(c)).collect();
+        let keep_table: Vec<bool> = (0..=self.count() as u32)
+            .map(|c| c != 0 && keep(c))
+            .collect();
         let mut m = BitMask::new(self.dims);
         for r in &self.runs {
             if keep_table[r.label as usize] {
@@ -192,7 +194,11 @@ pub fn label_components(mask: &BitMask, connectivity: Connectivity) -> Component
     }
     // Order: size descending, ties by first voxel.
     let mut order: Vec<usize> = (0..sizes.len()).collect();
-    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(first_voxel[a].cmp(&first_voxel[b])));
+    order.sort_by(|&a, &b| {
+        sizes[b]
+            .cmp(&sizes[a])
+            .then(first_voxel[a].cmp(&first_voxel[b]))
+    });
     let mut new_label = vec![0u32; sizes.len()];
     for (rank, &c) in order.iter().enumerate() {
         new_label[c] = rank as u32 + 1;
@@ -200,7 +206,11 @@ pub fn label_components(mask: &BitMask, connectivity: Connectivity) -> Component
     let runs: Vec<LabelRun> = runs
         .iter()
         .enumerate()
-        .map(|(r_idx, run)| LabelRun { start: run.start, end: run.end, label: new_label[run_comp[r_idx] as usize] })
+        .map(|(r_idx, run)| LabelRun {
+            start: run.start,
+            end: run.end,
+            label: new_label[run_comp[r_idx] as usize],
+        })
         .collect();
     Components {
         dims: [nx, ny, nz],
@@ -219,7 +229,11 @@ pub fn keep_largest(mask: &BitMask, n: usize, connectivity: Connectivity) -> Bit
 }
 
 /// `mask` without components of fewer than `min_voxels` voxels.
-pub fn remove_smaller_than(mask: &BitMask, min_voxels: usize, connectivity: Connectivity) -> BitMask {
+pub fn remove_smaller_than(
+    mask: &BitMask,
+    min_voxels: usize,
+    connectivity: Connectivity,
+) -> BitMask {
     let c = label_components(mask, connectivity);
     c.mask_where(|l| c.sizes[l as usize - 1] >= min_voxels)
 }

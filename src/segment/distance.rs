@@ -12,7 +12,13 @@ use super::BitMask;
 pub fn squared_distance_mm2(mask: &BitMask, spacing_mm: [f64; 3], sites_are_set: bool) -> Vec<f32> {
     let [nx, ny, nz] = mask.dims();
     let mut d: Vec<f32> = (0..mask.len())
-        .map(|n| if mask.get(n) == sites_are_set { 0.0 } else { f32::INFINITY })
+        .map(|n| {
+            if mask.get(n) == sites_are_set {
+                0.0
+            } else {
+                f32::INFINITY
+            }
+        })
         .collect();
     let mut scratch = Scratch::default();
     // Along i: contiguous rows.

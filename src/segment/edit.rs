@@ -97,7 +97,12 @@ pub fn redo<S: VoxelStore + ?Sized>(target: &mut S, record: &UndoRecord) {
     }
 }
 
-fn apply<S: VoxelStore + ?Sized>(target: &mut S, mode: BrushMode, voxels: impl Iterator<Item = usize>, rec: &mut UndoRecord) {
+fn apply<S: VoxelStore + ?Sized>(
+    target: &mut S,
+    mode: BrushMode,
+    voxels: impl Iterator<Item = usize>,
+    rec: &mut UndoRecord,
+) {
     for n in voxels {
         let old = target.read(n);
         let new = match mode {
@@ -136,7 +141,9 @@ fn check_radius(r: f64) -> Result<(), SegmentError> {
     if r.is_finite() && r >= 0.0 {
         Ok(())
     } else {
-        Err(SegmentError::InvalidParameter(format!("the brush radius must be a non-negative number of mm, got {r}")))
+        Err(SegmentError::InvalidParameter(format!(
+            "the brush radius must be a non-negative number of mm, got {r}"
+        )))
     }
 }
 
@@ -198,12 +205,17 @@ pub fn sphere<S: VoxelStore + ?Sized>(
     let dims = target.store_dims();
     check_radius(radius_mm)?;
     let r2 = radius_mm * radius_mm * (1.0 + 1e-9);
-    let [(i0, i1), (j0, j1), (k0, k1)] = [0, 1, 2].map(|a| span(centre[a], radius_mm / spacing_mm[a], dims[a]));
+    let [(i0, i1), (j0, j1), (k0, k1)] =
+        [0, 1, 2].map(|a| span(centre[a], radius_mm / spacing_mm[a], dims[a]));
     let mut voxels = Vec::new();
     for k in k0..k1 {
         for j in j0..j1 {
             for i in i0..i1 {
-                let d = [i as f64 - centre[0], j as f64 - centre[1], k as f64 - centre[2]];
+                let d = [
+                    i as f64 - centre[0],
+                    j as f64 - centre[1],
+                    k as f64 - centre[2],
+                ];
                 let d2: f64 = (0..3).map(|a| (d[a] * spacing_mm[a]).powi(2)).sum();
                 if d2 <= r2 {
                     voxels.push(linear(dims, [i, j, k]));
@@ -230,12 +242,20 @@ pub fn lasso<S: VoxelStore + ?Sized>(
     let dims = target.store_dims();
     check_slice(dims, slice)?;
     if polygon.len() < 3 || polygon.iter().flatten().any(|v| !v.is_finite()) {
-        return Err(SegmentError::InvalidParameter("a lasso needs at least three finite points".into()));
+        return Err(SegmentError::InvalidParameter(
+            "a lasso needs at least three finite points".into(),
+        ));
     }
     let (au, av) = slice_axes(slice.axis);
     let vmin = polygon.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
-    let vmax = polygon.iter().map(|p| p[1]).fold(f64::NEG_INFINITY, f64::max);
-    let (v0, v1) = (vmin.ceil().max(0.0) as usize, ((vmax.ceil()).max(0.0) as usize).min(dims[av]));
+    let vmax = polygon
+        .iter()
+        .map(|p| p[1])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (v0, v1) = (
+        vmin.ceil().max(0.0) as usize,
+        ((vmax.ceil()).max(0.0) as usize).min(dims[av]),
+    );
     let mut voxels = Vec::new();
     let mut xs = Vec::new();
     for v in v0..v1 {

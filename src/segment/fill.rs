@@ -14,7 +14,8 @@ pub fn fill_cavities(mask: &BitMask, background_connectivity: Connectivity) -> B
     for k in 0..nz {
         for j in 0..ny {
             for i in 0..nx {
-                let border = i == 0 || j == 0 || k == 0 || i + 1 == nx || j + 1 == ny || k + 1 == nz;
+                let border =
+                    i == 0 || j == 0 || k == 0 || i + 1 == nx || j + 1 == ny || k + 1 == nz;
                 if border {
                     let n = mask.index(i, j, k);
                     if !mask.get(n) {
@@ -35,6 +36,11 @@ pub fn fill_cavities(mask: &BitMask, background_connectivity: Connectivity) -> B
     }
     seeds.sort_unstable();
     seeds.dedup();
-    let outside = flood(mask.dims(), |n| !mask.get(n), &seeds, background_connectivity);
+    let outside = flood(
+        mask.dims(),
+        |n| !mask.get(n),
+        &seeds,
+        background_connectivity,
+    );
     outside.not()
 }

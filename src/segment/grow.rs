@@ -28,7 +28,11 @@ impl Default for GrowParams {
 }
 
 /// The voxels connected to `seed` (voxel indices i, j, k) whose HU is in range.
-pub fn grow(ct: &Volume<i16>, seed: [i64; 3], params: &GrowParams) -> Result<BitMask, SegmentError> {
+pub fn grow(
+    ct: &Volume<i16>,
+    seed: [i64; 3],
+    params: &GrowParams,
+) -> Result<BitMask, SegmentError> {
     grow_within(ct, seed, params, None)
 }
 
@@ -39,11 +43,18 @@ pub fn grow_within(
     params: &GrowParams,
     within: Option<&BitMask>,
 ) -> Result<BitMask, SegmentError> {
-    let range = super::threshold::ThresholdParams { lower_hu: params.lower_hu, upper_hu: params.upper_hu };
+    let range = super::threshold::ThresholdParams {
+        lower_hu: params.lower_hu,
+        upper_hu: params.upper_hu,
+    };
     range.validate()?;
     if let Some(w) = within {
         if w.dims() != ct.dims {
-            return Err(SegmentError::DimsMismatch { what: "restriction mask", expected: ct.dims, got: w.dims() });
+            return Err(SegmentError::DimsMismatch {
+                what: "restriction mask",
+                expected: ct.dims,
+                got: w.dims(),
+            });
         }
     }
     if let Some(r) = params.max_radius_mm {
@@ -56,7 +67,12 @@ pub fn grow_within(
     let s = seed_index(seed, ct.dims)?;
     let hu = ct.data[s];
     if !range.contains(hu) {
-        return Err(SegmentError::SeedOutsideRange { seed, hu, lower_hu: params.lower_hu, upper_hu: params.upper_hu });
+        return Err(SegmentError::SeedOutsideRange {
+            seed,
+            hu,
+            lower_hu: params.lower_hu,
+            upper_hu: params.upper_hu,
+        });
     }
     if let Some(w) = within {
         if !w.get(s) {
@@ -66,7 +82,10 @@ pub fn grow_within(
     let [nx, ny, _] = ct.dims;
     let sp = ct.spacing_mm;
     let r2 = params.max_radius_mm.map(|r| r * r);
-    let (lo, span) = (params.lower_hu, params.upper_hu.wrapping_sub(params.lower_hu) as u16);
+    let (lo, span) = (
+        params.lower_hu,
+        params.upper_hu.wrapping_sub(params.lower_hu) as u16,
+    );
     let inside = |n: usize| -> bool {
         if ct.data[n].wrapping_sub(lo) as u16 > span {
             return false;
@@ -107,7 +126,16 @@ pub fn flood(
     let mut stack: Vec<usize> = seeds.iter().rev().copied().collect();
     let rows: &[(i64, i64)] = match connectivity {
         Connectivity::Six => &[(-1, 0), (1, 0), (0, -1), (0, 1)],
-        Connectivity::TwentySix => &[(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)],
+        Connectivity::TwentySix => &[
+            (-1, -1),
+            (0, -1),
+            (1, -1),
+            (-1, 0),
+            (1, 0),
+            (-1, 1),
+            (0, 1),
+            (1, 1),
+        ],
     };
     let widen = usize::from(connectivity == Connectivity::TwentySix);
     while let Some(p) = stack.pop() {

@@ -131,7 +131,8 @@ impl BitMask {
     /// Is voxel (i, j, k) set? `false` outside the grid.
     pub fn get_ijk(&self, i: i64, j: i64, k: i64) -> bool {
         let d = self.dims;
-        if i < 0 || j < 0 || k < 0 || i as usize >= d[0] || j as usize >= d[1] || k as usize >= d[2] {
+        if i < 0 || j < 0 || k < 0 || i as usize >= d[0] || j as usize >= d[1] || k as usize >= d[2]
+        {
             return false;
         }
         self.get(self.index(i as usize, j as usize, k as usize))
@@ -154,7 +155,11 @@ impl BitMask {
         while n < end {
             let (w, b) = (n >> 6, n & 63);
             let take = (64 - b).min(end - n);
-            let bits = if take == 64 { u64::MAX } else { ((1u64 << take) - 1) << b };
+            let bits = if take == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << take) - 1) << b
+            };
             self.words[w] |= bits;
             n += take;
         }
@@ -252,7 +257,12 @@ impl BitMask {
         assert_eq!(self.dims, o.dims, "masks on different grids");
         BitMask {
             dims: self.dims,
-            words: self.words.iter().zip(&o.words).map(|(a, b)| f(*a, *b)).collect(),
+            words: self
+                .words
+                .iter()
+                .zip(&o.words)
+                .map(|(a, b)| f(*a, *b))
+                .collect(),
         }
     }
 
@@ -281,7 +291,10 @@ impl BitMask {
                     p = end;
                 }
                 let (j, k) = (r % self.dims[1], r / self.dims[1]);
-                let lo = VoxelBox { min: [first - start, j, k], max: [last - start, j, k] };
+                let lo = VoxelBox {
+                    min: [first - start, j, k],
+                    max: [last - start, j, k],
+                };
                 b = Some(match b {
                     Some(x) => x.union(lo),
                     None => lo,
@@ -353,7 +366,11 @@ pub fn label_bboxes(labels: &Volume<u8>) -> Vec<Option<VoxelBox>> {
 
 /// Volume of one voxel in mm³ (|det| of the affine's linear part, so tilted grids count right).
 pub fn voxel_volume_mm3<T>(volume: &Volume<T>) -> f64 {
-    volume.patient_from_voxel.fixed_view::<3, 3>(0, 0).determinant().abs()
+    volume
+        .patient_from_voxel
+        .fixed_view::<3, 3>(0, 0)
+        .determinant()
+        .abs()
 }
 
 /// Volume of label `label` in mm³.

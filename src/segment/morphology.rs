@@ -26,9 +26,15 @@ fn margin(radius_mm: f64, spacing_mm: [f64; 3]) -> [usize; 3] {
 }
 
 /// Mask grown by `radius_mm`.
-pub fn dilate(mask: &BitMask, radius_mm: f64, spacing_mm: [f64; 3]) -> Result<BitMask, SegmentError> {
+pub fn dilate(
+    mask: &BitMask,
+    radius_mm: f64,
+    spacing_mm: [f64; 3],
+) -> Result<BitMask, SegmentError> {
     check(radius_mm)?;
-    let Some(bb) = mask.bbox() else { return Ok(mask.clone()) };
+    let Some(bb) = mask.bbox() else {
+        return Ok(mask.clone());
+    };
     let bx = bb.grown(margin(radius_mm, spacing_mm), mask.dims());
     let sub = mask.crop(&bx);
     let d = squared_distance_mm2(&sub, spacing_mm, true);
@@ -40,9 +46,15 @@ pub fn dilate(mask: &BitMask, radius_mm: f64, spacing_mm: [f64; 3]) -> Result<Bi
 }
 
 /// Mask shrunk by `radius_mm`.
-pub fn erode(mask: &BitMask, radius_mm: f64, spacing_mm: [f64; 3]) -> Result<BitMask, SegmentError> {
+pub fn erode(
+    mask: &BitMask,
+    radius_mm: f64,
+    spacing_mm: [f64; 3],
+) -> Result<BitMask, SegmentError> {
     check(radius_mm)?;
-    let Some(bb) = mask.bbox() else { return Ok(mask.clone()) };
+    let Some(bb) = mask.bbox() else {
+        return Ok(mask.clone());
+    };
     let bx: VoxelBox = bb.grown([1, 1, 1], mask.dims());
     let sub = mask.crop(&bx);
     let d = squared_distance_mm2(&sub, spacing_mm, false);
@@ -59,6 +71,10 @@ pub fn open(mask: &BitMask, radius_mm: f64, spacing_mm: [f64; 3]) -> Result<BitM
 }
 
 /// Dilate then erode: closes gaps and notches narrower than about `2 * radius_mm`.
-pub fn close(mask: &BitMask, radius_mm: f64, spacing_mm: [f64; 3]) -> Result<BitMask, SegmentError> {
+pub fn close(
+    mask: &BitMask,
+    radius_mm: f64,
+    spacing_mm: [f64; 3],
+) -> Result<BitMask, SegmentError> {
     erode(&dilate(mask, radius_mm, spacing_mm)?, radius_mm, spacing_mm)
 }

@@ -28,7 +28,10 @@ pub struct SplitParams {
 
 impl Default for SplitParams {
     fn default() -> Self {
-        SplitParams { connectivity: Connectivity::Six, spacing_mm: [1.0; 3] }
+        SplitParams {
+            connectivity: Connectivity::Six,
+            spacing_mm: [1.0; 3],
+        }
     }
 }
 
@@ -37,7 +40,11 @@ impl Default for SplitParams {
 ///
 /// Errors: fewer than two seeds, a seed outside the grid or the mask, two seeds on the
 /// same voxel, or seeds in different components (nothing to split).
-pub fn split_by_seeds(mask: &BitMask, seeds: &[[i64; 3]], params: &SplitParams) -> Result<Vec<BitMask>, SegmentError> {
+pub fn split_by_seeds(
+    mask: &BitMask,
+    seeds: &[[i64; 3]],
+    params: &SplitParams,
+) -> Result<Vec<BitMask>, SegmentError> {
     if seeds.len() < 2 {
         return Err(SegmentError::TooFewSeeds(seeds.len()));
     }
@@ -66,7 +73,11 @@ pub fn split_by_seeds(mask: &BitMask, seeds: &[[i64; 3]], params: &SplitParams) 
         region.index(p[0] - bx.min[0], p[1] - bx.min[1], p[2] - bx.min[2])
     };
     let d2 = squared_distance_mm2(&region, params.spacing_mm, false);
-    let markers: Vec<(usize, u32)> = idx.iter().enumerate().map(|(s, &n)| (local(n), s as u32)).collect();
+    let markers: Vec<(usize, u32)> = idx
+        .iter()
+        .enumerate()
+        .map(|(s, &n)| (local(n), s as u32))
+        .collect();
     let owner = watershed(&region, &d2, &markers, params.connectivity);
     let mut parts = vec![BitMask::new(dims); seeds.len()];
     let rd = region.dims();
@@ -84,7 +95,12 @@ pub fn split_by_seeds(mask: &BitMask, seeds: &[[i64; 3]], params: &SplitParams) 
 /// Seeded watershed over the set voxels of `region` with heights `-sqrt(d2)`, from
 /// `markers` (voxel, owner); returns the owner of each voxel (`u32::MAX` = unreached or
 /// background). Markers are pushed in the given order.
-pub(crate) fn watershed(region: &BitMask, d2: &[f32], markers: &[(usize, u32)], connectivity: Connectivity) -> Vec<u32> {
+pub(crate) fn watershed(
+    region: &BitMask,
+    d2: &[f32],
+    markers: &[(usize, u32)],
+    connectivity: Connectivity,
+) -> Vec<u32> {
     let dims = region.dims();
     let [nx, ny, nz] = dims;
     let mut owner = vec![u32::MAX; region.len()];
@@ -102,7 +118,11 @@ pub(crate) fn watershed(region: &BitMask, d2: &[f32], markers: &[(usize, u32)], 
     while let Some(Reverse((_, _, n))) = heap.pop() {
         let n = n as usize;
         let o = owner[n];
-        let (i, j, k) = ((n % nx) as i64, ((n / nx) % ny) as i64, (n / (nx * ny)) as i64);
+        let (i, j, k) = (
+            (n % nx) as i64,
+            ((n / nx) % ny) as i64,
+            (n / (nx * ny)) as i64,
+        );
         for d in &offs {
             let (a, b, c) = (i + d[0], j + d[1], k + d[2]);
             if a < 0 || b < 0 || c < 0 || a >= nx as i64 || b >= ny as i64 || c >= nz as i64 {
@@ -125,10 +145,16 @@ pub(crate) fn watershed(region: &BitMask, d2: &[f32], markers: &[(usize, u32)], 
 /// Split `mask` by the plane through `point` with normal `normal`, both in voxel
 /// coordinates (i, j, k). Returns (front, back): front holds voxels whose centre `c`
 /// has `(c − point) · normal ≥ 0` — a centre exactly on the plane goes to the front.
-pub fn split_by_plane(mask: &BitMask, point: [f64; 3], normal: [f64; 3]) -> Result<(BitMask, BitMask), SegmentError> {
+pub fn split_by_plane(
+    mask: &BitMask,
+    point: [f64; 3],
+    normal: [f64; 3],
+) -> Result<(BitMask, BitMask), SegmentError> {
     let len = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).sqrt();
     if !(len.is_finite() && len > 0.0) || point.iter().any(|v| !v.is_finite()) {
-        return Err(SegmentError::InvalidParameter("the cut plane needs a finite point and a non-zero normal".into()));
+        return Err(SegmentError::InvalidParameter(
+            "the cut plane needs a finite point and a non-zero normal".into(),
+        ));
     }
     let dims = mask.dims();
     let mut front = BitMask::new(dims);

@@ -19,7 +19,10 @@ pub struct ThresholdParams {
 
 impl Default for ThresholdParams {
     fn default() -> Self {
-        ThresholdParams { lower_hu: BONE_LOWER_HU, upper_hu: BONE_UPPER_HU }
+        ThresholdParams {
+            lower_hu: BONE_LOWER_HU,
+            upper_hu: BONE_UPPER_HU,
+        }
     }
 }
 
@@ -27,7 +30,10 @@ impl ThresholdParams {
     /// Error when the range is inverted.
     pub fn validate(&self) -> Result<(), SegmentError> {
         if self.lower_hu > self.upper_hu {
-            return Err(SegmentError::InvertedRange { lower_hu: self.lower_hu, upper_hu: self.upper_hu });
+            return Err(SegmentError::InvertedRange {
+                lower_hu: self.lower_hu,
+                upper_hu: self.upper_hu,
+            });
         }
         Ok(())
     }

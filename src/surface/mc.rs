@@ -58,14 +58,26 @@ const T_MIN: f64 = 0.01;
 
 /// Corner `c` of a cube has offset (c & 1, c >> 1 & 1, c >> 2 & 1).
 const EDGES: [(u8, u8); 12] = [
-    (0, 1), (2, 3), (4, 5), (6, 7), // along i
-    (0, 2), (1, 3), (4, 6), (5, 7), // along j
-    (0, 4), (1, 5), (2, 6), (3, 7), // along k
+    (0, 1),
+    (2, 3),
+    (4, 5),
+    (6, 7), // along i
+    (0, 2),
+    (1, 3),
+    (4, 6),
+    (5, 7), // along j
+    (0, 4),
+    (1, 5),
+    (2, 6),
+    (3, 7), // along k
 ];
 
 fn edge_id(a: u8, b: u8) -> u8 {
     let (a, b) = if a < b { (a, b) } else { (b, a) };
-    EDGES.iter().position(|&e| e == (a, b)).expect("cube corners differ in one bit") as u8
+    EDGES
+        .iter()
+        .position(|&e| e == (a, b))
+        .expect("cube corners differ in one bit") as u8
 }
 
 /// Per case: loops of edge ids, each counter-clockwise seen from outside the solid.
@@ -152,17 +164,29 @@ fn share_face(a: u8, b: u8) -> bool {
     // A face is "axis bit = side"; an edge lies on it when both its corners do.
     (0..3).any(|axis| {
         (0..2u8).any(|side| {
-            [ea.0, ea.1, eb.0, eb.1].iter().all(|&c| (c >> axis & 1) == side)
+            [ea.0, ea.1, eb.0, eb.1]
+                .iter()
+                .all(|&c| (c >> axis & 1) == side)
         })
     })
 }
 
 /// Surface of `mask` on the grid of `ct`, vertices at `params.iso_hu`.
-pub fn mask_surface(ct: &Volume<i16>, mask: &BitMask, params: &McParams) -> Result<Mesh, SegmentError> {
+pub fn mask_surface(
+    ct: &Volume<i16>,
+    mask: &BitMask,
+    params: &McParams,
+) -> Result<Mesh, SegmentError> {
     if mask.dims() != ct.dims {
-        return Err(SegmentError::DimsMismatch { what: "mask", expected: ct.dims, got: mask.dims() });
+        return Err(SegmentError::DimsMismatch {
+            what: "mask",
+            expected: ct.dims,
+            got: mask.dims(),
+        });
     }
-    let Some(bb) = mask.bbox() else { return Err(SegmentError::NoSurface) };
+    let Some(bb) = mask.bbox() else {
+        return Err(SegmentError::NoSurface);
+    };
     let tab = table();
     let [nx, ny, nz] = ct.dims;
     let iso = params.iso_hu;
@@ -172,11 +196,17 @@ pub fn mask_surface(ct: &Volume<i16>, mask: &BitMask, params: &McParams) -> Resu
     let px = (hi[0] - lo[0] + 2) as usize; // corners along i
     let py = (hi[1] - lo[1] + 2) as usize;
     let inside = |i: i64, j: i64, k: i64| -> bool {
-        i >= 0 && j >= 0 && k >= 0 && (i as usize) < nx && (j as usize) < ny && (k as usize) < nz
+        i >= 0
+            && j >= 0
+            && k >= 0
+            && (i as usize) < nx
+            && (j as usize) < ny
+            && (k as usize) < nz
             && mask.get(i as usize + nx * (j as usize + ny * k as usize))
     };
     let hu = |i: i64, j: i64, k: i64| -> Option<f64> {
-        if i >= 0 && j >= 0 && k >= 0 && (i as usize) < nx && (j as usize) < ny && (k as usize) < nz {
+        if i >= 0 && j >= 0 && k >= 0 && (i as usize) < nx && (j as usize) < ny && (k as usize) < nz
+        {
             Some(ct.data[i as usize + nx * (j as usize + ny * k as usize)] as f64)
         } else {
             None
@@ -192,7 +222,9 @@ pub fn mask_surface(ct: &Volume<i16>, mask: &BitMask, params: &McParams) -> Resu
     let vert = |a: [i64; 3], b: [i64; 3], positions: &mut Vec<[f64; 3]>| -> u32 {
         // a is inside, b outside.
         let t = match (hu(a[0], a[1], a[2]), hu(b[0], b[1], b[2])) {
-            (Some(ha), Some(hb)) if ha >= iso && hb < iso => ((ha - iso) / (ha - hb)).clamp(T_MIN, 1.0 - T_MIN),
+            (Some(ha), Some(hb)) if ha >= iso && hb < iso => {
+                ((ha - iso) / (ha - hb)).clamp(T_MIN, 1.0 - T_MIN)
+            }
             _ => 0.5,
         };
         let p = [0, 1, 2].map(|c| a[c] as f64 + t * (b[c] - a[c]) as f64);
@@ -293,9 +325,18 @@ pub fn mask_surface(ct: &Volume<i16>, mask: &BitMask, params: &McParams) -> Resu
 }
 
 /// Surface of label `label` of `labels` (same grid as `ct`).
-pub fn label_surface(ct: &Volume<i16>, labels: &Volume<u8>, label: u8, params: &McParams) -> Result<Mesh, SegmentError> {
+pub fn label_surface(
+    ct: &Volume<i16>,
+    labels: &Volume<u8>,
+    label: u8,
+    params: &McParams,
+) -> Result<Mesh, SegmentError> {
     if labels.dims != ct.dims {
-        return Err(SegmentError::DimsMismatch { what: "label volume", expected: ct.dims, got: labels.dims });
+        return Err(SegmentError::DimsMismatch {
+            what: "label volume",
+            expected: ct.dims,
+            got: labels.dims,
+        });
     }
     mask_surface(ct, &BitMask::from_label(labels, label), params)
 }
@@ -307,9 +348,16 @@ pub fn volume_and_area(mesh: &Mesh) -> (f64, f64) {
         let [a, b, c] = mesh.corners(t);
         let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
         let w = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let x = [u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]];
+        let x = [
+            u[1] * w[2] - u[2] * w[1],
+            u[2] * w[0] - u[0] * w[2],
+            u[0] * w[1] - u[1] * w[0],
+        ];
         area += 0.5 * (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sqrt();
-        vol += (a[0] * (b[1] * c[2] - b[2] * c[1]) + a[1] * (b[2] * c[0] - b[0] * c[2]) + a[2] * (b[0] * c[1] - b[1] * c[0])) / 6.0;
+        vol += (a[0] * (b[1] * c[2] - b[2] * c[1])
+            + a[1] * (b[2] * c[0] - b[0] * c[2])
+            + a[2] * (b[0] * c[1] - b[1] * c[0]))
+            / 6.0;
     }
     (vol, area)
 }

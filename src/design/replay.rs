@@ -1,0 +1,223 @@
+//! Applying design operations to a study: the same code runs in the browser worker, in
+//! the native CLI and in tests, so the same op log on the same study gives the same
+//! label volume bit for bit.
+
+use super::state::Op;
+use crate::progress::{NoProgress, Progress};
+use crate::segment::auto::{auto_bones, AutoParams};
+use crate::segment::grow::{grow_within, GrowParams};
+use crate::segment::mask::{label_counts, voxel_volume_mm3, BitMask};
+use crate::segment::SegmentError;
+use crate::volume::Volume;
+use serde::Serialize;
+
+/// Colours of parts by label (cycled), chosen to stay distinct on grey CT.
+pub const PART_COLOURS: [[u8; 3]; 12] = [
+    [230, 80, 70],
+    [70, 160, 230],
+    [240, 190, 60],
+    [120, 200, 90],
+    [190, 110, 220],
+    [60, 200, 190],
+    [245, 130, 40],
+    [150, 150, 250],
+    [220, 90, 160],
+    [170, 210, 60],
+    [90, 120, 200],
+    [200, 160, 120],
+];
+
+/// A named part of the label volume.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartInfo {
+    pub label: u8,
+    pub name: String,
+    pub colour: [u8; 3],
+    pub voxels: usize,
+    pub volume_mm3: f64,
+}
+
+/// Bone threshold in HU (inclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Threshold {
+    pub lower_hu: i16,
+    pub upper_hu: i16,
+}
+
+/// The segmentation a design has built so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segmentation {
+    /// One label per voxel; 0 is background.
+    pub labels: Volume<u8>,
+    pub parts: Vec<PartInfo>,
+    pub threshold: Threshold,
+}
+
+/// Why an operation cannot be applied. The design is left as it was.
+#[derive(thiserror::Error, Debug)]
+pub enum ReplayError {
+    #[error("{0}")]
+    Segment(#[from] SegmentError),
+    #[error("there is no part with label {0}; it may have been removed already")]
+    NoSuchPart(u8),
+    #[error(
+        "growing from that seed found no unlabelled bone: the voxel already belongs to a part"
+    )]
+    NothingGrown,
+    #[error("a design holds at most 255 parts; remove some before adding more")]
+    TooManyParts,
+}
+
+impl Segmentation {
+    /// No parts yet; the default bone threshold.
+    pub fn empty(ct: &Volume<i16>) -> Self {
+        Segmentation {
+            labels: Volume {
+                dims: ct.dims,
+                spacing_mm: ct.spacing_mm,
+                patient_from_voxel: ct.patient_from_voxel,
+                data: vec![0; ct.data.len()],
+            },
+            parts: Vec::new(),
+            threshold: Threshold {
+                lower_hu: 226,
+                upper_hu: 3071,
+            },
+        }
+    }
+
+    fn refresh_counts(&mut self) {
+        let counts = label_counts(&self.labels);
+        let voxel_mm3 = voxel_volume_mm3(&self.labels);
+        for p in &mut self.parts {
+            p.voxels = counts[p.label as usize];
+            p.volume_mm3 = p.voxels as f64 * voxel_mm3;
+        }
+    }
+}
+
+fn colour_of(label: u8) -> [u8; 3] {
+    PART_COLOURS[(label as usize + PART_COLOURS.len() - 1) % PART_COLOURS.len()]
+}
+
+/// Applies one operation. On error nothing changes.
+pub fn apply(
+    ct: &Volume<i16>,
+    seg: &mut Segmentation,
+    op: &Op,
+    progress: &mut dyn Progress,
+) -> Result<(), ReplayError> {
+    match op {
+        Op::OpenDemo { .. } | Op::LoadSeries => {}
+        Op::SetThreshold { lower_hu, upper_hu } => {
+            crate::segment::threshold::ThresholdParams {
+                lower_hu: *lower_hu,
+                upper_hu: *upper_hu,
+            }
+            .validate()?;
+            seg.threshold = Threshold {
+                lower_hu: *lower_hu,
+                upper_hu: *upper_hu,
+            };
+        }
+        Op::AutoBones { lower_hu, upper_hu } => {
+            let params = AutoParams {
+                lower_hu: *lower_hu,
+                upper_hu: *upper_hu,
+                ..AutoParams::default()
+            };
+            let auto = auto_bones(ct, &params, progress)?;
+            seg.labels = auto.labels;
+            seg.parts = auto
+                .parts
+                .iter()
+                .map(|p| PartInfo {
+                    label: p.label,
+                    name: p.name.clone(),
+                    colour: colour_of(p.label),
+                    voxels: p.voxels,
+                    volume_mm3: p.volume_mm3,
+                })
+                .collect();
+        }
+        Op::Grow {
+            seed,
+            lower_hu,
+            upper_hu,
+            name,
+        } => {
+            let next = seg
+                .parts
+                .iter()
+                .map(|p| p.label)
+                .max()
+                .unwrap_or(0)
+                .checked_add(1)
+                .ok_or(ReplayError::TooManyParts)?;
+            let mut free = BitMask::new(ct.dims);
+            for (n, &l) in seg.labels.data.iter().enumerate() {
+                if l == 0 {
+                    free.set(n, true);
+                }
+            }
+            let params = GrowParams {
+                lower_hu: *lower_hu,
+                upper_hu: *upper_hu,
+                ..GrowParams::default()
+            };
+            let seed = seed.map(i64::from);
+            let grown = grow_within(ct, seed, &params, Some(&free)).map_err(|e| match e {
+                SegmentError::SeedOutsideMask { .. } => ReplayError::NothingGrown,
+                other => ReplayError::Segment(other),
+            })?;
+            if grown.count() == 0 {
+                return Err(ReplayError::NothingGrown);
+            }
+            for n in grown.iter() {
+                seg.labels.data[n] = next;
+            }
+            let name = if name.trim().is_empty() {
+                format!("part {next}")
+            } else {
+                name.clone()
+            };
+            seg.parts.push(PartInfo {
+                label: next,
+                name,
+                colour: colour_of(next),
+                voxels: 0,
+                volume_mm3: 0.0,
+            });
+        }
+        Op::DeletePart { label } => {
+            let at = seg
+                .parts
+                .iter()
+                .position(|p| p.label == *label)
+                .ok_or(ReplayError::NoSuchPart(*label))?;
+            seg.parts.remove(at);
+            for l in seg.labels.data.iter_mut().filter(|l| **l == *label) {
+                *l = 0;
+            }
+        }
+        Op::RenamePart { label, name } => {
+            let part = seg
+                .parts
+                .iter_mut()
+                .find(|p| p.label == *label)
+                .ok_or(ReplayError::NoSuchPart(*label))?;
+            part.name = name.clone();
+        }
+    }
+    seg.refresh_counts();
+    Ok(())
+}
+
+/// Replays a whole op log from an empty segmentation.
+pub fn replay(ct: &Volume<i16>, ops: &[Op]) -> Result<Segmentation, (usize, ReplayError)> {
+    let mut seg = Segmentation::empty(ct);
+    for (n, op) in ops.iter().enumerate() {
+        apply(ct, &mut seg, op, &mut NoProgress).map_err(|e| (n, e))?;
+    }
+    Ok(seg)
+}
