@@ -11,6 +11,14 @@ const PRESETS = {
   lung: { center: -600, width: 1500 },
 };
 const BONE_ISO_HU = 226;
+// Part surfaces sit half-way between soft tissue and cortex, so volumes are unbiased
+// for masks made with the 226 HU bone threshold (see segment::auto).
+const PART_ISO_HU = 720;
+
+/** A safe file name from a part name: "left talus" -> "left_talus". */
+function fileName(name) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'part';
+}
 const $ = (id) => document.getElementById(id);
 
 class App {
@@ -28,6 +36,10 @@ class App {
     this.pendingSeries = null;
     this.design = null;
     this.linkedDesign = null;
+    this.seg = null;
+    this.surfaceInfo = new Map();
+    this.growing = false;
+    this.labelsVersion = 0;
     this.worker = this.startWorker();
     this.bindUi();
     new ResizeObserver(() => this.redraw()).observe($('views'));
@@ -71,6 +83,9 @@ class App {
       case 'scanned': this.showSeries(msg.series, msg.errors); break;
       case 'study': this.showStudy(msg.report, msg.volume); break;
       case 'surface': this.showSurface(msg); break;
+      case 'segmentation': this.showSegmentation(msg.report, msg.labels); break;
+      case 'parts': this.showParts(msg); break;
+      case 'export': this.download(msg.name, msg.bytes); break;
       case 'cancelled': this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
       default: break;
@@ -85,7 +100,10 @@ class App {
       this.setStatus('Enter the pixel spacing to load this series.', 'needs-input');
       return;
     }
-    const what = { demo: 'open the demo study', files: 'read the files', load: 'load the series', surface: 'extract the bone surface' }[msg.context] || msg.context;
+    const what = {
+      demo: 'open the demo study', files: 'read the files', load: 'load the series', surface: 'extract the bone surface',
+      op: 'do that', replay: 'replay the design', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
+    }[msg.context] || msg.context;
     this.fail(`Could not ${what}: ${msg.message}`);
   }
 
@@ -150,6 +168,10 @@ class App {
     this.study = report;
     this.cursor = [...report.focus_voxel];
     this.measurements = [];
+    this.seg = null;
+    this.surfaceInfo = new Map();
+    this.renderPartsTable();
+    $('seg-panel').hidden = false;
     for (const v of this.views) v.reset();
     this.showFacts(report);
     this.showQa(report.qa);
@@ -174,6 +196,7 @@ class App {
       this.design.ops = linked.ops;
       this.applyView(linked.view);
       this.linkedDesign = null;
+      if (linked.ops.length > 1) this.worker.postMessage({ type: 'replay', ops: linked.ops });
       this.setStatus(`Design link opened: the study matches (fingerprint ${report.sha256.slice(0, 12)}…) and the design was replayed.`, 'ready');
     }
     this.updateLink();
@@ -226,6 +249,115 @@ class App {
     } catch {
       this.setStatus(`Copy this link: ${location.href}`, 'ready');
     }
+  }
+
+  /** Sends one design operation to the worker. */
+  applyOp(op) {
+    if (!this.study) return;
+    this.setStatus('Working…', 'busy');
+    this.worker.postMessage({ type: 'op', op });
+  }
+
+  threshold() {
+    return { lower_hu: Number($('thr-lo').value), upper_hu: Number($('thr-hi').value) };
+  }
+
+  showSegmentation(report, labels) {
+    this.idle();
+    this.seg = report;
+    const colours = new Uint8Array(256 * 3);
+    for (const p of report.parts) colours.set(p.colour, p.label * 3);
+    this.viewer.setLabels(labels, colours);
+    this.labelsVersion++;
+    this.surfaceInfo = new Map();
+    this.viewer.setParts(new Float32Array(), new Uint32Array(), new Uint32Array(), new Uint32Array(), new Uint8Array(), new Uint8Array());
+    $('thr-lo').value = report.threshold.lower_hu;
+    $('thr-hi').value = report.threshold.upper_hu;
+    this.renderPartsTable();
+    if (this.design) {
+      this.design.ops = [this.design.ops[0], ...report.ops];
+      this.updateLink();
+    }
+    this.setStatus(`${report.parts.length} part(s). Label fingerprint ${report.labels_sha256.slice(0, 12)}…`, 'ready');
+    this.redraw();
+  }
+
+  renderPartsTable() {
+    const parts = this.seg ? this.seg.parts : [];
+    const body = $('parts-table').querySelector('tbody');
+    body.replaceChildren();
+    for (const p of parts) {
+      const tr = document.createElement('tr');
+      tr.dataset.label = p.label;
+      const swatch = Object.assign(document.createElement('span'), { className: 'swatch' });
+      swatch.style.background = `rgb(${p.colour.join(',')})`;
+      const name = Object.assign(document.createElement('td'), { className: 'name', textContent: p.name, title: 'Double-click to rename' });
+      name.ondblclick = () => {
+        const n = prompt('Part name', p.name);
+        if (n && n.trim() && n !== p.name) this.applyOp({ op: 'rename_part', label: p.label, name: n.trim() });
+      };
+      const surf = this.surfaceInfo.get(p.label);
+      const show = Object.assign(document.createElement('input'), { type: 'checkbox', checked: true, disabled: !surf });
+      show.onchange = () => { this.viewer.setPartVisible(p.label, show.checked); this.draw3d(); };
+      const stl = Object.assign(document.createElement('button'), { textContent: 'STL', disabled: !surf, title: 'Export this part as binary STL' });
+      stl.onclick = () => this.worker.postMessage({ type: 'export', kind: 'stl', label: p.label, name: `${fileName(p.name)}.stl` });
+      const del = Object.assign(document.createElement('button'), { textContent: '×', title: 'Remove this part' });
+      del.onclick = () => this.applyOp({ op: 'delete_part', label: p.label });
+      const cells = [swatch, name, (p.volume_mm3 / 1000).toFixed(2), surf ? (surf.area_mm2 / 100).toFixed(1) : '–', show, [stl, del]];
+      for (const c of cells) {
+        if (c instanceof HTMLTableCellElement) { tr.append(c); continue; }
+        const td = document.createElement('td');
+        if (Array.isArray(c)) td.append(...c); else if (c instanceof Node) td.append(c); else td.textContent = c;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    $('undo').disabled = !(this.seg && this.seg.can_undo);
+    $('redo').disabled = !(this.seg && this.seg.can_redo);
+    $('calc-parts').disabled = !parts.length;
+    $('export-3mf').disabled = !this.surfaceInfo.size;
+  }
+
+  showParts(msg) {
+    this.idle();
+    this.surfaceInfo = new Map(msg.parts.map((p) => [p.label, p]));
+    const colours = new Uint8Array(msg.parts.length * 3);
+    const labels = new Uint8Array(msg.parts.length);
+    msg.parts.forEach((info, n) => {
+      const part = this.seg.parts.find((p) => p.label === info.label);
+      colours.set(part ? part.colour : [200, 200, 200], n * 3);
+      labels[n] = info.label;
+    });
+    this.viewer.setParts(msg.positions, msg.indices, msg.vertex_counts, msg.index_counts, colours, labels);
+    const triangles = msg.parts.reduce((a, p) => a + p.triangles, 0);
+    $('info3d').textContent = `${msg.parts.length} parts, ${triangles.toLocaleString()} triangles`;
+    this.renderPartsTable();
+    this.draw3d();
+    this.setStatus(`Calculated ${msg.parts.length} watertight part surface(s).`, 'ready');
+  }
+
+  download(name, bytes) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+    const a = Object.assign(document.createElement('a'), { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    this.setStatus(`Exported ${name}.`, 'ready');
+  }
+
+  growAt(voxel) {
+    const { lower_hu, upper_hu } = this.threshold();
+    this.applyOp({ op: 'grow', seed: voxel, lower_hu, upper_hu, name: $('grow-name').value.trim() });
+    $('grow-name').value = '';
+  }
+
+  showThresholdPreview() {
+    const { lower_hu, upper_hu } = this.threshold();
+    if ($('thr-show').checked) this.viewer.setThresholdPreview(lower_hu, upper_hu);
+    else this.viewer.setThresholdPreview(1, 0);
+    this.labelsVersion++;
+    this.redraw();
   }
 
   showSurface(msg) {
@@ -281,7 +413,9 @@ class App {
     if (!voxel) { $('cursor-readout').textContent = ''; return; }
     const hu = this.viewer.hu(...voxel);
     const p = this.viewer.patientMm(...voxel);
-    $('cursor-readout').textContent = `voxel ${voxel.join(', ')}  ·  ${p.map((v) => v.toFixed(1)).join(', ')} mm (LPS)  ·  ${hu} HU`;
+    const label = this.viewer.labelAt(...voxel);
+    const part = label && this.seg ? this.seg.parts.find((q) => q.label === label) : null;
+    $('cursor-readout').textContent = `voxel ${voxel.join(', ')}  ·  ${p.map((v) => v.toFixed(1)).join(', ')} mm (LPS)  ·  ${hu} HU${part ? `  ·  ${part.name}` : ''}`;
   }
 
   measureClick(view, voxel) {
@@ -326,6 +460,20 @@ class App {
     $('app-version').textContent = `v${appVersion()}`;
     $('open-demo').onclick = () => this.openDemo();
     $('copy-link').onclick = () => this.copyLink();
+    $('auto-bones').onclick = () => this.applyOp({ op: 'auto_bones', ...this.threshold() });
+    $('grow-mode').onclick = (e) => {
+      this.growing = !this.growing;
+      e.target.setAttribute('aria-pressed', String(this.growing));
+    };
+    $('undo').onclick = () => this.worker.postMessage({ type: 'undo' });
+    $('redo').onclick = () => this.worker.postMessage({ type: 'redo' });
+    $('calc-parts').onclick = () => { this.setStatus('Calculating parts…', 'busy'); this.worker.postMessage({ type: 'parts', iso: PART_ISO_HU }); };
+    $('export-3mf').onclick = () => this.worker.postMessage({ type: 'export', kind: '3mf', name: 'parts.3mf' });
+    $('thr-show').onchange = () => this.showThresholdPreview();
+    for (const id of ['thr-lo', 'thr-hi']) {
+      $(id).oninput = () => this.showThresholdPreview();
+      $(id).onchange = () => this.applyOp({ op: 'set_threshold', ...this.threshold() });
+    }
     for (const id of ['file-input', 'folder-input']) {
       $(id).onchange = (e) => { this.openFiles(filesFromInput(e.target)); e.target.value = ''; };
     }

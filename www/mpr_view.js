@@ -101,7 +101,7 @@ export class MprView {
     if (!this.app.study) return;
     const { viewer, windowLevel } = this.app;
     const index = this.sliceIndex;
-    const key = `${index}|${windowLevel.center}|${windowLevel.width}`;
+    const key = `${index}|${windowLevel.center}|${windowLevel.width}|${this.app.labelsVersion}`;
     const l = this.layout();
     if (key !== this.imageKey) {
       const rgba = viewer.sliceRgba(this.plane, index, windowLevel.center, windowLevel.width);
@@ -174,10 +174,12 @@ export class MprView {
     c.addEventListener('mousedown', (e) => {
       if (!this.app.study) return;
       e.preventDefault();
-      const mode = e.button === 2 || e.shiftKey ? 'window' : e.button === 1 || e.altKey ? 'pan' : this.app.measuring ? 'measure' : 'cursor';
+      const tool = this.app.measuring ? 'measure' : this.app.growing ? 'grow' : 'cursor';
+      const mode = e.button === 2 || e.shiftKey ? 'window' : e.button === 1 || e.altKey ? 'pan' : tool;
       this.drag = { mode, x: e.clientX, y: e.clientY, wl: { ...this.app.windowLevel }, pan: [...this.pan] };
       if (mode === 'cursor') this.moveCursor(e);
       if (mode === 'measure') this.app.measureClick(this, this.voxelOfEvent(e));
+      if (mode === 'grow') this.app.growAt(this.voxelOfEvent(e));
     });
     window.addEventListener('mouseup', () => { this.drag = null; });
     c.addEventListener('mousemove', (e) => {

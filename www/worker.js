@@ -38,7 +38,31 @@ async function loadSeries(seriesId, pixelSpacing) {
   sendStudy(session.finishLoad());
 }
 
+function sendSegmentation(report) {
+  const labels = session.labelData();
+  post({ type: 'segmentation', report, labels }, [labels.buffer]);
+}
+
 const handlers = {
+  async op({ op }) {
+    progress('Working on the bones', 0, 1);
+    sendSegmentation(session.applyOp(op));
+  },
+  async replay({ ops }) {
+    progress('Replaying the design', 0, 1);
+    sendSegmentation(session.replayOps(ops));
+  },
+  async undo() { sendSegmentation(session.undo()); },
+  async redo() { sendSegmentation(session.redo()); },
+  async parts({ iso }) {
+    progress('Calculating part surfaces', 0, 1);
+    const r = session.calculateParts(iso);
+    post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
+  },
+  async export({ kind, label, name }) {
+    const bytes = kind === 'stl' ? session.exportStl(label) : session.export3mf();
+    post({ type: 'export', name, bytes }, [bytes.buffer]);
+  },
   async demo() {
     const report = session.openDemo((done, total) => progress('Generating demo study', done, total));
     sendStudy(report);

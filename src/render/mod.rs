@@ -20,12 +20,65 @@ pub struct Orbit {
     pub zoom: f32,
 }
 
-/// The 3-D scene: one surface mesh (the iso-surface preview for now) and its lights.
+/// One part surface to draw, in patient mm.
+pub struct PartSurface {
+    pub label: u8,
+    pub positions_mm: Vec<f32>,
+    pub indices: Vec<u32>,
+    pub colour: [u8; 3],
+}
+
+/// The 3-D scene: the iso-surface preview of the study, or the calculated parts, lit.
 pub struct Scene3d {
     context: Context,
     surface: Option<Gm<Mesh, PhysicalMaterial>>,
+    parts: Vec<(u8, bool, Gm<Mesh, PhysicalMaterial>)>,
     center: Vec3,
     radius: f32,
+}
+
+fn lit_mesh(
+    context: &Context,
+    positions_mm: &[f32],
+    normals: &[f32],
+    indices: &[u32],
+    albedo: Srgba,
+) -> (Gm<Mesh, PhysicalMaterial>, Vec3, Vec3) {
+    let to_vec3 = |a: &[f32]| {
+        a.chunks_exact(3)
+            .map(|p| vec3(p[0], p[1], p[2]))
+            .collect::<Vec<_>>()
+    };
+    let positions = to_vec3(positions_mm);
+    let (mut lo, mut hi) = (positions[0], positions[0]);
+    for p in &positions {
+        lo = vec3(lo.x.min(p.x), lo.y.min(p.y), lo.z.min(p.z));
+        hi = vec3(hi.x.max(p.x), hi.y.max(p.y), hi.z.max(p.z));
+    }
+    let mut cpu_mesh = CpuMesh {
+        positions: Positions::F32(positions),
+        indices: Indices::U32(indices.to_vec()),
+        normals: (normals.len() == positions_mm.len()).then(|| to_vec3(normals)),
+        ..Default::default()
+    };
+    // Lit materials need normals; derive them from the triangles when none were given.
+    if cpu_mesh.normals.is_none() {
+        cpu_mesh.compute_normals();
+    }
+    let material = CpuMaterial {
+        albedo,
+        roughness: 0.6,
+        metallic: 0.0,
+        ..Default::default()
+    };
+    (
+        Gm::new(
+            Mesh::new(context, &cpu_mesh),
+            PhysicalMaterial::new_opaque(context, &material),
+        ),
+        lo,
+        hi,
+    )
 }
 
 impl Scene3d {
@@ -37,6 +90,7 @@ impl Scene3d {
         Ok(Scene3d {
             context,
             surface: None,
+            parts: Vec::new(),
             center: vec3(0.0, 0.0, 0.0),
             radius: 100.0,
         })
@@ -48,39 +102,42 @@ impl Scene3d {
             self.surface = None;
             return;
         }
-        let to_vec3 = |a: &[f32]| {
-            a.chunks_exact(3)
-                .map(|p| vec3(p[0], p[1], p[2]))
-                .collect::<Vec<_>>()
-        };
-        let positions = to_vec3(positions_mm);
-        let (mut lo, mut hi) = (positions[0], positions[0]);
-        for p in &positions {
-            lo = vec3(lo.x.min(p.x), lo.y.min(p.y), lo.z.min(p.z));
-            hi = vec3(hi.x.max(p.x), hi.y.max(p.y), hi.z.max(p.z));
-        }
+        let (gm, lo, hi) = lit_mesh(
+            &self.context,
+            positions_mm,
+            normals,
+            indices,
+            Srgba::new(233, 222, 196, 255),
+        );
         self.center = (lo + hi) * 0.5;
         self.radius = ((hi - lo).magnitude() * 0.5).max(1.0);
-        let mut cpu_mesh = CpuMesh {
-            positions: Positions::F32(positions),
-            indices: Indices::U32(indices.to_vec()),
-            normals: (normals.len() == positions_mm.len()).then(|| to_vec3(normals)),
-            ..Default::default()
-        };
-        // Lit materials need normals; derive them from the triangles when none were given.
-        if cpu_mesh.normals.is_none() {
-            cpu_mesh.compute_normals();
+        self.surface = Some(gm);
+    }
+
+    /// Replaces the calculated parts; while there are any they are drawn instead of the preview.
+    pub fn set_parts(&mut self, parts: Vec<PartSurface>) {
+        self.parts = parts
+            .iter()
+            .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
+            .map(|p| {
+                let [r, g, b] = p.colour;
+                let (gm, _, _) = lit_mesh(
+                    &self.context,
+                    &p.positions_mm,
+                    &[],
+                    &p.indices,
+                    Srgba::new(r, g, b, 255),
+                );
+                (p.label, true, gm)
+            })
+            .collect();
+    }
+
+    /// Shows or hides the part with `label`.
+    pub fn set_part_visible(&mut self, label: u8, visible: bool) {
+        for part in self.parts.iter_mut().filter(|p| p.0 == label) {
+            part.1 = visible;
         }
-        let material = CpuMaterial {
-            albedo: Srgba::new(233, 222, 196, 255),
-            roughness: 0.6,
-            metallic: 0.0,
-            ..Default::default()
-        };
-        self.surface = Some(Gm::new(
-            Mesh::new(&self.context, &cpu_mesh),
-            PhysicalMaterial::new_opaque(&self.context, &material),
-        ));
     }
 
     /// True when a surface is loaded.
@@ -119,8 +176,12 @@ impl Scene3d {
             DirectionalLight::new(&self.context, 0.6, Srgba::WHITE, dir + vec3(0.0, 0.0, -0.8));
         let target = RenderTarget::screen(&self.context, width.max(1), height.max(1));
         target.clear(ClearState::color_and_depth(0.09, 0.10, 0.12, 1.0, 1.0));
-        if let Some(surface) = &self.surface {
-            target.render(&camera, surface, &[&ambient, &key, &fill]);
+        let lights: [&dyn three_d::Light; 3] = [&ambient, &key, &fill];
+        if !self.parts.is_empty() {
+            let visible = self.parts.iter().filter(|p| p.1).map(|p| &p.2);
+            target.render(&camera, visible, &lights);
+        } else if let Some(surface) = &self.surface {
+            target.render(&camera, surface, &lights);
         }
     }
 }

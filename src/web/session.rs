@@ -2,9 +2,14 @@
 
 use super::to_js;
 use crate::demo::{self, DemoParams};
+use crate::design::replay::{apply, replay, PartInfo, Segmentation, Threshold};
+use crate::design::Op;
 use crate::dicom::{self, FileBytes, LoadedSeries, ReadOptions, Scan, SeriesReader};
+use crate::mesh::Mesh;
+use crate::progress::NoProgress;
+use crate::surface::mc::{label_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
-use crate::volume::sha256_hex;
+use crate::volume::{sha256_hex, Volume};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -39,6 +44,13 @@ pub struct Session {
     study_source: &'static str,
     bones: Vec<demo::BoneInfo>,
     focus_voxel: Option<[usize; 3]>,
+    /// Segmentation ops applied to the study (the source op is not among them).
+    ops: Vec<Op>,
+    /// Ops undone, most recent last, for redo.
+    undone: Vec<Op>,
+    seg: Option<Segmentation>,
+    /// Surfaces of the last "Calculate parts", by label.
+    surfaces: Vec<(u8, Mesh)>,
 }
 
 impl Default for Session {
@@ -59,6 +71,10 @@ impl Session {
             study_source: "",
             bones: Vec::new(),
             focus_voxel: None,
+            ops: Vec::new(),
+            undone: Vec::new(),
+            seg: None,
+            surfaces: Vec::new(),
         }
     }
 
@@ -156,6 +172,7 @@ impl Session {
         self.study_source = "dicom";
         self.bones.clear();
         self.focus_voxel = None;
+        self.reset_design();
         self.report()
     }
 
@@ -174,6 +191,7 @@ impl Session {
         let study = demo::generate_with_progress(&DemoParams::default(), &mut progress)
             .ok_or_else(|| JsError::new("demo generation was cancelled"))?;
         self.focus_voxel = demo::bone_centre_voxel(&study, "right talus");
+        self.reset_design();
         self.bones = study.bones;
         let loaded = demo::loaded_series(study.ct);
         self.study = Some(loaded);
@@ -246,7 +264,268 @@ impl Session {
     }
 }
 
+/// Segmentation state the page shows after every operation.
+#[derive(Serialize)]
+struct SegReport<'a> {
+    parts: &'a [PartInfo],
+    ops: &'a [Op],
+    threshold: Threshold,
+    can_undo: bool,
+    can_redo: bool,
+    /// SHA-256 of the label volume: equal on both ends of a design call.
+    labels_sha256: String,
+}
+
+/// One calculated part surface, as sent to the page.
+#[derive(Serialize)]
+struct SurfaceInfo {
+    label: u8,
+    triangles: usize,
+    volume_mm3: f64,
+    area_mm2: f64,
+    sha256: String,
+}
+
+#[wasm_bindgen]
 impl Session {
+    /// Applies one design operation (`{op: "auto_bones", ...}`); on error nothing changes.
+    /// Returns the segmentation report.
+    #[wasm_bindgen(js_name = applyOp)]
+    pub fn apply_op(&mut self, op: JsValue) -> Result<JsValue, JsError> {
+        let op: Op = serde_wasm_bindgen::from_value(op)
+            .map_err(|e| JsError::new(&format!("not a design operation: {e}")))?;
+        let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
+        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
+        apply(ct, seg, &op, &mut NoProgress).map_err(|e| JsError::new(&e.to_string()))?;
+        self.ops.push(op);
+        self.undone.clear();
+        self.surfaces.clear();
+        self.seg_report()
+    }
+
+    /// Replays a whole op log (from a design link) on the current study.
+    #[wasm_bindgen(js_name = replayOps)]
+    pub fn replay_ops(&mut self, ops: JsValue) -> Result<JsValue, JsError> {
+        let ops: Vec<Op> = serde_wasm_bindgen::from_value(ops)
+            .map_err(|e| JsError::new(&format!("the design's operations are not valid: {e}")))?;
+        let ops: Vec<Op> = ops
+            .into_iter()
+            .filter(|o| !matches!(o, Op::OpenDemo { .. } | Op::LoadSeries))
+            .collect();
+        let ct = &self.current()?.volume;
+        let seg = replay(ct, &ops).map_err(|(n, e)| {
+            JsError::new(&format!("operation {} of the design failed: {e}", n + 1))
+        })?;
+        self.seg = Some(seg);
+        self.ops = ops;
+        self.undone.clear();
+        self.surfaces.clear();
+        self.seg_report()
+    }
+
+    /// Undoes the last operation (the design is replayed without it).
+    pub fn undo(&mut self) -> Result<JsValue, JsError> {
+        let op = self
+            .ops
+            .pop()
+            .ok_or_else(|| JsError::new("nothing to undo"))?;
+        self.undone.push(op);
+        self.rebuild()
+    }
+
+    /// Redoes the last undone operation.
+    pub fn redo(&mut self) -> Result<JsValue, JsError> {
+        let op = self
+            .undone
+            .pop()
+            .ok_or_else(|| JsError::new("nothing to redo"))?;
+        let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
+        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
+        apply(ct, seg, &op, &mut NoProgress).map_err(|e| JsError::new(&e.to_string()))?;
+        self.ops.push(op);
+        self.surfaces.clear();
+        self.seg_report()
+    }
+
+    /// The label volume (one byte per voxel, `i` fastest), for the page's overlay.
+    #[wasm_bindgen(js_name = labelData)]
+    pub fn label_data(&self) -> js_sys::Uint8Array {
+        match &self.seg {
+            Some(seg) => js_sys::Uint8Array::from(&seg.labels.data[..]),
+            None => js_sys::Uint8Array::new_with_length(0),
+        }
+    }
+
+    /// "Calculate parts": one watertight surface per part at `iso_hu`, kept for export.
+    /// Returns `{ parts: [{label, triangles, volume_mm3, area_mm2, sha256}], positions,
+    /// indices, vertex_counts, index_counts }` with the meshes concatenated.
+    #[wasm_bindgen(js_name = calculateParts)]
+    pub fn calculate_parts(&mut self, iso_hu: f64) -> Result<js_sys::Object, JsError> {
+        let ct = &self.current()?.volume;
+        let seg = self
+            .seg
+            .as_ref()
+            .filter(|s| !s.parts.is_empty())
+            .ok_or_else(|| {
+                JsError::new(
+                    "there are no parts yet: use Auto bones or grow a bone from a seed first",
+                )
+            })?;
+        let mut surfaces = Vec::new();
+        for p in &seg.parts {
+            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
+                .map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
+            surfaces.push((p.label, mesh));
+        }
+        let (mut positions, mut indices, mut vertex_counts, mut index_counts, mut infos) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (label, mesh) in &surfaces {
+            positions.extend(mesh.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
+            indices.extend(mesh.triangles.iter().flatten());
+            vertex_counts.push(mesh.positions_mm.len() as u32);
+            index_counts.push(3 * mesh.triangles.len() as u32);
+            let (volume_mm3, area_mm2) = crate::mesh::measure::volume_and_area(mesh)
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            infos.push(SurfaceInfo {
+                label: *label,
+                triangles: mesh.triangles.len(),
+                volume_mm3,
+                area_mm2,
+                sha256: mesh_sha256(mesh),
+            });
+        }
+        self.surfaces = surfaces;
+        let out = js_sys::Object::new();
+        let set =
+            |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
+        set("parts", to_js(&infos)?)
+            .and_then(|_| {
+                set(
+                    "positions",
+                    js_sys::Float32Array::from(&positions[..]).into(),
+                )
+            })
+            .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
+            .and_then(|_| {
+                set(
+                    "vertex_counts",
+                    js_sys::Uint32Array::from(&vertex_counts[..]).into(),
+                )
+            })
+            .and_then(|_| {
+                set(
+                    "index_counts",
+                    js_sys::Uint32Array::from(&index_counts[..]).into(),
+                )
+            })
+            .map_err(|_| JsError::new("could not build the parts object"))?;
+        Ok(out)
+    }
+
+    /// Binary STL of the calculated part `label` (patient mm).
+    #[wasm_bindgen(js_name = exportStl)]
+    pub fn export_stl(&self, label: u8) -> Result<Vec<u8>, JsError> {
+        let (_, mesh) = self
+            .surfaces
+            .iter()
+            .find(|(l, _)| *l == label)
+            .ok_or_else(|| JsError::new("calculate the parts first"))?;
+        crate::mesh::io::write_stl_binary(mesh, "Osteon part (patient mm)")
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// All calculated parts in one 3MF file, one named object each.
+    #[wasm_bindgen(js_name = export3mf)]
+    pub fn export_3mf(&self) -> Result<Vec<u8>, JsError> {
+        let seg = self
+            .seg
+            .as_ref()
+            .ok_or_else(|| JsError::new("there are no parts yet"))?;
+        if self.surfaces.is_empty() {
+            return Err(JsError::new("calculate the parts first"));
+        }
+        let named: Vec<(&str, &Mesh)> = self
+            .surfaces
+            .iter()
+            .map(|(l, m)| {
+                (
+                    seg.parts
+                        .iter()
+                        .find(|p| p.label == *l)
+                        .map(|p| p.name.as_str())
+                        .unwrap_or("part"),
+                    m,
+                )
+            })
+            .collect();
+        crate::mesh::io::write_3mf(&named).map_err(|e| JsError::new(&e.to_string()))
+    }
+}
+
+fn no_study() -> JsError {
+    JsError::new("no study loaded: open the demo study or drop a DICOM folder")
+}
+
+fn mesh_sha256(mesh: &Mesh) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in &mesh.positions_mm {
+        for c in p {
+            h.update(c.to_le_bytes());
+        }
+    }
+    for t in &mesh.triangles {
+        for v in t {
+            h.update(v.to_le_bytes());
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Session {
+    fn reset_design(&mut self) {
+        self.ops.clear();
+        self.undone.clear();
+        self.seg = None;
+        self.surfaces.clear();
+    }
+
+    fn rebuild(&mut self) -> Result<JsValue, JsError> {
+        let ct = &self.current()?.volume;
+        let seg = replay(ct, &self.ops).map_err(|(n, e)| {
+            JsError::new(&format!("operation {} failed on replay: {e}", n + 1))
+        })?;
+        self.seg = Some(seg);
+        self.surfaces.clear();
+        self.seg_report()
+    }
+
+    fn seg_report(&self) -> Result<JsValue, JsError> {
+        let ct = &self.current()?.volume;
+        let empty;
+        let seg = match &self.seg {
+            Some(s) => s,
+            None => {
+                empty = Segmentation::empty(ct);
+                &empty
+            }
+        };
+        let labels_sha256 = sha256_hex(&Volume {
+            dims: seg.labels.dims,
+            spacing_mm: seg.labels.spacing_mm,
+            patient_from_voxel: seg.labels.patient_from_voxel,
+            data: seg.labels.data.iter().map(|&l| l as i16).collect(),
+        });
+        to_js(&SegReport {
+            parts: &seg.parts,
+            ops: &self.ops,
+            threshold: seg.threshold,
+            can_undo: !self.ops.is_empty(),
+            can_redo: !self.undone.is_empty(),
+            labels_sha256,
+        })
+    }
+
     fn current(&self) -> Result<&LoadedSeries, JsError> {
         self.study.as_ref().ok_or_else(|| {
             JsError::new("no study loaded: open the demo study or drop a DICOM folder")

@@ -12,9 +12,17 @@ use wasm_bindgen::JsCast;
 #[wasm_bindgen]
 pub struct Viewer {
     volume: Option<Volume<i16>>,
+    labels: Option<Volume<u8>>,
+    /// RGBA overlay colour per label (index = label).
+    label_colours: Vec<[u8; 4]>,
+    threshold_preview: Option<(i16, i16)>,
     scene: Scene3d,
     rgba: Vec<u8>,
 }
+
+/// Opacity of part colours over the CT, and the threshold preview colour.
+const LABEL_ALPHA: u8 = 115;
+const THRESHOLD_TINT: [u8; 4] = [60, 220, 120, 90];
 
 fn plane_of(code: u8) -> Result<Plane, JsError> {
     match code {
@@ -48,6 +56,9 @@ impl Viewer {
             .map_err(|e| JsError::new(&format!("could not start the 3-D view: {e}")))?;
         Ok(Viewer {
             volume: None,
+            labels: None,
+            label_colours: Vec::new(),
+            threshold_preview: None,
             scene,
             rgba: Vec::new(),
         })
@@ -72,6 +83,8 @@ impl Viewer {
                 "volume data length does not match its dimensions",
             ));
         }
+        self.labels = None;
+        self.scene.set_parts(Vec::new());
         self.volume = Some(Volume {
             dims: [dims[0], dims[1], dims[2]],
             spacing_mm: [spacing_mm[0], spacing_mm[1], spacing_mm[2]],
@@ -108,17 +121,24 @@ impl Viewer {
     ) -> Result<js_sys::Uint8ClampedArray, JsError> {
         let plane = plane_of(plane)?;
         let volume = self.volume.as_ref().ok_or_else(no_volume)?;
-        mpr::render_slice_rgba(
-            volume,
-            plane,
-            index,
-            Window {
-                center_hu,
-                width_hu,
-            },
-            None,
-            &mut self.rgba,
-        );
+        let overlay = self.labels.as_ref().map(|l| (l, &self.label_colours[..]));
+        let window = Window {
+            center_hu,
+            width_hu,
+        };
+        mpr::render_slice_rgba(volume, plane, index, window, overlay, &mut self.rgba);
+        if let Some(range) = self.threshold_preview {
+            let labels = self.labels.as_ref();
+            mpr::tint_hu_range(
+                volume,
+                plane,
+                index,
+                range,
+                labels,
+                THRESHOLD_TINT,
+                &mut self.rgba,
+            );
+        }
         Ok(js_sys::Uint8ClampedArray::from(&self.rgba[..]))
     }
 
@@ -132,6 +152,92 @@ impl Viewer {
     pub fn patient_mm(&self, i: f64, j: f64, k: f64) -> Result<Vec<f64>, JsError> {
         let p = self.volume()?.patient_mm([i, j, k]);
         Ok(vec![p.x, p.y, p.z])
+    }
+
+    /// Takes the label volume from the worker (same grid as the CT) and the colour of
+    /// each label as flat RGB triples (`colours[3 * label..]`). Empty data clears it.
+    #[wasm_bindgen(js_name = setLabels)]
+    pub fn set_labels(&mut self, data: Vec<u8>, colours: Vec<u8>) -> Result<(), JsError> {
+        let volume = self.volume()?;
+        if data.is_empty() {
+            self.labels = None;
+            return Ok(());
+        }
+        if data.len() != volume.data.len() {
+            return Err(JsError::new("label volume does not match the study"));
+        }
+        self.labels = Some(Volume {
+            dims: volume.dims,
+            spacing_mm: volume.spacing_mm,
+            patient_from_voxel: volume.patient_from_voxel,
+            data,
+        });
+        self.label_colours = colours
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2], LABEL_ALPHA])
+            .collect();
+        if !self.label_colours.is_empty() {
+            self.label_colours[0][3] = 0;
+        }
+        Ok(())
+    }
+
+    /// Label at voxel (i, j, k), 0 for background or outside.
+    #[wasm_bindgen(js_name = labelAt)]
+    pub fn label_at(&self, i: i32, j: i32, k: i32) -> u8 {
+        self.labels
+            .as_ref()
+            .and_then(|l| l.get(i as i64, j as i64, k as i64))
+            .unwrap_or(0)
+    }
+
+    /// Tints voxels in `lower_hu..=upper_hu` on the slices; `lower_hu > upper_hu` turns it off.
+    #[wasm_bindgen(js_name = setThresholdPreview)]
+    pub fn set_threshold_preview(&mut self, lower_hu: i16, upper_hu: i16) {
+        self.threshold_preview = (lower_hu <= upper_hu).then_some((lower_hu, upper_hu));
+    }
+
+    /// Replaces the part surfaces of the 3-D view: `positions_mm` and `indices` are
+    /// concatenated, `vertex_counts` / `index_counts` say how many belong to each part,
+    /// `colours` holds RGB per part and `labels` the part labels (for visibility).
+    #[wasm_bindgen(js_name = setParts)]
+    pub fn set_parts(
+        &mut self,
+        positions_mm: Vec<f32>,
+        indices: Vec<u32>,
+        vertex_counts: Vec<u32>,
+        index_counts: Vec<u32>,
+        colours: Vec<u8>,
+        labels: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let (mut v0, mut i0) = (0usize, 0usize);
+        let mut parts = Vec::new();
+        for (n, (&nv, &ni)) in vertex_counts.iter().zip(&index_counts).enumerate() {
+            let (v1, i1) = (v0 + 3 * nv as usize, i0 + ni as usize);
+            let (Some(p), Some(ix), Some(c), Some(&l)) = (
+                positions_mm.get(v0..v1),
+                indices.get(i0..i1),
+                colours.get(3 * n..3 * n + 3),
+                labels.get(n),
+            ) else {
+                return Err(JsError::new("part arrays do not add up"));
+            };
+            parts.push(crate::render::PartSurface {
+                label: l,
+                positions_mm: p.to_vec(),
+                indices: ix.to_vec(),
+                colour: [c[0], c[1], c[2]],
+            });
+            (v0, i0) = (v1, i1);
+        }
+        self.scene.set_parts(parts);
+        Ok(())
+    }
+
+    /// Shows or hides one part in the 3-D view.
+    #[wasm_bindgen(js_name = setPartVisible)]
+    pub fn set_part_visible(&mut self, label: u8, visible: bool) {
+        self.scene.set_part_visible(label, visible);
     }
 
     /// Replaces the 3-D surface (xyz triples in patient mm, CCW triangles).

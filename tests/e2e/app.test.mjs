@@ -263,3 +263,54 @@ test('after one visit the app starts and opens the demo study offline', async ()
   await page.waitForSelector('#canvas3d[data-ready="true"]', { timeout: 60000 });
   await context.close();
 });
+
+test('Auto bones makes one part per bone, parts export, and the link replays the same labels', { timeout: 180000 }, async () => {
+  const author = await openApp();
+  await author.page.click('#open-demo');
+  await waitForStudy(author.page);
+  await author.page.click('#auto-bones');
+  await author.page.waitForFunction(() => /part\(s\)/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  const parts = await author.page.$$eval('#parts-table tbody tr', (rows) => rows.map((r) => r.cells[1].textContent));
+  assert.equal(parts.length, 12, `parts: ${parts}`);
+  assert.equal(parts.filter((p) => p.startsWith('left')).length, 6);
+  const labelsSha = await author.page.evaluate(() => window.osteon.seg.labels_sha256);
+  await author.page.click('#calc-parts');
+  await author.page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
+  const s3 = await canvasStats(author.page, '#canvas3d');
+  assert.ok(s3.levels > 20, '3-D parts view looks blank');
+  await author.page.screenshot({ path: path.join(ARTIFACTS, 'auto_bones.png') });
+  const [download] = await Promise.all([
+    author.page.waitForEvent('download'),
+    author.page.click('#parts-table tbody tr:first-child button:has-text("STL")'),
+  ]);
+  assert.match(download.suggestedFilename(), /^(left|right)_bone_1\.stl$/);
+  const stl = fs.readFileSync(await download.path());
+  assert.equal(stl.length, 84 + 50 * stl.readUInt32LE(80), 'binary STL size matches its triangle count');
+  // Undo removes the parts, redo brings them back.
+  await author.page.click('#undo');
+  await author.page.waitForFunction(() => document.querySelectorAll('#parts-table tbody tr').length === 0);
+  await author.page.click('#redo');
+  await author.page.waitForFunction(() => document.querySelectorAll('#parts-table tbody tr').length === 12);
+  await author.page.waitForTimeout(500);
+  const link = await author.page.evaluate(() => location.href);
+  await author.page.close();
+
+  const { page, requests } = await openApp0(link);
+  await page.waitForFunction(() => window.osteon && window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 120000 });
+  assert.equal(await page.evaluate(() => window.osteon.seg.labels_sha256), labelsSha, 'replayed labels differ');
+  assertSameOrigin(requests);
+  await page.close();
+});
+
+test('growing from a seed in air is refused with a clear message and nothing changes', async () => {
+  const { page } = await openApp();
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.click('#grow-mode');
+  const box = await page.locator('.view[data-plane="0"] canvas').boundingBox();
+  await page.mouse.click(box.x + 5, box.y + 5);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error');
+  assert.match(await page.$eval('#status', (e) => e.textContent), /outside the .* range|in air/i);
+  assert.equal(await page.$$eval('#parts-table tbody tr', (r) => r.length), 0);
+  await page.close();
+});
