@@ -78,3 +78,44 @@ fn link_encode_then_decode_gives_back_the_design() {
     assert!(!ok && err.contains("damaged"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn segment_auto_on_the_demo_writes_labels_one_stl_per_bone_and_parts_json() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-seg-{}", std::process::id()));
+    let (ok, out, err) = osteon(&["segment", "demo", "--out", dir.to_str().unwrap(), "--auto"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("12 part(s)"), "{out}");
+    let parts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("parts.json")).unwrap()).unwrap();
+    let parts = parts["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 12);
+    for p in parts {
+        let stl = osteon::mesh::io::read_stl(
+            &std::fs::read(dir.join(p["file"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let report = osteon::mesh::repair::check(&stl).unwrap();
+        assert!(
+            report.watertight && report.outward,
+            "{} is not a closed outward surface",
+            p["name"]
+        );
+        let v = p["volume_mm3"].as_f64().unwrap();
+        let m = p["mask_volume_mm3"].as_f64().unwrap();
+        assert!(
+            (v / m - 1.0).abs() < 0.05,
+            "{}: surface {v} vs mask {m} mm³",
+            p["name"]
+        );
+    }
+    let (ok, _, err) = osteon(&[
+        "segment",
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "0,0,0",
+    ]);
+    assert!(!ok && err.contains("in air"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -11,7 +11,7 @@ use super::io::{validate, MeshError};
 use super::Mesh;
 
 /// Axis-aligned bounding box in mm.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct BoundingBox {
     /// Minimum corner (mm).
     pub min_mm: [f64; 3],

@@ -5,6 +5,7 @@ mod bench;
 mod files;
 mod info;
 mod link;
+mod segment;
 
 use std::process::ExitCode;
 
@@ -15,6 +16,8 @@ USAGE:
   osteon info <dir-or-files>... [--json] [--pixel-spacing ROW,COL]
                                              series found, geometry and the protocol QA table
   osteon demo --out DIR [--seed N]           write the demo study as a DICOM series + truth labels (NRRD)
+  osteon segment <study|demo> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]
+                                             bone parts: labels.nrrd, one STL per part, parts.json
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
   osteon bench [--json] [--reps N] [--only K1,K2]
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         Some("demo") => info::run_demo(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("link") => link::run(&args[1..]),
+        Some("segment") => segment::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,148 @@
+//! `osteon segment <study> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]`
+
+use crate::files::read_inputs;
+use crate::{flag_value, positionals};
+use osteon::demo::{self, DemoParams};
+use osteon::design::replay::replay;
+use osteon::design::Op;
+use osteon::dicom::{self, FileBytes, ReadOptions};
+use osteon::mesh::io::write_stl_binary;
+use osteon::mesh::measure::{bounding_box, volume_and_area};
+use osteon::nrrd;
+use osteon::progress::NoProgress;
+use osteon::surface::mc::{label_surface, McParams};
+use osteon::volume::Volume;
+use serde_json::json;
+use std::path::Path;
+
+/// Loads `demo` or the first CT series found under the given paths.
+fn load_study(paths: &[&str]) -> Result<Volume<i16>, String> {
+    if paths == ["demo"] {
+        return Ok(demo::generate(&DemoParams::default()).ct);
+    }
+    let (files, _) = dicom::expand_archives(read_inputs(paths)?);
+    let bytes: Vec<FileBytes> = files
+        .iter()
+        .map(|(n, b)| FileBytes { name: n, bytes: b })
+        .collect();
+    let scan = dicom::scan(&bytes);
+    let series = scan
+        .volume_series()
+        .next()
+        .ok_or("no CT series found in those files")?
+        .id;
+    let loaded = dicom::read_series(
+        &bytes,
+        &scan,
+        series,
+        &ReadOptions::default(),
+        &mut NoProgress,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(loaded.volume)
+}
+
+fn parse_i16(text: &str, what: &str) -> Result<i16, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{what} must be a whole number of HU, not '{text}'"))
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let out = flag_value(args, "--out").ok_or("osteon segment needs --out DIR")?;
+    let study = positionals(args, &["--out", "--seed", "--threshold", "--iso"]);
+    if study.is_empty() {
+        return Err("osteon segment needs a study: a DICOM folder/files, or 'demo'".into());
+    }
+    let (mut lower_hu, mut upper_hu) = (226i16, 3071i16);
+    if let Some(t) = flag_value(args, "--threshold") {
+        let mut it = t.split(',');
+        lower_hu = parse_i16(it.next().unwrap_or(""), "the lower threshold")?;
+        if let Some(hi) = it.next() {
+            upper_hu = parse_i16(hi, "the upper threshold")?;
+        }
+    }
+    let iso_hu: f64 = match flag_value(args, "--iso") {
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("--iso must be a number of HU, not '{v}'"))?,
+        None => 720.0,
+    };
+    let mut ops = vec![Op::SetThreshold { lower_hu, upper_hu }];
+    if args.iter().any(|a| a == "--auto") {
+        ops.push(Op::AutoBones { lower_hu, upper_hu });
+    }
+    for (n, a) in args.iter().enumerate() {
+        if a != "--seed" {
+            continue;
+        }
+        let spec = args.get(n + 1).ok_or("--seed needs i,j,k[:name]")?;
+        let (ijk, name) = spec.split_once(':').unwrap_or((spec, ""));
+        let v: Vec<u32> = ijk
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect();
+        let [i, j, k] = v[..] else {
+            return Err(format!(
+                "--seed takes voxel indices i,j,k[:name], not '{spec}'"
+            ));
+        };
+        ops.push(Op::Grow {
+            seed: [i, j, k],
+            lower_hu,
+            upper_hu,
+            name: name.to_string(),
+        });
+    }
+    if ops.len() == 1 {
+        return Err("nothing to segment: pass --auto and/or --seed i,j,k[:name]".into());
+    }
+    let ct = load_study(&study)?;
+    let seg = replay(&ct, &ops).map_err(|(n, e)| format!("step {} failed: {e}", n + 1))?;
+    let dir = Path::new(out);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {out}: {e}"))?;
+    std::fs::write(dir.join("labels.nrrd"), nrrd::write_nrrd_u8(&seg.labels))
+        .map_err(|e| format!("cannot write labels.nrrd: {e}"))?;
+    let mut parts = Vec::new();
+    for p in &seg.parts {
+        let mesh = label_surface(&ct, &seg.labels, p.label, &McParams { iso_hu })
+            .map_err(|e| format!("{}: {e}", p.name))?;
+        let (volume_mm3, area_mm2) =
+            volume_and_area(&mesh).map_err(|e| format!("{}: {e}", p.name))?;
+        let file = format!("{}.stl", file_name(&p.name));
+        let stl = write_stl_binary(&mesh, &p.name).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join(&file), stl).map_err(|e| format!("cannot write {file}: {e}"))?;
+        let side = ["left", "right"]
+            .into_iter()
+            .find(|s| p.name.starts_with(s));
+        parts.push(json!({
+            "label": p.label, "name": p.name, "side": side, "file": file, "voxels": p.voxels,
+            "volume_mm3": volume_mm3, "mask_volume_mm3": p.volume_mm3, "area_mm2": area_mm2,
+            "triangles": mesh.triangles.len(), "bbox_mm": bounding_box(&mesh),
+        }));
+    }
+    let text = serde_json::to_string_pretty(&json!({ "iso_hu": iso_hu, "parts": parts }))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("parts.json"), text)
+        .map_err(|e| format!("cannot write parts.json: {e}"))?;
+    println!(
+        "{} part(s) written to {out}: labels.nrrd, parts.json and one STL each",
+        seg.parts.len()
+    );
+    Ok(())
+}
+
+/// "left talus" -> "left_talus".
+fn file_name(name: &str) -> String {
+    let s: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let s = s.trim_matches('_').to_string();
+    if s.is_empty() {
+        "part".into()
+    } else {
+        s
+    }
+}
