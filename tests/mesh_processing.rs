@@ -20,75 +20,7 @@ use osteon::mesh::Mesh;
 // ---------- small geometry utilities (test-only) ----------
 
 fn icosphere(r: f64, level: u32) -> Mesh {
-    let t = (1.0 + 5f64.sqrt()) / 2.0;
-    let mut p: Vec<[f64; 3]> = vec![
-        [-1.0, t, 0.0],
-        [1.0, t, 0.0],
-        [-1.0, -t, 0.0],
-        [1.0, -t, 0.0],
-        [0.0, -1.0, t],
-        [0.0, 1.0, t],
-        [0.0, -1.0, -t],
-        [0.0, 1.0, -t],
-        [t, 0.0, -1.0],
-        [t, 0.0, 1.0],
-        [-t, 0.0, -1.0],
-        [-t, 0.0, 1.0],
-    ];
-    let mut f: Vec<[u32; 3]> = vec![
-        [0, 11, 5],
-        [0, 5, 1],
-        [0, 1, 7],
-        [0, 7, 10],
-        [0, 10, 11],
-        [1, 5, 9],
-        [5, 11, 4],
-        [11, 10, 2],
-        [10, 7, 6],
-        [7, 1, 8],
-        [3, 9, 4],
-        [3, 4, 2],
-        [3, 2, 6],
-        [3, 6, 8],
-        [3, 8, 9],
-        [4, 9, 5],
-        [2, 4, 11],
-        [6, 2, 10],
-        [8, 6, 7],
-        [9, 8, 1],
-    ];
-    for _ in 0..level {
-        let mut mid = BTreeMap::new();
-        let mut nf = Vec::with_capacity(f.len() * 4);
-        for tri in &f {
-            let mut m = [0u32; 3];
-            for k in 0..3 {
-                let (a, b) = (tri[k], tri[(k + 1) % 3]);
-                m[k] = *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
-                    let (pa, pb) = (p[a as usize], p[b as usize]);
-                    p.push([
-                        (pa[0] + pb[0]) / 2.0,
-                        (pa[1] + pb[1]) / 2.0,
-                        (pa[2] + pb[2]) / 2.0,
-                    ]);
-                    (p.len() - 1) as u32
-                });
-            }
-            nf.push([tri[0], m[0], m[2]]);
-            nf.push([tri[1], m[1], m[0]]);
-            nf.push([tri[2], m[2], m[1]]);
-            nf.push(m);
-        }
-        f = nf;
-    }
-    let p = p
-        .into_iter()
-        .map(|v| {
-            let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-            [v[0] * r / n, v[1] * r / n, v[2] * r / n]
-        })
-        .collect();
-    Mesh::new(p, f)
+    osteon::mesh::shapes::ico_sphere(r, level)
 }
 
 /// Axis-aligned box `[0,a]×[0,b]×[0,c]` with each face split into an `n`-per-unit grid.

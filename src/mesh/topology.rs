@@ -813,65 +813,7 @@ pub(crate) mod testutil {
 
     /// Icosphere of radius `r` (mm) centred at the origin, `level` subdivisions.
     pub fn icosphere(r: f64, level: u32) -> Mesh {
-        let t = (1.0 + 5f64.sqrt()) / 2.0;
-        let mut p: Vec<V3> = vec![
-            [-1.0, t, 0.0],
-            [1.0, t, 0.0],
-            [-1.0, -t, 0.0],
-            [1.0, -t, 0.0],
-            [0.0, -1.0, t],
-            [0.0, 1.0, t],
-            [0.0, -1.0, -t],
-            [0.0, 1.0, -t],
-            [t, 0.0, -1.0],
-            [t, 0.0, 1.0],
-            [-t, 0.0, -1.0],
-            [-t, 0.0, 1.0],
-        ];
-        let mut f: Vec<[u32; 3]> = vec![
-            [0, 11, 5],
-            [0, 5, 1],
-            [0, 1, 7],
-            [0, 7, 10],
-            [0, 10, 11],
-            [1, 5, 9],
-            [5, 11, 4],
-            [11, 10, 2],
-            [10, 7, 6],
-            [7, 1, 8],
-            [3, 9, 4],
-            [3, 4, 2],
-            [3, 2, 6],
-            [3, 6, 8],
-            [3, 8, 9],
-            [4, 9, 5],
-            [2, 4, 11],
-            [6, 2, 10],
-            [8, 6, 7],
-            [9, 8, 1],
-        ];
-        for _ in 0..level {
-            let mut mid = std::collections::BTreeMap::new();
-            let mut nf = Vec::with_capacity(f.len() * 4);
-            for tri in &f {
-                let mut m = [0u32; 3];
-                for k in 0..3 {
-                    let (a, b) = (tri[k], tri[(k + 1) % 3]);
-                    let key = (a.min(b), a.max(b));
-                    m[k] = *mid.entry(key).or_insert_with(|| {
-                        p.push(scale(add(p[a as usize], p[b as usize]), 0.5));
-                        (p.len() - 1) as u32
-                    });
-                }
-                nf.push([tri[0], m[0], m[2]]);
-                nf.push([tri[1], m[1], m[0]]);
-                nf.push([tri[2], m[2], m[1]]);
-                nf.push(m);
-            }
-            f = nf;
-        }
-        let p = p.into_iter().map(|v| scale(normalize(v), r)).collect();
-        Mesh::new(p, f)
+        crate::mesh::shapes::ico_sphere(r, level)
     }
 }
 
