@@ -18,9 +18,9 @@ trap 'kill $server 2>/dev/null' EXIT
 sleep 0.5
 BASE_URL="http://127.0.0.1:$PORT/" REPS="$REPS" node benches/wasm_bench.mjs > "$OUT/wasm.json"
 rm -rf "$OUT/series" && ./target/release/osteon bench --write-series "$OUT/series"
-if [[ ! -x "$OUT/venv/bin/python" ]]; then
+if [[ ! -x "$OUT/venv/bin/python" ]] || ! "$OUT/venv/bin/python" -c 'import cc3d, skimage' 2>/dev/null; then
   python3 -m venv "$OUT/venv"
-  "$OUT/venv/bin/pip" install --quiet pydicom numpy
+  "$OUT/venv/bin/pip" install --quiet pydicom numpy connected-components-3d scikit-image
 fi
 "$OUT/venv/bin/python" benches/peers.py "$OUT/series" --reps "$REPS" > "$OUT/peers.json"
 python3 - "$OUT" <<'PY'

@@ -17,7 +17,37 @@ pub const KERNELS: &[&str] = &[
     "dicom_read",
     "surface_preview",
     "mpr_slice",
+    "threshold_components",
+    "region_grow",
+    "auto_bones",
+    "mc_one_bone",
+    "volume_area",
+    "taubin_20",
+    "icp_mirrored_talus",
+    "link_roundtrip",
 ];
+
+/// Voxel inside the right talus of the bench study: the seed of `region_grow`, also
+/// written for the peer script by `osteon bench --write-series`.
+pub fn talus_seed(study: &demo::DemoStudy) -> [usize; 3] {
+    demo::bone_centre_voxel(study, "right talus").unwrap_or(study.ct.dims.map(|n| n / 2))
+}
+
+/// Surfaces of the right and left talus of the bench study (truth labels, marching cubes).
+fn talus_meshes(study: &demo::DemoStudy) -> Result<(crate::mesh::Mesh, crate::mesh::Mesh), String> {
+    let surface = |name: &str| {
+        let label = study
+            .bones
+            .iter()
+            .find(|b| b.name == name)
+            .map(|b| b.label)
+            .ok_or("no talus")?;
+        let params = crate::surface::mc::McParams { iso_hu: 720.0 };
+        crate::surface::mc::label_surface(&study.ct, &study.labels, label, &params)
+            .map_err(|e| e.to_string())
+    };
+    Ok((surface("right talus")?, surface("left talus")?))
+}
 
 /// Timing of one kernel.
 #[derive(Clone, Debug, Serialize)]
@@ -114,6 +144,118 @@ pub fn run(
                 std::hint::black_box(&out);
             });
             (p.dims[0] * p.dims[1]) as u64
+        }
+        "threshold_components" => {
+            use crate::segment::components::label_components;
+            use crate::segment::threshold::{threshold, ThresholdParams};
+            let study = demo::generate(&p);
+            let mut failure = None;
+            time(
+                &mut || match threshold(&study.ct, &ThresholdParams::default()) {
+                    Ok(mask) => {
+                        std::hint::black_box(label_components(
+                            &mask,
+                            crate::segment::Connectivity::Six,
+                        ));
+                    }
+                    Err(e) => failure = Some(e.to_string()),
+                },
+            );
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            voxels
+        }
+        "region_grow" => {
+            use crate::segment::grow::{grow, GrowParams};
+            let study = demo::generate(&p);
+            let seed = talus_seed(&study).map(|c| c as i64);
+            let mut failure = None;
+            time(
+                &mut || match grow(&study.ct, seed, &GrowParams::default()) {
+                    Ok(m) => {
+                        std::hint::black_box(m);
+                    }
+                    Err(e) => failure = Some(e.to_string()),
+                },
+            );
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            voxels
+        }
+        "auto_bones" => {
+            use crate::segment::auto::{auto_bones, AutoParams};
+            let study = demo::generate(&p);
+            time(&mut || {
+                std::hint::black_box(
+                    auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).ok(),
+                );
+            });
+            voxels
+        }
+        "mc_one_bone" => {
+            let study = demo::generate(&p);
+            let label = study
+                .bones
+                .iter()
+                .find(|b| b.name == "right talus")
+                .map(|b| b.label)
+                .unwrap_or(1);
+            let params = crate::surface::mc::McParams { iso_hu: 720.0 };
+            time(&mut || {
+                std::hint::black_box(
+                    crate::surface::mc::label_surface(&study.ct, &study.labels, label, &params)
+                        .ok(),
+                );
+            });
+            voxels
+        }
+        "volume_area" => {
+            let mesh = crate::mesh::shapes::ico_sphere(50.0, 8);
+            time(&mut || {
+                std::hint::black_box(crate::mesh::measure::volume_and_area(&mesh).ok());
+            });
+            mesh.triangles.len() as u64
+        }
+        "taubin_20" => {
+            let mesh = crate::mesh::shapes::ico_sphere(50.0, 7);
+            let params = crate::mesh::smooth::TaubinParams::default();
+            time(&mut || {
+                std::hint::black_box(crate::mesh::smooth::taubin(&mesh, &params));
+            });
+            mesh.triangles.len() as u64
+        }
+        "icp_mirrored_talus" => {
+            use crate::mesh::register::{register, RegisterParams};
+            let study = demo::generate(&p);
+            let (right, left) = talus_meshes(&study)?;
+            let mirrored = crate::mesh::mirror::mirror_sagittal(&left);
+            time(&mut || {
+                std::hint::black_box(register(&right, &mirrored, &RegisterParams::default()).ok());
+            });
+            mirrored.positions_mm.len() as u64
+        }
+        "link_roundtrip" => {
+            use crate::design::{decode_link, encode_link, DesignState, Op, ViewState};
+            let state = DesignState {
+                study_fingerprint: "0".repeat(64),
+                app_version: "bench".into(),
+                ops: (0..200)
+                    .map(|n| Op::Grow {
+                        seed: [n, n, n],
+                        lower_hu: 226,
+                        upper_hu: 3071,
+                        name: format!("part {n}"),
+                    })
+                    .collect(),
+                view: ViewState::default(),
+            };
+            time(&mut || {
+                let link = encode_link(&state).unwrap_or_default();
+                std::hint::black_box(decode_link(&link).ok());
+            });
+            200
         }
         other => {
             return Err(format!(

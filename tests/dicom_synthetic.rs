@@ -254,7 +254,7 @@ fn missing_pixel_spacing_is_refused_until_the_user_enters_it() {
     assert!(matches!(err, DicomError::MissingPixelSpacing { .. }));
     let msg = err.to_string();
     assert!(
-        msg.contains("no PixelSpacing") && msg.contains("assume_pixel_spacing_mm"),
+        msg.contains("no PixelSpacing") && msg.contains("enter the pixel size in mm"),
         "{msg}"
     );
     let l = load(

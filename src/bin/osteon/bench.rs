@@ -12,6 +12,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             std::fs::write(std::path::Path::new(dir).join(&name), bytes)
                 .map_err(|e| format!("cannot write {name}: {e}"))?;
         }
+        let study = osteon::demo::generate(&bench::bench_params());
+        let seeds = serde_json::json!({ "talus_seed_ijk": bench::talus_seed(&study) });
+        std::fs::write(
+            std::path::Path::new(dir).join("seeds.json"),
+            seeds.to_string(),
+        )
+        .map_err(|e| format!("cannot write seeds.json: {e}"))?;
         return Ok(());
     }
     let reps = match flag_value(args, "--reps") {
