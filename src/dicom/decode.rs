@@ -345,6 +345,53 @@ fn packbits(src: &[u8], limit: usize) -> Vec<u8> {
     out
 }
 
+/// Fast path for the usual uncompressed little-endian file whose data set ends with
+/// Pixel Data: the frame's bytes are taken straight from the file, without parsing it a
+/// second time. `None` (use the full parser) unless tag, VR and length all match exactly
+/// and the element runs to the end of the file.
+pub(crate) fn trailing_pixel_frame<'a>(
+    bytes: &'a [u8],
+    h: &FileHeader,
+    frame: u32,
+) -> Option<&'a [u8]> {
+    let bps = (h.bits_allocated as usize).div_ceil(8);
+    if h.bits_allocated != 16 && h.bits_allocated != 8 {
+        return None;
+    }
+    let frame_bytes = h.rows.checked_mul(h.cols)?.checked_mul(bps)?;
+    let total = frame_bytes.checked_mul(h.frames.len().max(1))?;
+    let padded = total + (total & 1);
+    let (header_len, explicit) = match h.ts_uid.as_str() {
+        super::parse::IMPLICIT_LE => (8, false),
+        super::parse::EXPLICIT_LE => (12, true),
+        _ => return None,
+    };
+    let start = bytes.len().checked_sub(padded)?;
+    let head = bytes.get(start.checked_sub(header_len)?..start)?;
+    if head[..4] != [0xE0, 0x7F, 0x10, 0x00] {
+        return None;
+    }
+    if explicit && !(&head[4..6] == b"OW" || &head[4..6] == b"OB") {
+        return None;
+    }
+    let len = u32::from_le_bytes([
+        head[header_len - 4],
+        head[header_len - 3],
+        head[header_len - 2],
+        head[header_len - 1],
+    ]);
+    if len as usize != padded {
+        return None;
+    }
+    let at = start.checked_add(frame_bytes.checked_mul(frame as usize)?)?;
+    bytes.get(at..at.checked_add(frame_bytes)?)
+}
+
+/// Converts one frame of raw little-endian samples (from [`trailing_pixel_frame`]) to HU.
+pub(crate) fn convert_raw_frame(bytes: &[u8], h: &FileHeader, geom: &FrameGeom, out: &mut [i16]) {
+    convert(bytes, (h.bits_allocated as usize).div_ceil(8), h, geom, out);
+}
+
 fn convert(bytes: &[u8], bps: usize, h: &FileHeader, geom: &FrameGeom, out: &mut [i16]) {
     let slope = geom.slope.unwrap_or(1.0);
     let intercept = geom.intercept.unwrap_or(0.0);
@@ -355,6 +402,8 @@ fn convert(bytes: &[u8], bps: usize, h: &FileHeader, geom: &FrameGeom, out: &mut
         (1u32 << bits) - 1
     };
     let sign_bit = 1u32 << (bits - 1);
+    let integer_offset = (slope == 1.0 && intercept.fract() == 0.0 && intercept.abs() < 1e9)
+        .then_some(intercept as i64);
     for (o, chunk) in out.iter_mut().zip(bytes.chunks_exact(bps)) {
         let raw = if bps == 2 {
             u16::from_le_bytes([chunk[0], chunk[1]]) as u32
@@ -371,8 +420,13 @@ fn convert(bytes: &[u8], bps: usize, h: &FileHeader, geom: &FrameGeom, out: &mut
             *o = AIR_HU;
             continue;
         }
-        let hu = stored as f64 * slope + intercept;
-        *o = hu.round().clamp(i16::MIN as f64, i16::MAX as f64) as i16;
+        *o = if let Some(offset) = integer_offset {
+            // Slope 1 and a whole intercept (nearly every CT): exact integer arithmetic.
+            (stored + offset).clamp(i16::MIN as i64, i16::MAX as i64) as i16
+        } else {
+            let hu = stored as f64 * slope + intercept;
+            hu.round().clamp(i16::MIN as f64, i16::MAX as f64) as i16
+        };
     }
 }
 

@@ -506,6 +506,11 @@ impl SeriesReader {
             .frames
             .get(frame as usize)
             .ok_or("frame out of range")?;
+        if let Some(raw) = decode::trailing_pixel_frame(file.bytes, header, frame) {
+            let out = &mut self.stack[s * plane..(s + 1) * plane];
+            decode::convert_raw_frame(raw, header, geom, out);
+            return Ok(());
+        }
         if self.cache.as_ref().map(|c| c.0) != Some(fi) {
             self.cache = None;
             self.cache = Some((fi, decode::open(file.bytes)?));
