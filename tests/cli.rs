@@ -119,3 +119,61 @@ fn segment_auto_on_the_demo_writes_labels_one_stl_per_bone_and_parts_json() {
     assert!(!ok && err.contains("in air"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn mesh_commands_measure_mirror_simplify_and_compare_a_sphere() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-mesh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let sphere = osteon::mesh::shapes::ico_sphere(10.0, 3);
+    std::fs::write(
+        path("s.stl"),
+        osteon::mesh::io::write_stl_binary(&sphere, "t").unwrap(),
+    )
+    .unwrap();
+    let (ok, json, err) = osteon(&["mesh", "info", &path("s.stl"), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["check"]["watertight"], true);
+    let volume = v["volume_mm3"].as_f64().unwrap();
+    assert!(
+        (volume / (4.0 / 3.0 * std::f64::consts::PI * 1000.0) - 1.0).abs() < 0.02,
+        "{volume}"
+    );
+    let (ok, _, err) = osteon(&[
+        "mesh",
+        "mirror",
+        &path("s.stl"),
+        "--out",
+        &path("m.obj"),
+        "--plane-x",
+        "5",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = osteon(&[
+        "mesh",
+        "decimate",
+        &path("s.stl"),
+        "--out",
+        &path("d.3mf"),
+        "--triangles",
+        "300",
+        "--max-deviation",
+        "1.0",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, json, err) = osteon(&["mesh", "distance", &path("s.stl"), &path("d.3mf"), "--json"]);
+    assert!(ok, "{err}");
+    let d: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(d["max_mm"].as_f64().unwrap() < 1.0, "{d}");
+    let (ok, _, err) = osteon(&["mesh", "remesh", &path("s.stl"), "--out", &path("r.stl")]);
+    assert!(!ok && err.contains("--edge is required"), "{err}");
+    std::fs::write(
+        path("bad.stl"),
+        b"solid x\n facet normal 0 0 0\n outer loop\n vertex nan 0 0\n",
+    )
+    .unwrap();
+    let (ok, _, err) = osteon(&["mesh", "info", &path("bad.stl")]);
+    assert!(!ok && err.contains("bad.stl"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

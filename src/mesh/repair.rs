@@ -37,7 +37,7 @@ impl Default for CheckParams {
 }
 
 /// What [`check`] found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MeshReport {
     /// Vertex count.
     pub vertices: usize,

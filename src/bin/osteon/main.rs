@@ -5,6 +5,7 @@ mod bench;
 mod files;
 mod info;
 mod link;
+mod mesh;
 mod segment;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ USAGE:
   osteon demo --out DIR [--seed N]           write the demo study as a DICOM series + truth labels (NRRD)
   osteon segment <study|demo> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]
                                              bone parts: labels.nrrd, one STL per part, parts.json
+  osteon mesh info|mirror|register|smooth|remesh|decimate|distance ...   (osteon mesh for usage)
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
   osteon bench [--json] [--reps N] [--only K1,K2]
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("link") => link::run(&args[1..]),
         Some("segment") => segment::run(&args[1..]),
+        Some("mesh") => mesh::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())
