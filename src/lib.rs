@@ -14,6 +14,7 @@ pub mod mpr;
 pub mod nrrd;
 pub mod progress;
 pub mod segment;
+pub mod side;
 pub mod surface;
 pub mod volume;
 

@@ -80,23 +80,7 @@ impl DemoParams {
     }
 }
 
-/// Patient side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    /// "left" or "right".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-        }
-    }
-}
+pub use crate::side::Side;
 
 /// One labelled bone of the phantom.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]

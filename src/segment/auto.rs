@@ -73,23 +73,7 @@ impl Default for AutoParams {
     }
 }
 
-/// Patient side (LPS: +x is the patient's left).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Left,
-    Right,
-}
-
-impl Side {
-    /// "left" or "right".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Left => "left",
-            Side::Right => "right",
-        }
-    }
-}
+pub use crate::side::Side;
 
 /// One part found by [`auto_bones`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
