@@ -29,11 +29,11 @@ out = sys.argv[1]
 load = lambda n: {r["kernel"]: r for r in json.load(open(f"{out}/{n}.json"))["results"]}
 native, wasm, peers = load("native"), load("wasm"), load("peers")
 print(f"Osteon benchmarks, {datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
-print(f"{'kernel':<18}{'native ms':>11}{'wasm ms':>11}{'wasm/native':>13}{'peer ms':>11}{'peer':>18}{'peer/wasm':>11}")
+print(f"{'kernel':<22}{'native ms':>11}{'wasm ms':>11}{'wasm/native':>13}{'peer ms':>11}  {'peer':<24}{'peer/wasm':>10}")
 for k, n in native.items():
     w = wasm.get(k, {}).get("median_ms")
     p = peers.get(k, {})
     pm = p.get("median_ms")
-    print(f"{k:<18}{n['median_ms']:>11.1f}{(w or float('nan')):>11.1f}{(w / n['median_ms'] if w else float('nan')):>13.2f}"
-          f"{(pm or float('nan')):>11.1f}{p.get('peer', '-'):>18}{(pm / w if (pm and w) else float('nan')):>11.2f}")
+    print(f"{k:<22}{n['median_ms']:>11.1f}{(w or float('nan')):>11.1f}{(w / n['median_ms'] if w else float('nan')):>13.2f}"
+          f"{(pm or float('nan')):>11.1f}  {p.get('peer', '-'):<24}{(pm / w if (pm and w) else float('nan')):>10.2f}")
 PY
