@@ -90,3 +90,61 @@ fn a_seed_in_air_fails_with_its_position_and_nothing_is_created() {
     assert_eq!(err.0, 0);
     assert!(err.1.to_string().contains("(0, 0, 0)"), "{}", err.1);
 }
+
+/// Two 1000 HU balls of radius 8 voxels whose centres are 14 voxels apart: joined by a neck.
+fn two_touching_balls() -> Volume<i16> {
+    let mut ct = Volume::filled([48, 32, 32], [1.0; 3], [0.0; 3], -1000i16);
+    for k in 0..32 {
+        for j in 0..32 {
+            for i in 0..48 {
+                let d = |c: f64| {
+                    ((i as f64 - c).powi(2) + (j as f64 - 16.0).powi(2) + (k as f64 - 16.0).powi(2))
+                        .sqrt()
+                };
+                if d(17.0) <= 8.0 || d(31.0) <= 8.0 {
+                    let n = ct.index(i, j, k);
+                    ct.data[n] = 1000;
+                }
+            }
+        }
+    }
+    ct
+}
+
+#[test]
+fn splitting_two_joined_bones_keeps_every_voxel_and_names_the_new_part() {
+    let ct = two_touching_balls();
+    let grow = Op::Grow {
+        seed: [17, 16, 16],
+        lower_hu: 226,
+        upper_hu: 3071,
+        name: "pair".into(),
+    };
+    let before = replay(&ct, std::slice::from_ref(&grow)).unwrap();
+    assert_eq!(before.parts.len(), 1, "the balls must start as one part");
+    let split = Op::SplitPart {
+        label: 1,
+        seeds: [[17, 16, 16], [31, 16, 16]],
+    };
+    let after = replay(&ct, &[grow.clone(), split]).unwrap();
+    assert_eq!(after.parts.len(), 2);
+    assert_eq!(after.parts[1].name, "pair (2)");
+    let (a, b) = (after.parts[0].voxels, after.parts[1].voxels);
+    assert_eq!(a + b, before.parts[0].voxels);
+    assert!(
+        (a as f64 / b as f64 - 1.0).abs() < 0.1,
+        "halves {a} and {b} should be nearly equal"
+    );
+    // Seeds inside one ball only: no joint between them.
+    let no_joint = Op::SplitPart {
+        label: 1,
+        seeds: [[12, 16, 16], [20, 16, 16]],
+    };
+    let err = replay(&ct, &[grow.clone(), no_joint]).unwrap_err();
+    assert!(err.1.to_string().contains("no joint"), "{}", err.1);
+    let outside = Op::SplitPart {
+        label: 1,
+        seeds: [[0, 0, 0], [31, 16, 16]],
+    };
+    assert_eq!(replay(&ct, &[grow, outside]).unwrap_err().0, 1);
+}

@@ -39,6 +39,7 @@ class App {
     this.seg = null;
     this.surfaceInfo = new Map();
     this.growing = false;
+    this.splitting = null;
     this.labelsVersion = 0;
     this.worker = this.startWorker();
     this.bindUi();
@@ -352,6 +353,38 @@ class App {
     $('grow-name').value = '';
   }
 
+  /** Split mode: the first click picks the part and its seed, the second the other bone. */
+  splitClick(voxel) {
+    const label = this.viewer.labelAt(...voxel);
+    const part = this.seg && this.seg.parts.find((p) => p.label === label);
+    if (!part) {
+      this.setStatus('Click inside a coloured part to split it.', 'needs-input');
+      return;
+    }
+    if (!this.splitting.first) {
+      this.splitting.first = { label, voxel };
+      this.setStatus(`Now click inside the other bone joined to ${part.name}.`, 'needs-input');
+      return;
+    }
+    const { first } = this.splitting;
+    if (label !== first.label) {
+      this.setStatus(`Both clicks must be inside ${this.seg.parts.find((p) => p.label === first.label).name}.`, 'needs-input');
+      return;
+    }
+    this.setSplitMode(false);
+    this.applyOp({ op: 'split_part', label, seeds: [first.voxel, voxel] });
+  }
+
+  setSplitMode(on) {
+    this.splitting = on ? { first: null } : null;
+    $('split-mode').setAttribute('aria-pressed', String(on));
+    if (on) {
+      this.growing = false;
+      $('grow-mode').setAttribute('aria-pressed', 'false');
+      this.setStatus('Split: click inside the part to divide.', 'needs-input');
+    }
+  }
+
   showThresholdPreview() {
     const { lower_hu, upper_hu } = this.threshold();
     if ($('thr-show').checked) this.viewer.setThresholdPreview(lower_hu, upper_hu);
@@ -464,7 +497,9 @@ class App {
     $('grow-mode').onclick = (e) => {
       this.growing = !this.growing;
       e.target.setAttribute('aria-pressed', String(this.growing));
+      if (this.growing) this.setSplitMode(false);
     };
+    $('split-mode').onclick = () => this.setSplitMode(!this.splitting);
     $('undo').onclick = () => this.worker.postMessage({ type: 'undo' });
     $('redo').onclick = () => this.worker.postMessage({ type: 'redo' });
     $('calc-parts').onclick = () => { this.setStatus('Calculating parts…', 'busy'); this.worker.postMessage({ type: 'parts', iso: PART_ISO_HU }); };

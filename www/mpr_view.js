@@ -174,12 +174,13 @@ export class MprView {
     c.addEventListener('mousedown', (e) => {
       if (!this.app.study) return;
       e.preventDefault();
-      const tool = this.app.measuring ? 'measure' : this.app.growing ? 'grow' : 'cursor';
+      const tool = this.app.measuring ? 'measure' : this.app.growing ? 'grow' : this.app.splitting ? 'split' : 'cursor';
       const mode = e.button === 2 || e.shiftKey ? 'window' : e.button === 1 || e.altKey ? 'pan' : tool;
       this.drag = { mode, x: e.clientX, y: e.clientY, wl: { ...this.app.windowLevel }, pan: [...this.pan] };
       if (mode === 'cursor') this.moveCursor(e);
       if (mode === 'measure') this.app.measureClick(this, this.voxelOfEvent(e));
       if (mode === 'grow') this.app.growAt(this.voxelOfEvent(e));
+      if (mode === 'split') this.app.splitClick(this.voxelOfEvent(e));
     });
     window.addEventListener('mouseup', () => { this.drag = null; });
     c.addEventListener('mousemove', (e) => {

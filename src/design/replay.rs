@@ -7,6 +7,7 @@ use crate::progress::{NoProgress, Progress};
 use crate::segment::auto::{auto_bones, AutoParams};
 use crate::segment::grow::{grow_within, GrowParams};
 use crate::segment::mask::{label_counts, voxel_volume_mm3, BitMask};
+use crate::segment::split::{split_by_seeds, SplitParams};
 use crate::segment::SegmentError;
 use crate::volume::Volume;
 use serde::Serialize;
@@ -64,6 +65,8 @@ pub enum ReplayError {
         "growing from that seed found no unlabelled bone: the voxel already belongs to a part"
     )]
     NothingGrown,
+    #[error("there is no joint between the two seeds: the split would leave one side almost empty; place one seed in each of the two joined bones")]
+    NoJoint,
     #[error("a design holds at most 255 parts; remove some before adding more")]
     TooManyParts,
 }
@@ -181,6 +184,51 @@ pub fn apply(
             } else {
                 name.clone()
             };
+            seg.parts.push(PartInfo {
+                label: next,
+                name,
+                colour: colour_of(next),
+                voxels: 0,
+                volume_mm3: 0.0,
+            });
+        }
+        Op::SplitPart { label, seeds } => {
+            let at = seg
+                .parts
+                .iter()
+                .position(|p| p.label == *label)
+                .ok_or(ReplayError::NoSuchPart(*label))?;
+            let next = seg
+                .parts
+                .iter()
+                .map(|p| p.label)
+                .max()
+                .unwrap_or(0)
+                .checked_add(1)
+                .ok_or(ReplayError::TooManyParts)?;
+            let mut mask = BitMask::new(ct.dims);
+            for (n, &l) in seg.labels.data.iter().enumerate() {
+                if l == *label {
+                    mask.set(n, true);
+                }
+            }
+            let params = SplitParams {
+                spacing_mm: ct.spacing_mm,
+                ..SplitParams::default()
+            };
+            let halves = split_by_seeds(&mask, &seeds.map(|s| s.map(i64::from)), &params)?;
+            let (Some(first), Some(second)) = (halves.first(), halves.get(1)) else {
+                return Err(ReplayError::NoJoint);
+            };
+            // A watershed on the distance transform only divides at a neck (a joint): inside
+            // one convex bone nearly everything floods from the deeper seed.
+            if first.count().min(second.count()) * 50 < mask.count() {
+                return Err(ReplayError::NoJoint);
+            }
+            for n in second.iter() {
+                seg.labels.data[n] = next;
+            }
+            let name = format!("{} (2)", seg.parts[at].name);
             seg.parts.push(PartInfo {
                 label: next,
                 name,

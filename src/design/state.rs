@@ -41,6 +41,9 @@ pub enum Op {
         upper_hu: i16,
         name: String,
     },
+    /// Divide a part in two along the joint between two seeds (watershed on the distance
+    /// transform): the first seed's side keeps the label, the second becomes a new part.
+    SplitPart { label: u8, seeds: [[u32; 3]; 2] },
     /// Remove a part (its voxels become background).
     DeletePart { label: u8 },
     /// Give a part a new name, e.g. "left talus".

@@ -316,3 +316,29 @@ test('growing from a seed in air is refused with a clear message and nothing cha
   assert.equal(await page.$$eval('#parts-table tbody tr', (r) => r.length), 0);
   await page.close();
 });
+
+test('split mode guides the user and refuses clicks outside the part', { timeout: 120000 }, async () => {
+  const { page } = await openApp();
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.click('#auto-bones');
+  await page.waitForFunction(() => document.querySelectorAll('#parts-table tbody tr').length === 12, null, { timeout: 60000 });
+  // The crosshair starts at the centre of the right talus: find it on the axial canvas.
+  const at = await page.evaluate(() => {
+    const v = window.osteon.views[0];
+    const l = v.layout();
+    const r = v.canvas.getBoundingClientRect();
+    const [i, j] = window.osteon.cursor;
+    return { x: r.left + (l.ox + (i + 0.5) * l.sx) / devicePixelRatio, y: r.top + (l.oy + (j + 0.5) * l.sy) / devicePixelRatio, corner: { x: r.left + 4, y: r.top + 4 } };
+  });
+  await page.click('#split-mode');
+  await page.mouse.click(at.corner.x, at.corner.y);
+  assert.match(await page.$eval('#status', (e) => e.textContent), /Click inside a coloured part/);
+  await page.mouse.click(at.x, at.y);
+  assert.match(await page.$eval('#status', (e) => e.textContent), /Now click inside the other bone joined to right bone/);
+  await page.mouse.click(at.x, at.y);
+  await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error', null, { timeout: 30000 });
+  assert.match(await page.$eval('#status', (e) => e.textContent), /no joint between the two seeds|seeds/);
+  assert.equal(await page.$$eval('#parts-table tbody tr', (r) => r.length), 12, 'a refused split must change nothing');
+  await page.close();
+});
