@@ -6,7 +6,7 @@ use super::state::Op;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::auto::{auto_bones, AutoParams};
 use crate::segment::grow::{grow_within, GrowParams};
-use crate::segment::mask::{label_counts, voxel_volume_mm3, BitMask};
+use crate::segment::mask::{label_counts, set_label, voxel_volume_mm3, BitMask};
 use crate::segment::split::{split_by_seeds, SplitParams};
 use crate::segment::SegmentError;
 use crate::volume::Volume;
@@ -99,6 +99,12 @@ impl Segmentation {
     }
 }
 
+/// The label a new part gets: one above the highest in use.
+fn next_label(seg: &Segmentation) -> Result<u8, ReplayError> {
+    let highest = seg.parts.iter().map(|p| p.label).max().unwrap_or(0);
+    highest.checked_add(1).ok_or(ReplayError::TooManyParts)
+}
+
 fn colour_of(label: u8) -> [u8; 3] {
     PART_COLOURS[(label as usize + PART_COLOURS.len() - 1) % PART_COLOURS.len()]
 }
@@ -149,20 +155,8 @@ pub fn apply(
             upper_hu,
             name,
         } => {
-            let next = seg
-                .parts
-                .iter()
-                .map(|p| p.label)
-                .max()
-                .unwrap_or(0)
-                .checked_add(1)
-                .ok_or(ReplayError::TooManyParts)?;
-            let mut free = BitMask::new(ct.dims);
-            for (n, &l) in seg.labels.data.iter().enumerate() {
-                if l == 0 {
-                    free.set(n, true);
-                }
-            }
+            let next = next_label(seg)?;
+            let free = BitMask::from_label(&seg.labels, 0);
             let params = GrowParams {
                 lower_hu: *lower_hu,
                 upper_hu: *upper_hu,
@@ -176,9 +170,7 @@ pub fn apply(
             if grown.count() == 0 {
                 return Err(ReplayError::NothingGrown);
             }
-            for n in grown.iter() {
-                seg.labels.data[n] = next;
-            }
+            set_label(&mut seg.labels, &grown, next);
             let name = if name.trim().is_empty() {
                 format!("part {next}")
             } else {
@@ -198,20 +190,8 @@ pub fn apply(
                 .iter()
                 .position(|p| p.label == *label)
                 .ok_or(ReplayError::NoSuchPart(*label))?;
-            let next = seg
-                .parts
-                .iter()
-                .map(|p| p.label)
-                .max()
-                .unwrap_or(0)
-                .checked_add(1)
-                .ok_or(ReplayError::TooManyParts)?;
-            let mut mask = BitMask::new(ct.dims);
-            for (n, &l) in seg.labels.data.iter().enumerate() {
-                if l == *label {
-                    mask.set(n, true);
-                }
-            }
+            let next = next_label(seg)?;
+            let mask = BitMask::from_label(&seg.labels, *label);
             let params = SplitParams {
                 spacing_mm: ct.spacing_mm,
                 ..SplitParams::default()
@@ -225,9 +205,7 @@ pub fn apply(
             if first.count().min(second.count()) * 50 < mask.count() {
                 return Err(ReplayError::NoJoint);
             }
-            for n in second.iter() {
-                seg.labels.data[n] = next;
-            }
+            set_label(&mut seg.labels, second, next);
             let name = format!("{} (2)", seg.parts[at].name);
             seg.parts.push(PartInfo {
                 label: next,
