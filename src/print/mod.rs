@@ -1,0 +1,13 @@
+//! Print preparation for metal powder-bed fusion (Ti-6Al-4V ELI): orientation, overhang
+//! analysis, supports, sweep-plane slicing, hatching, machine-instruction export,
+//! estimates and build plates. Pure: meshes and parameter structs in, values and bytes
+//! out. Coordinates are build-space millimetres, +z up from the build plate.
+
+pub mod estimate;
+pub mod export;
+pub mod hatch;
+pub mod orient;
+pub mod overhang;
+pub mod plate;
+pub mod slice;
+pub mod supports;
