@@ -245,6 +245,41 @@ pub fn render_slice_rgba(
     }
 }
 
+/// Blends `colour = [r, g, b, a]` into an RGBA slice from [`render_slice_rgba`] wherever
+/// the voxel's HU lies in `lower_hu..=upper_hu` and, when `labels` is given, the voxel
+/// is unlabelled: the live threshold preview. `out` must hold the slice's pixels.
+pub fn tint_hu_range(
+    volume: &Volume<i16>,
+    plane: Plane,
+    index: usize,
+    (lower_hu, upper_hu): (i16, i16),
+    labels: Option<&Volume<u8>>,
+    colour: [u8; 4],
+    out: &mut [u8],
+) {
+    let (w, h) = slice_size(volume.dims, plane);
+    let count = slice_count(volume.dims, plane);
+    if count == 0 || out.len() < w * h * 4 {
+        return;
+    }
+    let index = index.min(count - 1);
+    let a = colour[3] as u32;
+    for py in 0..h {
+        for px in 0..w {
+            let [i, j, k] = voxel_at(plane, index, px, py, volume.dims);
+            let n = volume.index(i, j, k);
+            let hu = volume.data[n];
+            if hu < lower_hu || hu > upper_hu || labels.is_some_and(|l| l.data[n] != 0) {
+                continue;
+            }
+            let p = &mut out[(py * w + px) * 4..(py * w + px) * 4 + 3];
+            for (c, &t) in p.iter_mut().zip(&colour[..3]) {
+                *c = ((*c as u32 * (255 - a) + t as u32 * a + 127) / 255) as u8;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -519,41 +554,6 @@ mod tests {
                     ov.is_some(),
                     t.elapsed().as_secs_f64() * 100.0
                 );
-            }
-        }
-    }
-}
-
-/// Blends `colour = [r, g, b, a]` into an RGBA slice from [`render_slice_rgba`] wherever
-/// the voxel's HU lies in `lower_hu..=upper_hu` and, when `labels` is given, the voxel
-/// is unlabelled: the live threshold preview. `out` must hold the slice's pixels.
-pub fn tint_hu_range(
-    volume: &Volume<i16>,
-    plane: Plane,
-    index: usize,
-    (lower_hu, upper_hu): (i16, i16),
-    labels: Option<&Volume<u8>>,
-    colour: [u8; 4],
-    out: &mut [u8],
-) {
-    let (w, h) = slice_size(volume.dims, plane);
-    let count = slice_count(volume.dims, plane);
-    if count == 0 || out.len() < w * h * 4 {
-        return;
-    }
-    let index = index.min(count - 1);
-    let a = colour[3] as u32;
-    for py in 0..h {
-        for px in 0..w {
-            let [i, j, k] = voxel_at(plane, index, px, py, volume.dims);
-            let n = volume.index(i, j, k);
-            let hu = volume.data[n];
-            if hu < lower_hu || hu > upper_hu || labels.is_some_and(|l| l.data[n] != 0) {
-                continue;
-            }
-            let p = &mut out[(py * w + px) * 4..(py * w + px) * 4 + 3];
-            for (c, &t) in p.iter_mut().zip(&colour[..3]) {
-                *c = ((*c as u32 * (255 - a) + t as u32 * a + 127) / 255) as u8;
             }
         }
     }

@@ -131,28 +131,6 @@ impl Volume<i16> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn voxel_and_patient_coordinates_round_trip() {
-        let v = Volume::filled([4, 5, 6], [0.5, 0.5, 1.25], [-10.0, 20.0, 30.0], 0i16);
-        let p = v.patient_mm([2.0, 3.0, 4.0]);
-        assert_eq!(p, Point3::new(-9.0, 21.5, 35.0));
-        let back = v.voxel_of(p).unwrap();
-        assert!((back - Point3::new(2.0, 3.0, 4.0)).norm() < 1e-12);
-    }
-
-    #[test]
-    fn get_outside_the_grid_is_none() {
-        let v = Volume::filled([2, 2, 2], [1.0; 3], [0.0; 3], 7i16);
-        assert_eq!(v.get(1, 1, 1), Some(7));
-        assert_eq!(v.get(2, 0, 0), None);
-        assert_eq!(v.get(-1, 0, 0), None);
-    }
-}
-
 /// SHA-256 over a volume's geometry and voxel values (little-endian), as lowercase hex.
 ///
 /// Covers dims, spacing, the affine and every voxel — no header text — so two copies of
@@ -174,5 +152,48 @@ pub fn sha256_hex(volume: &Volume<i16>) -> String {
         buf.extend_from_slice(&v.to_le_bytes());
     }
     h.update(&buf);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
+}
+
+/// SHA-256 of a label volume, computed as [`sha256_hex`] of the labels widened to i16, so
+/// a label digest is comparable across the CLI, the browser and the tests.
+pub fn labels_sha256_hex(labels: &Volume<u8>) -> String {
+    sha256_hex(&Volume {
+        dims: labels.dims,
+        spacing_mm: labels.spacing_mm,
+        patient_from_voxel: labels.patient_from_voxel,
+        data: labels.data.iter().map(|&l| i16::from(l)).collect(),
+    })
+}
+
+/// SHA-256 of a byte string (e.g. an exported file), as lowercase hex.
+pub fn bytes_sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voxel_and_patient_coordinates_round_trip() {
+        let v = Volume::filled([4, 5, 6], [0.5, 0.5, 1.25], [-10.0, 20.0, 30.0], 0i16);
+        let p = v.patient_mm([2.0, 3.0, 4.0]);
+        assert_eq!(p, Point3::new(-9.0, 21.5, 35.0));
+        let back = v.voxel_of(p).unwrap();
+        assert!((back - Point3::new(2.0, 3.0, 4.0)).norm() < 1e-12);
+    }
+
+    #[test]
+    fn get_outside_the_grid_is_none() {
+        let v = Volume::filled([2, 2, 2], [1.0; 3], [0.0; 3], 7i16);
+        assert_eq!(v.get(1, 1, 1), Some(7));
+        assert_eq!(v.get(2, 0, 0), None);
+        assert_eq!(v.get(-1, 0, 0), None);
+    }
 }

@@ -177,3 +177,84 @@ fn mesh_commands_measure_mirror_simplify_and_compare_a_sphere() {
     assert!(!ok && err.contains("bad.stl"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[path = "common/golden.rs"]
+mod golden;
+
+#[test]
+fn replay_of_a_demo_link_writes_every_output_and_its_history() {
+    use osteon::design::{encode_link, DesignState, Op, ViewState};
+    let ct = osteon::demo::generate(&osteon::demo::DemoParams::default()).ct;
+    let mut design = DesignState {
+        study_fingerprint: osteon::volume::sha256_hex(&ct),
+        app_version: "0.1.0".into(),
+        ops: vec![
+            Op::OpenDemo { seed: 1 },
+            Op::AutoBones {
+                lower_hu: 226,
+                upper_hu: 3071,
+            },
+        ],
+        view: ViewState::default(),
+    };
+    let link = encode_link(&design).unwrap();
+    let dir = std::env::temp_dir().join(format!("osteon-cli-replay-{}", std::process::id()));
+    let (ok, out, err) = osteon(&["replay", &link, "--out", dir.to_str().unwrap(), "--json"]);
+    assert!(ok, "replay failed: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["labels_sha256"], golden::DEMO_AUTO_BONES_LABELS_SHA256);
+    assert_eq!(v["parts"], 12);
+    let history: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("design-history.json")).unwrap()).unwrap();
+    assert_eq!(history["format"], "osteon-design-history");
+    assert_eq!(history["study_fingerprint"], design.study_fingerprint);
+    let outputs = history["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 14, "labels, 12 STL, one 3MF");
+    for o in outputs {
+        let bytes = std::fs::read(dir.join(o["file"].as_str().unwrap())).unwrap();
+        assert_eq!(o["sha256"], osteon::volume::bytes_sha256_hex(&bytes), "{o}");
+    }
+    // A design made on another study is refused, and says so.
+    design.study_fingerprint = "0".repeat(64);
+    let (ok, _, err) = osteon(&[
+        "replay",
+        &encode_link(&design).unwrap(),
+        "demo",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("another study"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_implant_link_carries_a_mesh_and_reads_back() {
+    let dir = std::env::temp_dir().join(format!("osteon-cli-implant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stl = dir.join("sphere.stl");
+    let sphere = osteon::mesh::shapes::ico_sphere(10.0, 3);
+    std::fs::write(
+        &stl,
+        osteon::mesh::io::write_stl_binary(&sphere, "t").unwrap(),
+    )
+    .unwrap();
+    let (ok, link, err) = osteon(&["link", "implant", stl.to_str().unwrap(), "--name", "cage"]);
+    assert!(ok, "{err}");
+    assert!(link.trim().starts_with("#m=1."), "{link}");
+    let back = dir.join("back.stl");
+    let (ok, out, err) = osteon(&[
+        "link",
+        "open-implant",
+        link.trim(),
+        "--out",
+        back.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("'cage'") && out.contains(&format!("{} triangles", sphere.triangles.len())),
+        "{out}"
+    );
+    let (ok, _, err) = osteon(&["link", "decode", link.trim()]);
+    assert!(!ok && err.contains("open-implant"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

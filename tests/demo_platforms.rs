@@ -3,20 +3,11 @@
 //! `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner cargo test --target wasm32-unknown-unknown --test demo_platforms`.
 
 use osteon::demo::{generate, DemoParams};
-use osteon::volume::{sha256_hex, Volume};
+use osteon::volume::sha256_hex;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test;
 
-/// SHA-256 of the label volume's bytes (the CT uses `sha256_hex`).
-fn labels_sha(v: &Volume<u8>) -> String {
-    let as_i16 = Volume {
-        dims: v.dims,
-        spacing_mm: v.spacing_mm,
-        patient_from_voxel: v.patient_from_voxel,
-        data: v.data.iter().map(|&l| l as i16).collect(),
-    };
-    sha256_hex(&as_i16)
-}
+use osteon::volume::labels_sha256_hex as labels_sha;
 
 const COARSE_2MM: (&str, &str) = (
     "57eddf591b1ad62257a0c6ce057d3d71de0273d4142e5e4be6991d56517e79f4",

@@ -4,19 +4,13 @@
 use osteon::demo::{self, DemoParams};
 use osteon::design::replay::{replay, Segmentation};
 use osteon::design::Op;
-use osteon::volume::{sha256_hex, Volume};
+use osteon::volume::{labels_sha256_hex, Volume};
 
 #[path = "common/golden.rs"]
 mod golden;
 
 fn labels_sha(seg: &Segmentation) -> String {
-    let l = &seg.labels;
-    sha256_hex(&Volume {
-        dims: l.dims,
-        spacing_mm: l.spacing_mm,
-        patient_from_voxel: l.patient_from_voxel,
-        data: l.data.iter().map(|&v| v as i16).collect(),
-    })
+    labels_sha256_hex(&seg.labels)
 }
 
 #[test]

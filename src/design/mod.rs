@@ -1,7 +1,10 @@
 //! The design: a versioned operation log plus view state, bound to a study by its
 //! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
 
+pub mod history;
 pub mod link;
+pub mod mesh_link;
+pub mod outputs;
 pub mod replay;
 pub mod state;
 

@@ -6,6 +6,7 @@ mod files;
 mod info;
 mod link;
 mod mesh;
+mod replay;
 mod segment;
 
 use std::process::ExitCode;
@@ -22,6 +23,10 @@ USAGE:
   osteon mesh info|mirror|register|smooth|remesh|decimate|distance ...   (osteon mesh for usage)
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
+  osteon link implant <mesh> [--name N]      implant-only link '#m=…' (no anatomy); open-implant reads one
+  osteon replay '<link>' [<study>|demo] --out DIR [--json]
+                                             replay a design on your copy of the study: outputs,
+                                             design-history.json and the SHA-256 of every file
   osteon bench [--json] [--reps N] [--only K1,K2]
                                              time the hot kernels (median of N runs)
 ";
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("link") => link::run(&args[1..]),
         Some("segment") => segment::run(&args[1..]),
+        Some("replay") => replay::run(&args[1..]),
         Some("mesh") => mesh::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");

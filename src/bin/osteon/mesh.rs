@@ -24,7 +24,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--triangles",
 ];
 
-fn read(path: &str) -> Result<Mesh, String> {
+pub(crate) fn read(path: &str) -> Result<Mesh, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     let ext = Path::new(path)
         .extension()
@@ -45,7 +45,7 @@ fn read(path: &str) -> Result<Mesh, String> {
     mesh.map_err(|e| format!("{path}: {e}"))
 }
 
-fn write(path: &str, m: &Mesh) -> Result<(), String> {
+pub(crate) fn write(path: &str, m: &Mesh) -> Result<(), String> {
     let ext = Path::new(path)
         .extension()
         .and_then(|e| e.to_str())
@@ -176,7 +176,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     "--max-deviation",
                     Some(mesh::decimate::DecimateParams::default().max_deviation_mm),
                 )?,
-                ..Default::default()
             };
             let (m, report) =
                 mesh::decimate::decimate(&read(file(0)?)?, &params).map_err(|e| e.to_string())?;

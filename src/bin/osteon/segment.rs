@@ -1,46 +1,13 @@
 //! `osteon segment <study> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]`
 
-use crate::files::read_inputs;
+use crate::files::{load_study, write_files};
 use crate::{flag_value, positionals};
-use osteon::demo::{self, DemoParams};
+use osteon::design::outputs::{output_files, part_meshes, stl_file_names, PART_ISO_HU};
 use osteon::design::replay::replay;
 use osteon::design::Op;
-use osteon::dicom::{self, FileBytes, ReadOptions};
-use osteon::mesh::io::write_stl_binary;
 use osteon::mesh::measure::{bounding_box, volume_and_area};
-use osteon::nrrd;
-use osteon::progress::NoProgress;
-use osteon::surface::mc::{label_surface, McParams};
-use osteon::volume::Volume;
 use serde_json::json;
 use std::path::Path;
-
-/// Loads `demo` or the first CT series found under the given paths.
-fn load_study(paths: &[&str]) -> Result<Volume<i16>, String> {
-    if paths == ["demo"] {
-        return Ok(demo::generate(&DemoParams::default()).ct);
-    }
-    let (files, _) = dicom::expand_archives(read_inputs(paths)?);
-    let bytes: Vec<FileBytes> = files
-        .iter()
-        .map(|(n, b)| FileBytes { name: n, bytes: b })
-        .collect();
-    let scan = dicom::scan(&bytes);
-    let series = scan
-        .volume_series()
-        .next()
-        .ok_or("no CT series found in those files")?
-        .id;
-    let loaded = dicom::read_series(
-        &bytes,
-        &scan,
-        series,
-        &ReadOptions::default(),
-        &mut NoProgress,
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(loaded.volume)
-}
 
 fn parse_i16(text: &str, what: &str) -> Result<i16, String> {
     text.trim()
@@ -66,7 +33,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some(v) => v
             .parse()
             .map_err(|_| format!("--iso must be a number of HU, not '{v}'"))?,
-        None => 720.0,
+        None => PART_ISO_HU,
     };
     let mut ops = vec![Op::SetThreshold { lower_hu, upper_hu }];
     if args.iter().any(|a| a == "--auto") {
@@ -99,50 +66,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let ct = load_study(&study)?;
     let seg = replay(&ct, &ops).map_err(|(n, e)| format!("step {} failed: {e}", n + 1))?;
-    let dir = Path::new(out);
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {out}: {e}"))?;
-    std::fs::write(dir.join("labels.nrrd"), nrrd::write_nrrd_u8(&seg.labels))
-        .map_err(|e| format!("cannot write labels.nrrd: {e}"))?;
+    let meshes = part_meshes(&ct, &seg, iso_hu)?;
+    let files = output_files(&seg, &meshes)?;
     let mut parts = Vec::new();
-    for p in &seg.parts {
-        let mesh = label_surface(&ct, &seg.labels, p.label, &McParams { iso_hu })
-            .map_err(|e| format!("{}: {e}", p.name))?;
+    for ((p, m), file) in seg.parts.iter().zip(&meshes).zip(stl_file_names(&meshes)) {
         let (volume_mm3, area_mm2) =
-            volume_and_area(&mesh).map_err(|e| format!("{}: {e}", p.name))?;
-        let file = format!("{}.stl", file_name(&p.name));
-        let stl = write_stl_binary(&mesh, &p.name).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join(&file), stl).map_err(|e| format!("cannot write {file}: {e}"))?;
+            volume_and_area(&m.mesh).map_err(|e| format!("{}: {e}", p.name))?;
         let side = ["left", "right"]
             .into_iter()
             .find(|s| p.name.starts_with(s));
         parts.push(json!({
             "label": p.label, "name": p.name, "side": side, "file": file, "voxels": p.voxels,
             "volume_mm3": volume_mm3, "mask_volume_mm3": p.volume_mm3, "area_mm2": area_mm2,
-            "triangles": mesh.triangles.len(), "bbox_mm": bounding_box(&mesh),
+            "triangles": m.mesh.triangles.len(), "bbox_mm": bounding_box(&m.mesh),
         }));
     }
     let text = serde_json::to_string_pretty(&json!({ "iso_hu": iso_hu, "parts": parts }))
         .map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("parts.json"), text)
+    write_files(Path::new(out), &files)?;
+    std::fs::write(Path::new(out).join("parts.json"), text)
         .map_err(|e| format!("cannot write parts.json: {e}"))?;
     println!(
-        "{} part(s) written to {out}: labels.nrrd, parts.json and one STL each",
+        "{} part(s) written to {out}: labels.nrrd, parts.json, parts.3mf and one STL each",
         seg.parts.len()
     );
     Ok(())
-}
-
-/// "left talus" -> "left_talus".
-fn file_name(name: &str) -> String {
-    let s: String = name
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let s = s.trim_matches('_').to_string();
-    if s.is_empty() {
-        "part".into()
-    } else {
-        s
-    }
 }

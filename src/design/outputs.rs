@@ -1,0 +1,126 @@
+//! The output files of a design: the label volume, one STL per part and one 3MF with
+//! every part. The browser and `osteon replay` both build them here, so the same design
+//! on the same study gives the same bytes — and the same SHA-256 in the design history —
+//! on both ends of a design call.
+
+use super::history::file_stem;
+use super::replay::Segmentation;
+use crate::mesh::io::{write_3mf, write_stl_binary};
+use crate::mesh::Mesh;
+use crate::surface::mc::{label_surface, McParams};
+use crate::volume::Volume;
+
+/// HU level at which part surfaces are extracted by default: halfway between the mean of
+/// cortical bone and soft tissue, which gives unbiased volumes for masks made at 226 HU.
+pub const PART_ISO_HU: f64 = 720.0;
+/// Header text of every exported STL: fixed, so a file never carries patient data.
+pub const STL_HEADER: &str = "Osteon part (patient mm)";
+
+/// One part's surface, in patient millimetres.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartMesh {
+    pub label: u8,
+    pub name: String,
+    pub mesh: Mesh,
+}
+
+/// Surfaces of every part, in part order.
+pub fn part_meshes(
+    ct: &Volume<i16>,
+    seg: &Segmentation,
+    iso_hu: f64,
+) -> Result<Vec<PartMesh>, String> {
+    seg.parts
+        .iter()
+        .map(|p| {
+            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
+                .map_err(|e| format!("{}: {e}", p.name))?;
+            Ok(PartMesh {
+                label: p.label,
+                name: p.name.clone(),
+                mesh,
+            })
+        })
+        .collect()
+}
+
+/// File name of each part's STL (`left_talus.stl`), made unique by a suffix when two
+/// parts would share one.
+pub fn stl_file_names(meshes: &[PartMesh]) -> Vec<String> {
+    let mut used: Vec<String> = Vec::with_capacity(meshes.len());
+    for m in meshes {
+        let stem = file_stem(&m.name);
+        let mut name = format!("{stem}.stl");
+        let mut n = 2;
+        while used.contains(&name) {
+            name = format!("{stem}_{n}.stl");
+            n += 1;
+        }
+        used.push(name);
+    }
+    used
+}
+
+/// Every output file of a design, in a fixed order: `labels.nrrd`, one STL per part,
+/// `parts.3mf` (when there is a part).
+pub fn output_files(
+    seg: &Segmentation,
+    meshes: &[PartMesh],
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = vec![(
+        "labels.nrrd".to_string(),
+        crate::nrrd::write_nrrd_u8(&seg.labels),
+    )];
+    for (m, file) in meshes.iter().zip(stl_file_names(meshes)) {
+        let stl = write_stl_binary(&m.mesh, STL_HEADER).map_err(|e| format!("{}: {e}", m.name))?;
+        files.push((file, stl));
+    }
+    if !meshes.is_empty() {
+        let named: Vec<(&str, &Mesh)> = meshes.iter().map(|m| (m.name.as_str(), &m.mesh)).collect();
+        files.push((
+            "parts.3mf".to_string(),
+            write_3mf(&named).map_err(|e| e.to_string())?,
+        ));
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::shapes::ico_sphere;
+
+    fn part(name: &str) -> PartMesh {
+        PartMesh {
+            label: 1,
+            name: name.into(),
+            mesh: ico_sphere(5.0, 2),
+        }
+    }
+
+    #[test]
+    fn clashing_names_get_unique_files() {
+        let names = stl_file_names(&[part("left talus"), part("Left Talus"), part("left-talus")]);
+        assert_eq!(
+            names,
+            ["left_talus.stl", "left_talus_2.stl", "left_talus_3.stl"]
+        );
+    }
+
+    #[test]
+    fn outputs_come_in_a_fixed_order_with_a_fixed_header() {
+        let ct = Volume {
+            dims: [2, 2, 2],
+            spacing_mm: [1.0; 3],
+            patient_from_voxel: nalgebra::Matrix4::identity(),
+            data: vec![0i16; 8],
+        };
+        let seg = Segmentation::empty(&ct);
+        let files = output_files(&seg, &[part("right talus")]).unwrap();
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["labels.nrrd", "right_talus.stl", "parts.3mf"]);
+        assert!(files[1].1.starts_with(STL_HEADER.as_bytes()));
+        let none = output_files(&seg, &[]).unwrap();
+        assert_eq!(none.len(), 1);
+    }
+}
