@@ -1,0 +1,69 @@
+// Shared set-up of the end-to-end tests: Debian's Chromium driven by playwright-core
+// against the served app (BASE_URL), with every request and console message recorded.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
+export const ORIGIN = new URL(BASE_URL).origin;
+export const SHARED = path.resolve(here, '../../../shared/data');
+export const ARTIFACTS = path.join(here, 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--headless=new', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run',
+  '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+
+/** Launches one browser for the calling test file; returns a getter. */
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  });
+  after(async () => { await browser?.close(); });
+  return () => browser;
+}
+
+/** Opens `url` in a new page of `browser`, recording requests, errors and console text. */
+export async function openPage(browser, url = BASE_URL, options = {}) {
+  const page = await browser.newPage({ viewport: { width: 1500, height: 950 }, acceptDownloads: true, ...options });
+  const requests = [];
+  const errors = [];
+  const console = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { console.push(m.text()); if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  return { page, requests, errors, console };
+}
+
+/** Waits until the app's status line says ready (or fails with its text). */
+export async function waitForStudy(page) {
+  await page.waitForFunction(() => {
+    const s = document.getElementById('status').dataset.state;
+    return s === 'ready' || s === 'error';
+  }, null, { timeout: 120000 });
+  const state = await page.$eval('#status', (e) => e.dataset.state);
+  const text = await page.$eval('#status', (e) => e.textContent);
+  assert.equal(state, 'ready', `app status: ${text}`);
+}
+
+/** Fails when a request went anywhere but the page's origin (data: and blob: are local). */
+export function assertSameOrigin(requests) {
+  const outside = requests.filter((u) => !u.startsWith(ORIGIN) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  assert.deepEqual(outside, [], 'requests left the page origin');
+}
+
+/** Clicks `selector` and returns the downloaded file's name and bytes. */
+export async function download(page, selector) {
+  const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
+}
