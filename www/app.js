@@ -51,10 +51,44 @@ class App {
     worker.onmessage = (e) => this.onWorkerMessage(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
-      this.fail(`The compute worker stopped (${e.message || 'unknown error'}). It has been restarted; the study on screen is kept.`);
-      this.worker = this.startWorker();
+      this.recoverWorker(`the compute worker stopped (${e.message || 'unknown error'})`);
     };
     return worker;
+  }
+
+  /**
+   * Replaces a failed (or cancelled) worker: the new one takes the volume this page
+   * shows and replays the design's op log, so only the step in progress is lost.
+   */
+  recoverWorker(reason) {
+    this.worker.terminate();
+    this.worker = this.startWorker();
+    this.loading = false;
+    if (!this.study) {
+      this.fail(`${reason[0].toUpperCase()}${reason.slice(1)}. It has been restarted; open the study again.`);
+      return;
+    }
+    const restoreParts = this.surfaceInfo.size > 0;
+    const ops = this.design ? this.design.ops.slice(1) : [];
+    const volume = this.viewer.volumeData();
+    this.recovering = { reason, ops: ops.length, fingerprint: this.study.sha256 };
+    this.busy('Restoring the study and the design', 0, 1);
+    this.worker.postMessage({
+      type: 'adopt', volume, dims: this.study.dims, spacing: this.study.spacing_mm,
+      affine: this.study.patient_from_voxel, source: this.study.source,
+    }, [volume.buffer]);
+    this.worker.postMessage({ type: 'replay', ops });
+    if (restoreParts) this.worker.postMessage({ type: 'parts', iso: PART_ISO_HU });
+  }
+
+  /** The restarted worker holds the study: check it is the same one. */
+  onAdopted(fingerprint) {
+    const r = this.recovering;
+    if (!r) return;
+    if (fingerprint !== r.fingerprint) {
+      this.recovering = null;
+      this.fail('The study could not be restored exactly after the worker restart; open it again. The design is kept in the address bar.');
+    }
   }
 
   setStatus(text, state) {
@@ -84,16 +118,31 @@ class App {
       case 'scanned': this.showSeries(msg.series, msg.errors); break;
       case 'study': this.showStudy(msg.report, msg.volume); break;
       case 'surface': this.showSurface(msg); break;
-      case 'segmentation': this.showSegmentation(msg.report, msg.labels); break;
+      case 'segmentation': this.showSegmentation(msg.report, msg.labels); this.finishRecovery(); break;
+      case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
-      case 'cancelled': this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
+      case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
       default: break;
     }
   }
 
+  finishRecovery() {
+    const r = this.recovering;
+    if (!r) return;
+    this.recovering = null;
+    this.setStatus(`${r.reason[0].toUpperCase()}${r.reason.slice(1)}. The worker was restarted; the study and the design (${r.ops} operation(s)) are restored.`, 'ready');
+  }
+
   onWorkerError(msg) {
+    if (msg.fatal) {
+      const why = /unreachable/i.test(msg.message) ? 'an internal error; details are in the browser console' : msg.message;
+      this.recoverWorker(`the compute worker failed (${why})`);
+      return;
+    }
+    this.recovering = null;
+    if (msg.context === 'load') this.loading = false;
     if (msg.context === 'load' && /PixelSpacing/i.test(msg.message)) {
       $('spacing-panel').hidden = false;
       $('spacing-reason').textContent = msg.message;
@@ -158,6 +207,7 @@ class App {
 
   loadSeries(seriesId, pixelSpacing) {
     this.pendingSeries = seriesId;
+    this.loading = true;
     $('spacing-panel').hidden = true;
     this.setStatus('Loading series…', 'busy');
     this.worker.postMessage({ type: 'load', seriesId, pixelSpacing });
@@ -165,6 +215,7 @@ class App {
 
   showStudy(report, volume) {
     this.idle();
+    this.loading = false;
     this.viewer.setVolume(volume, report.dims, report.spacing_mm, report.patient_from_voxel);
     this.study = report;
     this.cursor = [...report.focus_voxel];
@@ -481,6 +532,12 @@ class App {
     this.linkTimer = setTimeout(() => this.updateLink(), 300);
   }
 
+  /** For the recovery tests: makes the worker panic or hang as a bug or a long step would. */
+  forceWorkerFailure(kind, seconds = 0) {
+    if (kind === 'hang') this.busy('Working (test)', 0, 1);
+    this.worker.postMessage({ type: 'failForTest', kind, seconds });
+  }
+
   draw3d() {
     const c = $('canvas3d');
     const r = c.getBoundingClientRect();
@@ -512,7 +569,12 @@ class App {
     for (const id of ['file-input', 'folder-input']) {
       $(id).onchange = (e) => { this.openFiles(filesFromInput(e.target)); e.target.value = ''; };
     }
-    $('cancel').onclick = () => this.worker.postMessage({ type: 'cancel' });
+    // A load stops between slices; any other step is stopped by replacing the worker,
+    // which puts the design back as it was before that step.
+    $('cancel').onclick = () => {
+      if (this.loading) this.worker.postMessage({ type: 'cancel' });
+      else this.recoverWorker('cancelled');
+    };
     $('spacing-apply').onclick = () => this.loadSeries(this.pendingSeries, [Number($('spacing-x').value), Number($('spacing-y').value)]);
     document.querySelectorAll('.preset').forEach((b) => { b.onclick = () => { const p = PRESETS[b.dataset.preset]; this.setWindow(p.center, p.width); }; });
     $('tool-measure').onclick = (e) => {

@@ -77,6 +77,12 @@ const handlers = {
   async load({ seriesId, pixelSpacing }) {
     await loadSeries(seriesId, pixelSpacing);
   },
+  async adopt({ volume, dims, spacing, affine, source }) {
+    progress('Restoring the study', 0, 1);
+    const fingerprint = session.adoptVolume(volume, dims, spacing, affine, source);
+    post({ type: 'adopted', fingerprint });
+  },
+  async failForTest({ kind, seconds }) { session.failForTest(kind, seconds || 0); },
   async surface({ iso }) {
     progress('Extracting bone surface', 0, 1);
     const m = session.previewSurface(iso);
@@ -92,6 +98,9 @@ self.onmessage = async (event) => {
     await ready;
     await handlers[msg.type](msg);
   } catch (e) {
-    post({ type: 'error', context: msg.type, message: errorText(e) });
+    // A trap (a Rust panic, running out of memory) leaves the wasm instance unusable:
+    // the page must replace this worker.
+    const fatal = e instanceof WebAssembly.RuntimeError || /out of memory|unreachable/i.test(errorText(e));
+    post({ type: 'error', context: msg.type, message: errorText(e), fatal });
   }
 };

@@ -37,20 +37,20 @@ struct StudyReport<'a> {
 /// steps. A failed or cancelled load leaves the previously loaded study untouched.
 #[wasm_bindgen]
 pub struct Session {
-    files: Vec<(String, Vec<u8>)>,
-    scan: Option<Scan>,
-    reader: Option<SeriesReader>,
-    study: Option<LoadedSeries>,
-    study_source: &'static str,
-    bones: Vec<demo::BoneInfo>,
-    focus_voxel: Option<[usize; 3]>,
+    pub(crate) files: Vec<(String, Vec<u8>)>,
+    pub(crate) scan: Option<Scan>,
+    pub(crate) reader: Option<SeriesReader>,
+    pub(crate) study: Option<LoadedSeries>,
+    pub(crate) study_source: &'static str,
+    pub(crate) bones: Vec<demo::BoneInfo>,
+    pub(crate) focus_voxel: Option<[usize; 3]>,
     /// Segmentation ops applied to the study (the source op is not among them).
-    ops: Vec<Op>,
+    pub(crate) ops: Vec<Op>,
     /// Ops undone, most recent last, for redo.
-    undone: Vec<Op>,
-    seg: Option<Segmentation>,
+    pub(crate) undone: Vec<Op>,
+    pub(crate) seg: Option<Segmentation>,
     /// Surfaces of the last "Calculate parts", by label.
-    surfaces: Vec<(u8, Mesh)>,
+    pub(crate) surfaces: Vec<(u8, Mesh)>,
 }
 
 impl Default for Session {

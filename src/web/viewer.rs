@@ -94,6 +94,12 @@ impl Viewer {
         Ok(())
     }
 
+    /// A copy of the HU volume, for handing the study to a restarted worker.
+    #[wasm_bindgen(js_name = volumeData)]
+    pub fn volume_data(&self) -> Result<js_sys::Int16Array, JsError> {
+        Ok(js_sys::Int16Array::from(&self.volume()?.data[..]))
+    }
+
     /// `[width, height]` in pixels of a slice of `plane` (0 axial, 1 coronal, 2 sagittal).
     #[wasm_bindgen(js_name = sliceSize)]
     pub fn slice_size(&self, plane: u8) -> Result<Vec<usize>, JsError> {
