@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use osteon::dicom::{read_series, scan, FileBytes, LoadedSeries, ReadOptions};
 use osteon::progress::NoProgress;
 use osteon::segment::auto::{auto_bones, AutoParams};
+use osteon::segment::components::label_components;
+use osteon::segment::threshold::{threshold, ThresholdParams};
+use osteon::segment::{BitMask, Connectivity};
 use osteon::volume::Volume;
 
 fn data_dir() -> Option<PathBuf> {
@@ -49,73 +52,129 @@ fn load_series(dir: &Path) -> LoadedSeries {
     read_series(&fb, &s, id, &ReadOptions::default(), &mut NoProgress).expect("series reads")
 }
 
+/// Voxels of the 226 HU window in 6-connected components of at least `min_mm3` without
+/// any voxel above 800 HU: uniform non-bone material (the head holder).
+fn holder_voxels(ct: &Volume<i16>, min_mm3: f64) -> (BitMask, Vec<[[f64; 3]; 2]>) {
+    let m = threshold(ct, &ThresholdParams::default()).unwrap();
+    let cc = label_components(&m, Connectivity::Six);
+    let voxel_mm3 = ct.spacing_mm.iter().product::<f64>();
+    let mut max_hu = vec![i16::MIN; cc.count() + 1];
+    for r in &cc.runs {
+        for n in r.start..r.end {
+            max_hu[r.label as usize] = max_hu[r.label as usize].max(ct.data[n]);
+        }
+    }
+    let is_holder =
+        |l: u32| cc.sizes[l as usize - 1] as f64 * voxel_mm3 >= min_mm3 && max_hu[l as usize] < 800;
+    let boxes = (1..=cc.count() as u32)
+        .filter(|&l| is_holder(l))
+        .map(|l| {
+            let b = cc.bboxes[l as usize - 1];
+            let lo = ct.patient_mm(b.min.map(|v| v as f64));
+            let hi = ct.patient_mm(b.max.map(|v| v as f64));
+            [[lo.x, lo.y, lo.z], [hi.x, hi.y, hi.z]]
+        })
+        .collect();
+    (cc.mask_where(is_holder), boxes)
+}
+
+/// Head CT (512 × 512 × 108, dental fillings up to ≈ 3033 HU, a plastic head holder).
 #[test]
-fn head_ct_explore() {
+fn head_ct_skull_is_the_largest_part_apart_from_the_holder_and_the_fillings() {
     let Some(d) = data_dir() else { return };
     let ct = load_series(&d.join("ct_head_invesalius_0051")).volume;
-    eprintln!(
-        "dims {:?} spacing {:?} affine {}",
-        ct.dims, ct.spacing_mm, ct.patient_from_voxel
-    );
-    let metal = ct.data.iter().filter(|v| **v > 3071).count();
-    eprintln!("voxels > 3071 HU: {metal}");
-    let table = osteon::segment::table::table_footprint(&ct, 226);
-    let [nx, ny, _] = ct.dims;
-    let tn: Vec<usize> = (0..nx * ny).filter(|&p| table[p]).collect();
-    if !tn.is_empty() {
-        let (mut jl, mut jh, mut il, mut ih) = (usize::MAX, 0, usize::MAX, 0);
-        for &p in &tn {
-            jl = jl.min(p / nx);
-            jh = jh.max(p / nx);
-            il = il.min(p % nx);
-            ih = ih.max(p % nx);
-        }
-        eprintln!(
-            "table footprint {} px, i {il}..{ih}, j {jl}..{jh}",
-            tn.len()
-        );
-    }
     let auto = auto_bones(&ct, &AutoParams::default(), &mut NoProgress).unwrap();
     for p in &auto.parts {
         eprintln!(
-            "{} {} vox {} {:.0} mm3 c {:?} bbox {:?} vbox {:?}",
+            "head CT part {} \"{}\": {:.0} cm³, centroid {:?} mm",
             p.label,
             p.name,
-            p.voxels,
-            p.volume_mm3,
-            p.centroid_mm.map(|v| v.round()),
-            p.bbox_mm.map(|b| b.map(|v| v.round())),
-            p.bbox
+            p.volume_mm3 / 1000.0,
+            p.centroid_mm.map(|v| v.round())
         );
     }
-    for p in &auto.parts {
-        let mut hu: Vec<i16> = auto
-            .labels
-            .data
-            .iter()
-            .zip(&ct.data)
-            .filter(|(l, _)| **l == p.label)
-            .map(|(_, h)| *h)
-            .collect();
-        hu.sort_unstable();
-        let q = |f: f64| hu[((hu.len() - 1) as f64 * f) as usize];
-        eprintln!(
-            "{}: HU p1 {} p50 {} p90 {} p99 {} max {}, >=2000: {}",
-            p.name,
-            q(0.01),
-            q(0.5),
-            q(0.9),
-            q(0.99),
-            q(1.0),
-            hu.iter().filter(|h| **h >= 2000).count()
-        );
-    }
-    let mut all: Vec<i16> = ct.data.clone();
-    all.sort_unstable();
+    let skull = &auto.parts[0];
+    assert_eq!(skull.name, "skull", "the largest part is the skull");
+    let total: usize = auto.parts.iter().map(|p| p.voxels).sum();
+    assert!(skull.voxels as f64 >= 0.9 * total as f64);
+    // The holder: found on its own, never labelled, not touching the skull.
+    let (holder, boxes) = holder_voxels(&ct, 5000.0);
     eprintln!(
-        "max HU {} ; >= 2500: {}",
-        all[all.len() - 1],
-        all.iter().filter(|h| **h >= 2500).count()
+        "head holder: {} voxels in {} piece(s) at {boxes:?} mm (LPS)",
+        holder.count(),
+        boxes.len()
     );
-    let _ = Volume::<u8>::filled([1, 1, 1], [1.0; 3], [0.0; 3], 0);
+    assert!(!boxes.is_empty(), "the study's head holder was not found");
+    for b in &boxes {
+        // Posterior-lateral, beside the skull: the holder's side walls.
+        assert!(b[0][1] > -60.0, "holder expected behind the face: {b:?}");
+    }
+    let [nx, ny, nz] = ct.dims;
+    let mut labelled_holder = 0usize;
+    let mut skull_touches = 0usize;
+    for n in holder.iter() {
+        if auto.labels.data[n] != 0 {
+            labelled_holder += 1;
+        }
+        let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
+        let near = [
+            (i > 0).then(|| n - 1),
+            (i + 1 < nx).then(|| n + 1),
+            (j > 0).then(|| n - nx),
+            (j + 1 < ny).then(|| n + nx),
+            (k > 0).then(|| n - nx * ny),
+            (k + 1 < nz).then(|| n + nx * ny),
+        ];
+        if near
+            .iter()
+            .flatten()
+            .any(|&q| auto.labels.data[q] == skull.label)
+        {
+            skull_touches += 1;
+        }
+    }
+    assert_eq!(labelled_holder, 0, "holder voxels labelled as bone");
+    assert_eq!(skull_touches, 0, "the skull touches the holder");
+    // Dental metal (≥ 2500 HU) at or below the 3071 HU upper bound joins the skull; no part
+    // is made of metal.
+    let metal = |l: u8| {
+        let (mut m, mut all) = (0usize, 0usize);
+        for (x, h) in auto.labels.data.iter().zip(&ct.data) {
+            if *x == l {
+                all += 1;
+                m += (*h >= 2500) as usize;
+            }
+        }
+        (m, all)
+    };
+    let metal_total = ct.data.iter().filter(|h| **h >= 2500).count();
+    let (in_skull, _) = metal(skull.label);
+    eprintln!("dental metal: {metal_total} voxels ≥ 2500 HU, {in_skull} of them in the skull");
+    assert!(metal_total > 100, "the study's fillings were not found");
+    for p in &auto.parts {
+        let (m, all) = metal(p.label);
+        assert!(2 * m < all, "{} is mostly metal", p.name);
+    }
+    // Metal above the upper bound: left out of the mask, the skull stays whole.
+    let low = AutoParams {
+        upper_hu: 2500,
+        ..AutoParams::default()
+    };
+    let cut = auto_bones(&ct, &low, &mut NoProgress).unwrap();
+    let kept = cut
+        .labels
+        .data
+        .iter()
+        .zip(&ct.data)
+        .filter(|(l, h)| **l != 0 && **h > 2500)
+        .count();
+    eprintln!(
+        "upper bound 2500 HU: {} part(s), largest \"{}\" {:.0} cm³ (default: {:.0} cm³); {kept} metal voxels filled back inside bone",
+        cut.parts.len(),
+        cut.parts[0].name,
+        cut.parts[0].volume_mm3 / 1000.0,
+        skull.volume_mm3 / 1000.0
+    );
+    assert_eq!(cut.parts[0].name, "skull");
+    assert!((cut.parts[0].volume_mm3 / skull.volume_mm3 - 1.0).abs() < 0.02);
 }
