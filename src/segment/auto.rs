@@ -8,8 +8,12 @@
 //!    ([`SegmentError::NoBone`]), never an empty result.
 //! 2. Clear the CT table's footprint ([`super::table::table_footprint`]).
 //! 3. Trim the partial-volume rim: a mask voxel with a face neighbour outside the mask
-//!    whose HU is below `boundary_hu` (default 720 HU, half-way between soft tissue
-//!    ≈ 40 HU and cortex ≈ 1400 HU) is dropped, once. The 226 HU window keeps voxels
+//!    whose HU is below the rim level is dropped, once. The level lies 0.586 of the way
+//!    from soft tissue (≈ 40 HU) to the cortex of the voxel's component of the untrimmed
+//!    mask (its 99th-percentile HU), capped at `boundary_hu` (default 720 HU, half-way
+//!    between soft tissue and cortex ≈ 1400 HU; reached from 1200 HU cortex). Without the per-component level, bone
+//!    whose cortex is below ≈ 1400 HU (ribs and vertebrae on 2–3 mm slices) loses most
+//!    of its voxels and falls apart into fragments below the minimum part volume. The 226 HU window keeps voxels
 //!    that are only ≈ 14 % bone; without this step every bone is ≈ 0.2 mm too thick and
 //!    bones across a narrow joint touch.
 //! 4. 6-connected components; components below `min_part_volume_mm3` are dropped.
@@ -125,6 +129,61 @@ pub struct AutoBones {
     pub parts: Vec<Part>,
 }
 
+/// Soft tissue HU, the low end of the partial-volume rim.
+const SOFT_TISSUE_HU: i32 = 40;
+
+/// Where between soft tissue and a bone's cortex its rim level sits: 0.586 puts cortex of
+/// 1200 HU at the 720 HU default cap, so dense bone keeps the fixed level it was tuned
+/// with (the demo phantom's cortex is 1300–1500 HU).
+const RIM_FRACTION: f64 = 0.586;
+
+/// Rim-trim level of each component of `pre`: `min(cap, 40 + 0.586 × (p99 − 40))` HU
+/// with p99 the component's 99th-percentile HU (its cortex). Dense cortex (≥ 1200 HU)
+/// gives `cap`; thin or osteoporotic bone (ribs and vertebrae on 2–3 mm slices, cortex
+/// ≈ 600–900 HU) gets a lower level, so the trim peels only its partial-volume rim
+/// instead of most of the bone. Components below `min_voxels` (dropped later) keep `cap`.
+fn trim_levels(
+    ct: &Volume<i16>,
+    pre: &super::components::Components,
+    min_voxels: usize,
+    cap: i16,
+) -> Vec<i16> {
+    const LO: i32 = -1024;
+    let mut hists: Vec<Option<Vec<u32>>> = pre
+        .sizes
+        .iter()
+        .map(|&s| (s >= min_voxels).then(|| vec![0u32; 4096]))
+        .collect();
+    for run in &pre.runs {
+        if let Some(Some(h)) = hists.get_mut(run.label as usize - 1) {
+            for hu in &ct.data[run.start..run.end] {
+                h[(*hu as i32 - LO).clamp(0, 4095) as usize] += 1;
+            }
+        }
+    }
+    hists
+        .iter()
+        .zip(&pre.sizes)
+        .map(|(h, &size)| {
+            let Some(h) = h else {
+                return cap;
+            };
+            let want = ((size - 1) as f64 * 0.99) as u64;
+            let mut seen = 0u64;
+            let mut p99 = 3071;
+            for (b, c) in h.iter().enumerate() {
+                seen += *c as u64;
+                if seen > want {
+                    p99 = b as i32 + LO;
+                    break;
+                }
+            }
+            let level = SOFT_TISSUE_HU as f64 + RIM_FRACTION * (p99 - SOFT_TISSUE_HU) as f64;
+            (level.round() as i32).clamp(SOFT_TISSUE_HU, cap as i32) as i16
+        })
+        .collect()
+}
+
 /// True when the voxels of `m` (a crop at `bx`) have no cortical bone (99th-percentile
 /// HU below `cortex_hu`) and a narrow HU spread (10th–90th percentile under
 /// [`UNIFORM_SPREAD_HU`]): uniform material such as a plastic head holder, not bone.
@@ -191,9 +250,11 @@ pub fn auto_bones(
     let in_window = mask.count();
     step(progress, 1)?;
     // 2. Table.
+    let mut table_found = false;
     if params.remove_table {
         let table = super::table::table_footprint(ct, params.lower_hu);
         if table.iter().any(|t| *t) {
+            table_found = true;
             let plane = nx * ny;
             for n in 0..mask.len() {
                 if table[n % plane] {
@@ -203,22 +264,28 @@ pub fn auto_bones(
         }
     }
     step(progress, 2)?;
-    // 3. Rim trim.
+    // 3. Rim trim, at a level per component of the untrimmed mask: half-way between soft
+    // tissue and that bone's cortex (its 99th-percentile HU), never above `b`.
     if let Some(b) = params.boundary_hu {
         let orig = mask.clone();
-        for n in orig.iter() {
-            if ct.data[n] >= b {
-                continue;
-            }
-            let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
-            let out = (i > 0 && !orig.get(n - 1))
-                || (i + 1 < nx && !orig.get(n + 1))
-                || (j > 0 && !orig.get(n - nx))
-                || (j + 1 < ny && !orig.get(n + nx))
-                || (k > 0 && !orig.get(n - nx * ny))
-                || (k + 1 < nz && !orig.get(n + nx * ny));
-            if out {
-                mask.set(n, false);
+        let pre = label_components(&orig, Connectivity::Six);
+        let level = trim_levels(ct, &pre, min_voxels, b);
+        for run in &pre.runs {
+            let lb = level[run.label as usize - 1];
+            for n in run.start..run.end {
+                if ct.data[n] >= lb {
+                    continue;
+                }
+                let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
+                let out = (i > 0 && !orig.get(n - 1))
+                    || (i + 1 < nx && !orig.get(n + 1))
+                    || (j > 0 && !orig.get(n - nx))
+                    || (j + 1 < ny && !orig.get(n + nx))
+                    || (k > 0 && !orig.get(n - nx * ny))
+                    || (k + 1 < nz && !orig.get(n + nx * ny));
+                if out {
+                    mask.set(n, false);
+                }
             }
         }
     }
@@ -332,7 +399,11 @@ pub fn auto_bones(
                 in_window,
                 params.lower_hu,
                 params.upper_hu,
-                if params.remove_table { "after removing the CT table no" } else { "no" },
+                if table_found {
+                    "after removing the CT table no"
+                } else {
+                    "no"
+                },
                 params.min_part_volume_mm3
             )
         };
