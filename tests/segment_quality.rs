@@ -83,6 +83,8 @@ fn auto_bones_on_the_demo_meets_dice_volume_and_surface_distance_and_names_every
         golden::DEMO_AUTO_BONES_LABELS_SHA256
     );
     assert_eq!(auto.parts.len(), 12, "one part per bone");
+    let order: Vec<&str> = auto.parts.iter().map(|p| p.name.as_str()).collect();
+    eprintln!("parts by label (largest first): {order:?}");
     let s = score(&study, &auto);
     let half_voxel_mm = 0.5 * study.ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min);
     eprintln!(
