@@ -224,3 +224,38 @@ fn a_study_without_bone_is_refused_with_a_clear_message() {
     eprintln!("no bone: {msg}");
     assert!(msg.contains("226") && msg.contains("bone"), "{msg}");
 }
+
+/// A block of uniform 530 HU plastic (like the head CT's holder) beside a bone with a
+/// cortex is not a part; the bone is.
+#[test]
+fn uniform_plastic_without_cortex_is_not_a_bone_part() {
+    let mut ct = Volume::filled([60, 60, 40], [1.0; 3], [-30.0, -30.0, 0.0], 40i16);
+    for k in 5..35 {
+        for j in 10..30 {
+            for i in 5..25 {
+                // Bone: 2 mm cortex at 1400 HU around 300 HU trabecular bone.
+                let shell = i < 7 || i > 22 || j < 12 || j > 27 || k < 7 || k > 32;
+                let n = ct.index(i, j, k);
+                ct.data[n] = if shell { 1400 } else { 300 };
+                // Plastic: a slab on the other side, never touching the bone.
+                let n = ct.index(i + 32, j, k);
+                ct.data[n] = 530 + ((i + j + k) % 3) as i16 * 10;
+            }
+        }
+    }
+    let params = AutoParams {
+        remove_table: false,
+        ..AutoParams::default()
+    };
+    let auto = auto_bones(&ct, &params, &mut NoProgress).unwrap();
+    assert_eq!(auto.parts.len(), 1, "{:?}", auto.parts);
+    assert!(auto.parts[0].centroid_mm[0] < 0.0, "the bone is kept");
+    let kept = AutoParams {
+        min_cortex_hu: None,
+        ..params
+    };
+    assert_eq!(
+        auto_bones(&ct, &kept, &mut NoProgress).unwrap().parts.len(),
+        2
+    );
+}
