@@ -234,7 +234,8 @@ fn uniform_plastic_without_cortex_is_not_a_bone_part() {
         for j in 10..30 {
             for i in 5..25 {
                 // Bone: 2 mm cortex at 1400 HU around 300 HU trabecular bone.
-                let shell = i < 7 || i > 22 || j < 12 || j > 27 || k < 7 || k > 32;
+                let shell =
+                    !(7..=22).contains(&i) || !(12..=27).contains(&j) || !(7..=32).contains(&k);
                 let n = ct.index(i, j, k);
                 ct.data[n] = if shell { 1400 } else { 300 };
                 // Plastic: a slab on the other side, never touching the bone.
