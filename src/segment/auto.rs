@@ -1,11 +1,19 @@
 //! "Auto bones": one labelled part per bone, named by side and sorted by size.
 //!
 //! # Steps
-//! 1. Threshold the bone window (`lower_hu..=upper_hu`, default 226…3071 HU).
+//! 1. Threshold the bone window (`lower_hu..=upper_hu`, default 226…3071 HU). Metal
+//!    (dental fillings, implants) at or below `upper_hu` stays in the mask and joins the
+//!    bone it touches; metal above it is left out, and a pocket it leaves inside a bone
+//!    is filled back in step 4. A study with no part left is an error
+//!    ([`SegmentError::NoBone`]), never an empty result.
 //! 2. Clear the CT table's footprint ([`super::table::table_footprint`]).
 //! 3. Trim the partial-volume rim: a mask voxel with a face neighbour outside the mask
-//!    whose HU is below `boundary_hu` (default 720 HU, half-way between soft tissue
-//!    ≈ 40 HU and cortex ≈ 1400 HU) is dropped, once. The 226 HU window keeps voxels
+//!    whose HU is below the rim level is dropped, once. The level lies 0.586 of the way
+//!    from soft tissue (≈ 40 HU) to the cortex of the voxel's component of the untrimmed
+//!    mask (its 99th-percentile HU), capped at `boundary_hu` (default 720 HU, half-way
+//!    between soft tissue and cortex ≈ 1400 HU; reached from 1200 HU cortex). Without the per-component level, bone
+//!    whose cortex is below ≈ 1400 HU (ribs and vertebrae on 2–3 mm slices) loses most
+//!    of its voxels and falls apart into fragments below the minimum part volume. The 226 HU window keeps voxels
 //!    that are only ≈ 14 % bone; without this step every bone is ≈ 0.2 mm too thick and
 //!    bones across a narrow joint touch.
 //! 4. 6-connected components; components below `min_part_volume_mm3` are dropped.
@@ -17,11 +25,20 @@
 //!    pieces of at least `min_core_volume_mm3` remain, they become the markers of a
 //!    seeded watershed on the component's negated distance transform
 //!    ([`super::split`]), which hands every voxel of the component to one piece.
-//! 6. Parts below `min_part_volume_mm3` are dropped; the rest are sorted by voxel count
-//!    (descending, ties by first voxel), labelled 1..=n and named "{side} bone {rank}",
-//!    the side from the centroid's patient x against the midline (LPS: +x is the
-//!    patient's left).
+//! 6. Parts below `min_part_volume_mm3` are dropped, and so are parts of uniform
+//!    material without cortex (99th-percentile HU below `min_cortex_hu`, default 800,
+//!    and a 10–90 % HU spread under 200 HU): a plastic head holder or positioning aid
+//!    (≈ 530 ± 30 HU in the head CT of ../shared/data) is bright enough for the bone
+//!    window but is not bone, and is not flat enough to be found as the table. The rest
+//!    are sorted by voxel count
+//!    (descending, ties by first voxel) and labelled 1..=n; the side comes from the
+//!    centroid's patient x against the midline (LPS: +x is the patient's left).
+//! 7. Names: [`super::anatomy`] names the bones of an ankle ("left talus") or the skull
+//!    of a head from centroids, boxes and principal axes in patient mm, only where its
+//!    rules are confident; every other part is "{side} bone {rank}", ranked by size among
+//!    the unnamed parts of that side.
 
+use super::anatomy::{name_parts, PartShape, SKULL};
 use super::components::label_components;
 use super::distance::squared_distance_mm2;
 use super::fill::fill_cavities;
@@ -55,7 +72,14 @@ pub struct AutoParams {
     pub fill_cavities: bool,
     /// Patient x (mm) of the sagittal midline; `None` = the grid's centre. Default `None`.
     pub midline_x_mm: Option<f64>,
+    /// Drop parts without cortical bone (step 6): 99th-percentile HU below this and a
+    /// 10–90 % HU spread under [`UNIFORM_SPREAD_HU`]. `None` keeps them. Default 800 HU.
+    #[serde(default)]
+    pub min_cortex_hu: Option<i16>,
 }
+
+/// A part whose 10th–90th percentile HU spread is below this is uniform material.
+pub const UNIFORM_SPREAD_HU: i16 = 200;
 
 impl Default for AutoParams {
     fn default() -> Self {
@@ -69,6 +93,7 @@ impl Default for AutoParams {
             min_core_volume_mm3: 200.0,
             fill_cavities: true,
             midline_x_mm: None,
+            min_cortex_hu: Some(800),
         }
     }
 }
@@ -80,7 +105,7 @@ pub use crate::side::Side;
 pub struct Part {
     /// Value in [`AutoBones::labels`].
     pub label: u8,
-    /// e.g. "left bone 1" (1 = largest on that side).
+    /// e.g. "left talus", "skull", or "left bone 1" (1 = largest unnamed part on that side).
     pub name: String,
     pub side: Side,
     /// Voxel count.
@@ -102,6 +127,98 @@ pub struct AutoBones {
     pub labels: Volume<u8>,
     /// Parts by label.
     pub parts: Vec<Part>,
+}
+
+/// Soft tissue HU, the low end of the partial-volume rim.
+const SOFT_TISSUE_HU: i32 = 40;
+
+/// Where between soft tissue and a bone's cortex its rim level sits: 0.586 puts cortex of
+/// 1200 HU at the 720 HU default cap, so dense bone keeps the fixed level it was tuned
+/// with (the demo phantom's cortex is 1300–1500 HU).
+const RIM_FRACTION: f64 = 0.586;
+
+/// Rim-trim level of each component of `pre`: `min(cap, 40 + 0.586 × (p99 − 40))` HU
+/// with p99 the component's 99th-percentile HU (its cortex). Dense cortex (≥ 1200 HU)
+/// gives `cap`; thin or osteoporotic bone (ribs and vertebrae on 2–3 mm slices, cortex
+/// ≈ 600–900 HU) gets a lower level, so the trim peels only its partial-volume rim
+/// instead of most of the bone. Components below `min_voxels` (dropped later) keep `cap`.
+fn trim_levels(
+    ct: &Volume<i16>,
+    pre: &super::components::Components,
+    min_voxels: usize,
+    cap: i16,
+) -> Vec<i16> {
+    const LO: i32 = -1024;
+    let mut hists: Vec<Option<Vec<u32>>> = pre
+        .sizes
+        .iter()
+        .map(|&s| (s >= min_voxels).then(|| vec![0u32; 4096]))
+        .collect();
+    for run in &pre.runs {
+        if let Some(Some(h)) = hists.get_mut(run.label as usize - 1) {
+            for hu in &ct.data[run.start..run.end] {
+                h[(*hu as i32 - LO).clamp(0, 4095) as usize] += 1;
+            }
+        }
+    }
+    hists
+        .iter()
+        .zip(&pre.sizes)
+        .map(|(h, &size)| {
+            let Some(h) = h else {
+                return cap;
+            };
+            let want = ((size - 1) as f64 * 0.99) as u64;
+            let mut seen = 0u64;
+            let mut p99 = 3071;
+            for (b, c) in h.iter().enumerate() {
+                seen += *c as u64;
+                if seen > want {
+                    p99 = b as i32 + LO;
+                    break;
+                }
+            }
+            let level = SOFT_TISSUE_HU as f64 + RIM_FRACTION * (p99 - SOFT_TISSUE_HU) as f64;
+            (level.round() as i32).clamp(SOFT_TISSUE_HU, cap as i32) as i16
+        })
+        .collect()
+}
+
+/// True when the voxels of `m` (a crop at `bx`) have no cortical bone (99th-percentile
+/// HU below `cortex_hu`) and a narrow HU spread (10th–90th percentile under
+/// [`UNIFORM_SPREAD_HU`]): uniform material such as a plastic head holder, not bone.
+/// Bone always mixes cortex (> 1000 HU) with trabecular bone and marrow.
+fn uniform_without_cortex(ct: &Volume<i16>, bx: &VoxelBox, m: &BitMask, cortex_hu: i16) -> bool {
+    // Histogram over −1024…3071 HU (values outside are clamped into the end bins).
+    const LO: i32 = -1024;
+    let mut hist = vec![0usize; 4096];
+    let bd = bx.dims();
+    let [nx, ny, _] = ct.dims;
+    let mut total = 0usize;
+    for n in m.iter() {
+        let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
+        let g = i + bx.min[0] + nx * (j + bx.min[1] + ny * (k + bx.min[2]));
+        let Some(&hu) = ct.data.get(g) else {
+            continue;
+        };
+        hist[(hu as i32 - LO).clamp(0, 4095) as usize] += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return false;
+    }
+    let pct = |f: f64| {
+        let want = ((total - 1) as f64 * f) as usize;
+        let mut seen = 0usize;
+        for (b, c) in hist.iter().enumerate() {
+            seen += c;
+            if seen > want {
+                return b as i32 + LO;
+            }
+        }
+        3071
+    };
+    pct(0.99) < cortex_hu as i32 && pct(0.9) - pct(0.1) < UNIFORM_SPREAD_HU as i32
 }
 
 fn step(progress: &mut dyn Progress, done: usize) -> Result<(), SegmentError> {
@@ -130,11 +247,14 @@ pub fn auto_bones(
             upper_hu: params.upper_hu,
         },
     )?;
+    let in_window = mask.count();
     step(progress, 1)?;
     // 2. Table.
+    let mut table_found = false;
     if params.remove_table {
         let table = super::table::table_footprint(ct, params.lower_hu);
         if table.iter().any(|t| *t) {
+            table_found = true;
             let plane = nx * ny;
             for n in 0..mask.len() {
                 if table[n % plane] {
@@ -144,22 +264,28 @@ pub fn auto_bones(
         }
     }
     step(progress, 2)?;
-    // 3. Rim trim.
+    // 3. Rim trim, at a level per component of the untrimmed mask: half-way between soft
+    // tissue and that bone's cortex (its 99th-percentile HU), never above `b`.
     if let Some(b) = params.boundary_hu {
         let orig = mask.clone();
-        for n in orig.iter() {
-            if ct.data[n] >= b {
-                continue;
-            }
-            let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
-            let out = (i > 0 && !orig.get(n - 1))
-                || (i + 1 < nx && !orig.get(n + 1))
-                || (j > 0 && !orig.get(n - nx))
-                || (j + 1 < ny && !orig.get(n + nx))
-                || (k > 0 && !orig.get(n - nx * ny))
-                || (k + 1 < nz && !orig.get(n + nx * ny));
-            if out {
-                mask.set(n, false);
+        let pre = label_components(&orig, Connectivity::Six);
+        let level = trim_levels(ct, &pre, min_voxels, b);
+        for run in &pre.runs {
+            let lb = level[run.label as usize - 1];
+            for n in run.start..run.end {
+                if ct.data[n] >= lb {
+                    continue;
+                }
+                let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
+                let out = (i > 0 && !orig.get(n - 1))
+                    || (i + 1 < nx && !orig.get(n + 1))
+                    || (j > 0 && !orig.get(n - nx))
+                    || (j + 1 < ny && !orig.get(n + nx))
+                    || (k > 0 && !orig.get(n - nx * ny))
+                    || (k + 1 < nz && !orig.get(n + nx * ny));
+                if out {
+                    mask.set(n, false);
+                }
             }
         }
     }
@@ -243,6 +369,11 @@ pub fn auto_bones(
         if voxels < min_voxels {
             continue;
         }
+        if let Some(cortex) = params.min_cortex_hu {
+            if uniform_without_cortex(ct, &bx, &m, cortex) {
+                continue;
+            }
+        }
         let first = m.iter().next().map(|n| {
             let bd = bx.dims();
             let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
@@ -254,6 +385,29 @@ pub fn auto_bones(
             voxels,
             first: first.unwrap_or(0),
         });
+    }
+    if found.is_empty() {
+        // An empty result would look like success; say why nothing was found instead.
+        let detail = if in_window == 0 {
+            format!(
+                "no voxel is in the {}…{} HU bone window",
+                params.lower_hu, params.upper_hu
+            )
+        } else {
+            format!(
+                "{} voxel(s) are in the {}…{} HU bone window, but {} part of at least {} mm³ remains",
+                in_window,
+                params.lower_hu,
+                params.upper_hu,
+                if table_found {
+                    "after removing the CT table no"
+                } else {
+                    "no"
+                },
+                params.min_part_volume_mm3
+            )
+        };
+        return Err(SegmentError::NoBone(detail));
     }
     found.sort_by(|a, b| b.voxels.cmp(&a.voxels).then(a.first.cmp(&b.first)));
     if found.len() > 255 {
@@ -284,6 +438,8 @@ pub fn auto_bones(
     });
     let n_parts = found.len();
     let mut sums = vec![[0.0f64; 3]; n_parts];
+    // Second moments Σ i_a·i_b in voxel indices, exact in u64 (≤ 512² × 2⁶³ / 2¹⁸ voxels).
+    let mut moments = vec![[[0u64; 3]; 3]; n_parts];
     let mut counts = vec![0usize; n_parts];
     let mut boxes: Vec<Option<VoxelBox>> = vec![None; n_parts];
     for (n, &l) in labels.data.iter().enumerate() {
@@ -294,6 +450,9 @@ pub fn auto_bones(
         let ijk = [n % nx, (n / nx) % ny, n / (nx * ny)];
         for a in 0..3 {
             sums[p][a] += ijk[a] as f64;
+            for b in a..3 {
+                moments[p][a][b] += (ijk[a] * ijk[b]) as u64;
+            }
         }
         counts[p] += 1;
         match &mut boxes[p] {
@@ -301,18 +460,24 @@ pub fn auto_bones(
             slot => *slot = Some(VoxelBox::point(ijk)),
         }
     }
-    let mut rank = [0usize; 2];
+    // Linear part of the affine: voxel-index offsets to patient mm.
+    let lin = ct.patient_from_voxel.fixed_view::<3, 3>(0, 0).into_owned();
     let mut parts = Vec::with_capacity(n_parts);
+    let mut shapes = Vec::with_capacity(n_parts);
     for p in 0..n_parts {
         let c = counts[p].max(1) as f64;
-        let centroid = ct.patient_mm([sums[p][0] / c, sums[p][1] / c, sums[p][2] / c]);
+        let mean = [sums[p][0] / c, sums[p][1] / c, sums[p][2] / c];
+        let centroid = ct.patient_mm(mean);
         let side = if centroid.x > mid_x {
             Side::Left
         } else {
             Side::Right
         };
-        let r = &mut rank[(side == Side::Left) as usize];
-        *r += 1;
+        let cov_ijk = nalgebra::Matrix3::from_fn(|a, b| {
+            let (a, b) = (a.min(b), a.max(b));
+            moments[p][a][b] as f64 / c - mean[a] * mean[b]
+        });
+        let cov = lin * cov_ijk * lin.transpose();
         let bbox = boxes[p].unwrap_or(VoxelBox::point([0; 3]));
         let corners: Vec<_> = (0..8)
             .map(|c| {
@@ -328,9 +493,16 @@ pub fn auto_bones(
                 hi[a] = hi[a].max(q[a]);
             }
         }
+        shapes.push(PartShape {
+            side,
+            volume_mm3: counts[p] as f64 * voxel_mm3,
+            centroid_mm: [centroid.x, centroid.y, centroid.z],
+            bbox_mm: [lo, hi],
+            cov_mm2: [0, 1, 2].map(|a| [0, 1, 2].map(|b| cov[(a, b)])),
+        });
         parts.push(Part {
             label: p as u8 + 1,
-            name: format!("{} bone {}", side.as_str(), r),
+            name: String::new(),
             side,
             voxels: counts[p],
             volume_mm3: counts[p] as f64 * voxel_mm3,
@@ -338,6 +510,21 @@ pub fn auto_bones(
             bbox,
             bbox_mm: [lo, hi],
         });
+    }
+    // 7. Names: anatomical where the rules are confident, else "{side} bone {rank}" with
+    // the rank among the unnamed parts of that side (1 = largest).
+    let bones = name_parts(&shapes, mid_x);
+    let mut rank = [0usize; 2];
+    for (part, bone) in parts.iter_mut().zip(bones) {
+        part.name = match bone {
+            Some(SKULL) => SKULL.to_string(),
+            Some(b) => format!("{} {b}", part.side.as_str()),
+            None => {
+                let r = &mut rank[(part.side == Side::Left) as usize];
+                *r += 1;
+                format!("{} bone {r}", part.side.as_str())
+            }
+        };
     }
     step(progress, 7)?;
     Ok(AutoBones { labels, parts })

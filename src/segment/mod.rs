@@ -16,6 +16,7 @@
 //! - [`auto`]: "Auto bones", one labelled part per bone.
 //! - [`table`]: CT table footprint.
 
+pub mod anatomy;
 pub mod auto;
 pub mod components;
 pub mod distance;
@@ -76,6 +77,8 @@ pub enum SegmentError {
     Cancelled,
     #[error("more than 255 parts: raise the minimum part volume")]
     TooManyParts,
+    #[error("no bone found: {0}; check that the study is a CT in HU with bone in the field of view, or lower the threshold")]
+    NoBone(String),
 }
 
 /// Plain name of the tissue a HU value usually belongs to, for messages.

@@ -285,7 +285,7 @@ test('Auto bones makes one part per bone, parts export, and the link replays the
     author.page.waitForEvent('download'),
     author.page.click('#parts-table tbody tr:first-child button:has-text("STL")'),
   ]);
-  assert.match(download.suggestedFilename(), /^(left|right)_bone_1\.stl$/);
+  assert.match(download.suggestedFilename(), /^right_calcaneus\.stl$/);
   const stl = fs.readFileSync(await download.path());
   assert.equal(stl.length, 84 + 50 * stl.readUInt32LE(80), 'binary STL size matches its triangle count');
   // Undo removes the parts, redo brings them back.
@@ -335,7 +335,7 @@ test('split mode guides the user and refuses clicks outside the part', { timeout
   await page.mouse.click(at.corner.x, at.corner.y);
   assert.match(await page.$eval('#status', (e) => e.textContent), /Click inside a coloured part/);
   await page.mouse.click(at.x, at.y);
-  assert.match(await page.$eval('#status', (e) => e.textContent), /Now click inside the other bone joined to right bone/);
+  assert.match(await page.$eval('#status', (e) => e.textContent), /Now click inside the other bone joined to right talus/);
   await page.mouse.click(at.x, at.y);
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error', null, { timeout: 30000 });
   assert.match(await page.$eval('#status', (e) => e.textContent), /no joint between the two seeds|seeds/);
