@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 export class EditTools {
   constructor(app) {
     this.app = app;
-    this.tool = null; // 'paint' | 'erase' | 'lasso' | 'cut' | null
+    this.tool = null; // 'paint' | 'erase' | 'lasso' | 'lasso-erase' | 'cut' | null
     this.selected = null; // label of the selected part
     this.selectNewPart = false;
     this.stroke = null; // { view, points: [[i,j,k]...], screen: [[x,y]...] }
@@ -72,7 +72,8 @@ export class EditTools {
       const hint = {
         paint: this.selected ? `Paint: drag on a slice to add to ${this.partName(this.selected)}.` : 'Paint: drag on a slice to paint a new part (select a row to paint into it).',
         erase: 'Erase: drag on a slice over the selected part.',
-        lasso: 'Lasso: drag a loop on a slice; it fills the selected part (shift: erase).',
+        lasso: 'Lasso: drag a loop on a slice to fill it into the selected part (a new part when none is selected).',
+        'lasso-erase': 'Lasso erase: drag a loop on a slice to erase it from the selected part.',
         cut: 'Cut: click inside the part on the side to keep, then drag the cut line.',
       }[tool];
       app.setStatus(hint, 'needs-input');
@@ -183,8 +184,8 @@ export class EditTools {
     const screen = this.screenOf(view, e);
     if (this.tool === 'paint' || this.tool === 'erase') {
       this.stroke = { view, points: [voxel], screen: [screen] };
-    } else if (this.tool === 'lasso') {
-      this.lasso = { view, index: view.sliceIndex, pts: [this.sliceUv(view, px, py)], screen: [screen], erase: e.shiftKey };
+    } else if (this.tool === 'lasso' || this.tool === 'lasso-erase') {
+      this.lasso = { view, index: view.sliceIndex, pts: [this.sliceUv(view, px, py)], screen: [screen], erase: this.tool === 'lasso-erase' };
     } else if (this.tool === 'cut') {
       this.cutDown(view, voxel, screen);
     }

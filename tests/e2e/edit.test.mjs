@@ -225,3 +225,67 @@ test('the clipping plane and part opacity change the 3-D view and travel in the 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('lasso fills a loop into the selected part and a cut line splits it in two', { timeout: 300000 }, async () => {
+  const { page, errors } = await openApp();
+  await page.click('#open-demo');
+  await waitReady(page);
+  await page.click('#auto-bones');
+  await page.waitForFunction(() => document.querySelectorAll('#parts-table tbody tr').length === 12, null, { timeout: 90000 });
+  await waitReady(page);
+  const cursor = await page.evaluate(() => [...window.osteon.cursor]);
+  const label = await page.evaluate((c) => window.osteon.viewer.labelAt(...c), cursor);
+  await page.click(`#parts-table tbody tr[data-label="${label}"] td.name`);
+  const start = await voxelsOf(page, label);
+
+  // A square loop of 16 × 16 voxels next to the bone, on this axial slice only.
+  await page.click('[data-tool="lasso"]');
+  const [i, j, k] = cursor;
+  const corners = [[i + 30, j - 8], [i + 46, j - 8], [i + 46, j + 8], [i + 30, j + 8], [i + 30, j - 8]];
+  // Screen points are computed just before each drag: the layout may shift in between.
+  const drawLoop = async () => {
+    await page.waitForTimeout(300); // a longer status line may re-flow the views first
+    const pts = [];
+    for (const c of corners) pts.push(await axialScreen(page, [c[0], c[1], k]));
+    await page.mouse.move(pts[0].x, pts[0].y);
+    await page.mouse.down();
+    for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y, { steps: 6 });
+    await page.mouse.up();
+  };
+  await afterOp(page, drawLoop);
+  const filled = await voxelsOf(page, label);
+  assert.ok(filled > start && filled - start <= 17 * 17, `lasso: ${start} -> ${filled}`);
+  const op = await page.evaluate(() => window.osteon.design.ops.at(-1));
+  assert.equal(op.op, 'lasso_fill');
+  assert.equal(op.axis, 2);
+  assert.equal(op.index, k);
+  // The same loop with Lasso erase takes those voxels away again.
+  await page.click('[data-tool="lasso-erase"]');
+  const fillOp = await page.evaluate(() => window.osteon.design.ops.at(-1));
+  await afterOp(page, drawLoop);
+  const eraseOp = await page.evaluate(() => window.osteon.design.ops.at(-1));
+  assert.deepEqual(eraseOp.polygon, fillOp.polygon, JSON.stringify([eraseOp, fillOp]));
+  assert.equal(await voxelsOf(page, label), start);
+  await afterOp(page, () => page.keyboard.press('Control+z'));
+  assert.equal(await voxelsOf(page, label), filled);
+
+  // Cut: click inside on the side to keep, then drag a line across the bone.
+  await page.click('[data-tool="cut"]');
+  const keep = await axialScreen(page, [i - 6, j, k]);
+  await page.mouse.click(keep.x, keep.y);
+  assert.match(await page.$eval('#status', (e) => e.textContent), /drag the cut line/);
+  const top = await axialScreen(page, [i, j - 60, k]);
+  const bottom = await axialScreen(page, [i, j + 60, k]);
+  await afterOp(page, () => drag(page, top, bottom));
+  const parts = await page.evaluate(() => window.osteon.seg.parts.map((p) => [p.label, p.name, p.voxels]));
+  assert.equal(parts.length, 13);
+  const kept = parts.find((p) => p[0] === label);
+  const cutOff = parts[parts.length - 1];
+  assert.match(cutOff[1], /\(2\)$/);
+  assert.equal(kept[2] + cutOff[2], filled, 'the two halves hold every voxel of the part');
+  // The crosshair voxel's column left of the line keeps the label.
+  assert.equal(await page.evaluate(([a, b, c]) => window.osteon.viewer.labelAt(a, b, c), [i - 6, j, k]), label);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'edit_cut.png') });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
