@@ -9,6 +9,7 @@ const ASSETS = [
   './www/app.js',
   './www/worker.js',
   './www/mpr_view.js',
+  './www/edit_tools.js',
   './www/files.js',
   './www/pkg/osteon.js',
   './www/pkg/osteon_bg.wasm',

@@ -3,6 +3,7 @@
 // every file is read locally and every computation runs in this tab.
 import init, { Viewer, appVersion, encodeDesignLink, decodeDesignLink } from './pkg/osteon.js';
 import { MprView } from './mpr_view.js';
+import { EditTools } from './edit_tools.js';
 import { filesFromDrop, filesFromInput, readAll } from './files.js';
 
 const PRESETS = {
@@ -33,6 +34,7 @@ class App {
     this.orbit = { yaw: 25, pitch: 20, zoom: 1 };
     this.views = [...document.querySelectorAll('.view[data-plane]')].map((el) => new MprView(el, Number(el.dataset.plane), this));
     this.activeView = this.views[0];
+    this.edit = new EditTools(this);
     this.pendingSeries = null;
     this.design = null;
     this.linkedDesign = null;
@@ -224,6 +226,7 @@ class App {
     this.surfaceInfo = new Map();
     this.renderPartsTable();
     $('seg-panel').hidden = false;
+    this.edit.reset();
     for (const v of this.views) v.reset();
     this.showFacts(report);
     this.showQa(report.qa);
@@ -260,6 +263,7 @@ class App {
     this.windowLevel = { center: view.window_hu[0], width: view.window_hu[1] };
     this.orbit = { yaw: view.orbit[0], pitch: view.orbit[1], zoom: view.orbit[2] };
     this.setWindow(this.windowLevel.center, this.windowLevel.width);
+    this.edit.applyView(view);
   }
 
   /** Puts the current design in the address bar (fragment only: never sent to a server). */
@@ -269,6 +273,7 @@ class App {
       cursor: [...this.cursor],
       window_hu: [this.windowLevel.center, this.windowLevel.width],
       orbit: [this.orbit.yaw, this.orbit.pitch, this.orbit.zoom],
+      ...this.edit.viewState(),
     };
     const link = encodeDesignLink(this.design);
     if (link !== location.hash) history.replaceState(null, '', link);
@@ -355,7 +360,7 @@ class App {
       stl.onclick = () => this.worker.postMessage({ type: 'export', kind: 'stl', label: p.label, name: `${fileName(p.name)}.stl` });
       const del = Object.assign(document.createElement('button'), { textContent: '×', title: 'Remove this part' });
       del.onclick = () => this.applyOp({ op: 'delete_part', label: p.label });
-      const cells = [swatch, name, (p.volume_mm3 / 1000).toFixed(2), surf ? (surf.area_mm2 / 100).toFixed(1) : '–', show, [stl, del]];
+      const cells = [swatch, name, p.voxels.toLocaleString('en-US'), Math.round(p.volume_mm3).toLocaleString('en-US'), surf ? Math.round(surf.area_mm2).toLocaleString('en-US') : '–', show, [stl, del]];
       for (const c of cells) {
         if (c instanceof HTMLTableCellElement) { tr.append(c); continue; }
         const td = document.createElement('td');
@@ -368,6 +373,7 @@ class App {
     $('redo').disabled = !(this.seg && this.seg.can_redo);
     $('calc-parts').disabled = !parts.length;
     $('export-3mf').disabled = !this.surfaceInfo.size;
+    this.edit.afterPartsTable();
   }
 
   showParts(msg) {

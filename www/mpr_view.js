@@ -114,6 +114,7 @@ export class MprView {
     ctx.drawImage(this.image, l.ox, l.oy, l.w * l.sx, l.h * l.sy);
     this.drawCrosshair(l);
     this.drawMeasurements(l);
+    if (this.app.edit) this.app.edit.drawOverlay(this, l);
     this.info.textContent = `${index + 1} / ${this.sliceCount()}`;
   }
 
@@ -174,19 +175,25 @@ export class MprView {
     c.addEventListener('mousedown', (e) => {
       if (!this.app.study) return;
       e.preventDefault();
-      const tool = this.app.measuring ? 'measure' : this.app.growing ? 'grow' : this.app.splitting ? 'split' : 'cursor';
+      const tool = this.app.edit && this.app.edit.tool ? 'edit' : this.app.measuring ? 'measure' : this.app.growing ? 'grow' : this.app.splitting ? 'split' : 'cursor';
       const mode = e.button === 2 || e.shiftKey ? 'window' : e.button === 1 || e.altKey ? 'pan' : tool;
       this.drag = { mode, x: e.clientX, y: e.clientY, wl: { ...this.app.windowLevel }, pan: [...this.pan] };
       if (mode === 'cursor') this.moveCursor(e);
       if (mode === 'measure') this.app.measureClick(this, this.voxelOfEvent(e));
       if (mode === 'grow') this.app.growAt(this.voxelOfEvent(e));
       if (mode === 'split') this.app.splitClick(this.voxelOfEvent(e));
+      if (mode === 'edit') this.app.edit.down(this, e);
     });
-    window.addEventListener('mouseup', () => { this.drag = null; });
+    window.addEventListener('mouseup', () => {
+      if (this.drag && this.drag.mode === 'edit') this.app.edit.up(this);
+      this.drag = null;
+    });
+    c.addEventListener('mouseleave', () => { if (this.app.edit) this.app.edit.hoverAt(this, null); });
     c.addEventListener('mousemove', (e) => {
       if (!this.app.study) return;
       const { inside } = this.eventPixel(e);
       this.app.showHover(inside ? this.voxelOfEvent(e) : null);
+      if (this.app.edit) this.app.edit.hoverAt(this, inside ? e : null);
       const d = this.drag;
       if (!d) return;
       const dx = e.clientX - d.x;
@@ -194,6 +201,7 @@ export class MprView {
       if (d.mode === 'window') this.app.setWindow(d.wl.center + dy * 2, Math.max(1, d.wl.width + dx * 4));
       else if (d.mode === 'pan') { this.pan = [d.pan[0] + dx, d.pan[1] + dy]; this.draw(); }
       else if (d.mode === 'cursor') this.moveCursor(e);
+      else if (d.mode === 'edit') this.app.edit.move(this, e);
     });
   }
 

@@ -115,6 +115,7 @@ mod tests {
                 cursor: [120, 160, 40],
                 window_hu: [400.0, 1800.0],
                 orbit: [25.0, 20.0, 1.0],
+                ..ViewState::default()
             },
         }
     }
@@ -202,5 +203,47 @@ mod tests {
         payload.extend_from_slice(&deflated);
         let link = format!("#d=1.{}", URL_SAFE_NO_PAD.encode(payload));
         assert!(matches!(decode_link(&link), Err(LinkError::Damaged(_))));
+    }
+
+    #[test]
+    fn a_link_without_opacity_or_clip_still_decodes_and_new_view_fields_round_trip() {
+        // A view as written before part opacity and the clip plane existed.
+        let json = br#"{"study_fingerprint":"x","app_version":"0","ops":[],"view":{"cursor":[1,2,3],"window_hu":[0,1],"orbit":[0,0,1]}}"#;
+        let deflated = miniz_oxide::deflate::compress_to_vec(json, 9);
+        let mut payload = checksum(&deflated).to_vec();
+        payload.extend_from_slice(&deflated);
+        let old = decode_link(&format!("#d=1.{}", URL_SAFE_NO_PAD.encode(payload))).unwrap();
+        assert_eq!(old.view.part_opacity, vec![]);
+        assert_eq!(old.view.clip, None);
+        // Unchanged designs keep the same JSON (no new keys written when unused).
+        assert!(!serde_json::to_string(&sample()).unwrap().contains("clip"));
+        let mut state = sample();
+        state.view.part_opacity = vec![(3, 0.4)];
+        state.view.clip = Some(crate::design::ClipPlane {
+            axis: 2,
+            position_mm: -12.5,
+            flip: true,
+        });
+        state.ops.extend([
+            Op::Paint {
+                label: None,
+                axis: Some(2),
+                radius_mm: 2.5,
+                stroke: vec![[1, 2, 3], [4, 5, 3]],
+            },
+            Op::Morphology {
+                label: 1,
+                kind: crate::design::Morph::Dilate,
+                radius_mm: 1.0,
+            },
+            Op::CutPart {
+                label: 1,
+                axis: 2,
+                index: 3,
+                keep: [1, 1],
+                line: [[0, 4], [9, 4]],
+            },
+        ]);
+        assert_eq!(decode_link(&encode_link(&state).unwrap()).unwrap(), state);
     }
 }

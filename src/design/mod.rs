@@ -1,6 +1,7 @@
 //! The design: a versioned operation log plus view state, bound to a study by its
 //! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
 
+pub mod edit_ops;
 pub mod history;
 pub mod link;
 pub mod mesh_link;
@@ -9,4 +10,4 @@ pub mod replay;
 pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
-pub use state::{DesignState, Op, ViewState, SCHEMA_VERSION};
+pub use state::{ClipPlane, DesignState, Morph, Op, ViewState, SCHEMA_VERSION};

@@ -2,6 +2,7 @@
 //! the native CLI and in tests, so the same op log on the same study gives the same
 //! label volume bit for bit.
 
+use super::edit_ops;
 use super::state::Op;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::auto::{auto_bones, AutoParams};
@@ -69,6 +70,8 @@ pub enum ReplayError {
     NoJoint,
     #[error("a design holds at most 255 parts; remove some before adding more")]
     TooManyParts,
+    #[error("{0}")]
+    Edit(#[from] super::edit_ops::EditError),
 }
 
 impl Segmentation {
@@ -100,12 +103,12 @@ impl Segmentation {
 }
 
 /// The label a new part gets: one above the highest in use.
-fn next_label(seg: &Segmentation) -> Result<u8, ReplayError> {
+pub(super) fn next_label(seg: &Segmentation) -> Result<u8, ReplayError> {
     let highest = seg.parts.iter().map(|p| p.label).max().unwrap_or(0);
     highest.checked_add(1).ok_or(ReplayError::TooManyParts)
 }
 
-fn colour_of(label: u8) -> [u8; 3] {
+pub(super) fn colour_of(label: u8) -> [u8; 3] {
     PART_COLOURS[(label as usize + PART_COLOURS.len() - 1) % PART_COLOURS.len()]
 }
 
@@ -234,6 +237,44 @@ pub fn apply(
                 .ok_or(ReplayError::NoSuchPart(*label))?;
             part.name = name.clone();
         }
+        // Manual edits (design::edit_ops).
+        Op::Paint {
+            label,
+            axis,
+            radius_mm,
+            stroke,
+        } => edit_ops::paint_stroke(seg, *label, *axis, *radius_mm, stroke)?,
+        Op::Erase {
+            label,
+            axis,
+            radius_mm,
+            stroke,
+        } => edit_ops::erase_stroke(seg, *label, *axis, *radius_mm, stroke)?,
+        Op::LassoFill {
+            label,
+            axis,
+            index,
+            polygon,
+        } => edit_ops::lasso_fill(seg, *label, *axis, *index, polygon)?,
+        Op::LassoErase {
+            label,
+            axis,
+            index,
+            polygon,
+        } => edit_ops::lasso_erase(seg, *label, *axis, *index, polygon)?,
+        Op::Morphology {
+            label,
+            kind,
+            radius_mm,
+        } => edit_ops::morphology(seg, *label, *kind, *radius_mm)?,
+        Op::FillCavities { label } => edit_ops::fill_cavities(seg, *label)?,
+        Op::CutPart {
+            label,
+            axis,
+            index,
+            keep,
+            line,
+        } => edit_ops::cut_part(seg, *label, *axis, *index, *keep, *line)?,
     }
     seg.refresh_counts();
     Ok(())

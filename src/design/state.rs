@@ -48,6 +48,71 @@ pub enum Op {
     DeletePart { label: u8 },
     /// Give a part a new name, e.g. "left talus".
     RenamePart { label: u8, name: String },
+    // Manual edits (design::edit_ops). Slice pixels (u, v) are (i, j) on axis 2 (axial),
+    // (i, k) on axis 1 (coronal) and (j, k) on axis 0 (sagittal), as in segment::edit.
+    /// Paint one brush stroke into part `label` (a new part when `None`): a 2-D circle on
+    /// the slice of each stroke point perpendicular to `axis` (0 = i, 1 = j, 2 = k), or a
+    /// 3-D sphere when `axis` is `None`; radius in mm. Painting fills background only.
+    Paint {
+        label: Option<u8>,
+        axis: Option<u8>,
+        radius_mm: f64,
+        stroke: Vec<[u32; 3]>,
+    },
+    /// Erase one brush stroke from part `label` (same brush as [`Op::Paint`]).
+    Erase {
+        label: u8,
+        axis: Option<u8>,
+        radius_mm: f64,
+        stroke: Vec<[u32; 3]>,
+    },
+    /// Fill the inside of a polygon (slice pixels) on slice `index` along `axis` into part
+    /// `label` (a new part when `None`); background voxels only.
+    LassoFill {
+        label: Option<u8>,
+        axis: u8,
+        index: u32,
+        polygon: Vec<[u32; 2]>,
+    },
+    /// Erase the inside of a polygon on one slice from part `label`.
+    LassoErase {
+        label: u8,
+        axis: u8,
+        index: u32,
+        polygon: Vec<[u32; 2]>,
+    },
+    /// Morphological open / close / dilate / erode of part `label` by a ball of `radius_mm`.
+    Morphology {
+        label: u8,
+        kind: Morph,
+        radius_mm: f64,
+    },
+    /// Fill the enclosed cavities of part `label`.
+    FillCavities { label: u8 },
+    /// Cut part `label` by the plane through `line` (two slice pixels on slice `index`
+    /// along `axis`) perpendicular to that slice: the side of pixel `keep` keeps the label,
+    /// the other side becomes a new part.
+    CutPart {
+        label: u8,
+        axis: u8,
+        index: u32,
+        keep: [u32; 2],
+        line: [[u32; 2]; 2],
+    },
+}
+
+/// Morphological operation of [`Op::Morphology`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Morph {
+    /// Erode then dilate: removes spurs and bridges thinner than about twice the radius.
+    Open,
+    /// Dilate then erode: closes gaps narrower than about twice the radius.
+    Close,
+    /// Grow into the background by the radius.
+    Dilate,
+    /// Shrink by the radius.
+    Erode,
 }
 
 /// The view both parties of a design call should see.
@@ -60,6 +125,25 @@ pub struct ViewState {
     pub window_hu: [f64; 2],
     /// 3-D camera: yaw and pitch in degrees, zoom factor.
     pub orbit: [f64; 3],
+    /// Opacity (0…1) of parts in the 3-D view, as (label, opacity); parts not listed are
+    /// opaque. Absent in links made before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_opacity: Vec<(u8, f64)>,
+    /// Clipping plane of the 3-D view, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<ClipPlane>,
+}
+
+/// A clipping plane of the 3-D view, perpendicular to a patient axis.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipPlane {
+    /// Patient axis of the plane's normal: 0 = L-R (x), 1 = A-P (y), 2 = S-I (z), LPS.
+    pub axis: u8,
+    /// Position of the plane along that axis, patient mm.
+    pub position_mm: f64,
+    /// False keeps the side towards +axis (left, posterior, superior); true the other.
+    pub flip: bool,
 }
 
 impl Default for ViewState {
@@ -68,6 +152,8 @@ impl Default for ViewState {
             cursor: [0; 3],
             window_hu: [400.0, 1800.0],
             orbit: [25.0, 20.0, 1.0],
+            part_opacity: Vec::new(),
+            clip: None,
         }
     }
 }

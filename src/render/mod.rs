@@ -1,12 +1,17 @@
 //! GPU side of the viewer (wasm32 only): the 3-D view drawn with three-d on the page's
 //! own WebGL2 canvas. Meshes arrive as plain arrays in patient millimetres; three-d uses
 //! cgmath, so conversion happens here at the render edge and nowhere else.
+//!
+//! Per-part opacity uses three-d's transparent physical material (sorted back to front).
+//! The clipping plane is a `discard` injected at the top of that material's fragment shader
+//! ([`ClipMaterial`]): three-d 0.19 has no clip planes of its own and WebGL2 has no
+//! `gl_ClipDistance`, and a discard costs nothing when the plane is off.
 
 use std::sync::Arc;
 use three_d::{
-    degrees, vec3, AmbientLight, Camera, ClearState, Context, CpuMaterial, CpuMesh,
-    DirectionalLight, Gm, Indices, InnerSpace, Mesh, PhysicalMaterial, Positions, RenderTarget,
-    Srgba, Vec3, Viewport,
+    degrees, vec3, vec4, AmbientLight, Camera, ClearState, Context, CpuMaterial, CpuMesh,
+    DirectionalLight, EffectMaterialId, Gm, Indices, InnerSpace, Light, Material, MaterialType,
+    Mesh, PhysicalMaterial, Positions, Program, RenderStates, RenderTarget, Srgba, Vec3, Viewport,
 };
 
 /// Orbit camera parameters, chosen by the page's controls.
@@ -28,11 +33,87 @@ pub struct PartSurface {
     pub colour: [u8; 3],
 }
 
+/// A clipping plane in patient mm: fragments at `p` with `dot(n, p) + w < 0` are cut
+/// away, where `(n, w)` is the plane as a 4-vector.
+pub type Plane = [f32; 4];
+
+/// The plane that keeps nothing away (`w = 1`, `n = 0`).
+const NO_CLIP: Plane = [0.0, 0.0, 0.0, 1.0];
+
+/// A lit physical material whose fragments on the far side of a plane are discarded.
+pub struct ClipMaterial {
+    inner: PhysicalMaterial,
+    plane: Plane,
+}
+
+/// Shader id in three-d's public range (below 0x5000); one variant (no textures).
+const CLIP_MATERIAL_ID: u16 = 0x0C1A;
+
+impl Material for ClipMaterial {
+    fn fragment_shader_source(&self, lights: &[&dyn Light]) -> String {
+        let source = self.inner.fragment_shader_source(lights);
+        // Insert the clip test as the first statement of main().
+        match source
+            .find("void main()")
+            .and_then(|at| source[at..].find('{').map(|b| at + b + 1))
+        {
+            Some(at) => format!(
+                "{}\n    if (dot(clipPlane.xyz, pos) + clipPlane.w < 0.0) discard;{}",
+                &source[..at],
+                &source[at..]
+            )
+            .replacen("void main()", "uniform vec4 clipPlane;\nvoid main()", 1),
+            None => source,
+        }
+    }
+    fn id(&self) -> EffectMaterialId {
+        EffectMaterialId(CLIP_MATERIAL_ID)
+    }
+    fn use_uniforms(&self, program: &Program, viewer: &dyn three_d::Viewer, lights: &[&dyn Light]) {
+        self.inner.use_uniforms(program, viewer, lights);
+        let [a, b, c, d] = self.plane;
+        program.use_uniform_if_required("clipPlane", vec4(a, b, c, d));
+    }
+    fn render_states(&self) -> RenderStates {
+        self.inner.render_states()
+    }
+    fn material_type(&self) -> MaterialType {
+        self.inner.material_type()
+    }
+}
+
+fn physical(context: &Context, colour: [u8; 3], opacity: f32) -> PhysicalMaterial {
+    let [r, g, b] = colour;
+    let alpha = (opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let material = CpuMaterial {
+        albedo: Srgba::new(r, g, b, alpha),
+        roughness: 0.6,
+        metallic: 0.0,
+        ..Default::default()
+    };
+    if alpha == 255 {
+        PhysicalMaterial::new_opaque(context, &material)
+    } else {
+        PhysicalMaterial::new_transparent(context, &material)
+    }
+}
+
+/// One calculated part on the GPU.
+struct PartGm {
+    label: u8,
+    visible: bool,
+    colour: [u8; 3],
+    gm: Gm<Mesh, ClipMaterial>,
+}
+
 /// The 3-D scene: the iso-surface preview of the study, or the calculated parts, lit.
 pub struct Scene3d {
     context: Context,
-    surface: Option<Gm<Mesh, PhysicalMaterial>>,
-    parts: Vec<(u8, bool, Gm<Mesh, PhysicalMaterial>)>,
+    surface: Option<Gm<Mesh, ClipMaterial>>,
+    parts: Vec<PartGm>,
+    /// Opacity by label (parts not listed are opaque); kept across "Calculate parts".
+    opacity: Vec<(u8, f32)>,
+    plane: Plane,
     center: Vec3,
     radius: f32,
 }
@@ -42,8 +123,8 @@ fn lit_mesh(
     positions_mm: &[f32],
     normals: &[f32],
     indices: &[u32],
-    albedo: Srgba,
-) -> (Gm<Mesh, PhysicalMaterial>, Vec3, Vec3) {
+    material: ClipMaterial,
+) -> (Gm<Mesh, ClipMaterial>, Vec3, Vec3) {
     let to_vec3 = |a: &[f32]| {
         a.chunks_exact(3)
             .map(|p| vec3(p[0], p[1], p[2]))
@@ -65,20 +146,7 @@ fn lit_mesh(
     if cpu_mesh.normals.is_none() {
         cpu_mesh.compute_normals();
     }
-    let material = CpuMaterial {
-        albedo,
-        roughness: 0.6,
-        metallic: 0.0,
-        ..Default::default()
-    };
-    (
-        Gm::new(
-            Mesh::new(context, &cpu_mesh),
-            PhysicalMaterial::new_opaque(context, &material),
-        ),
-        lo,
-        hi,
-    )
+    (Gm::new(Mesh::new(context, &cpu_mesh), material), lo, hi)
 }
 
 impl Scene3d {
@@ -91,6 +159,8 @@ impl Scene3d {
             context,
             surface: None,
             parts: Vec::new(),
+            opacity: Vec::new(),
+            plane: NO_CLIP,
             center: vec3(0.0, 0.0, 0.0),
             radius: 100.0,
         })
@@ -107,7 +177,10 @@ impl Scene3d {
             positions_mm,
             normals,
             indices,
-            Srgba::new(233, 222, 196, 255),
+            ClipMaterial {
+                inner: physical(&self.context, [233, 222, 196], 1.0),
+                plane: self.plane,
+            },
         );
         self.center = (lo + hi) * 0.5;
         self.radius = ((hi - lo).magnitude() * 0.5).max(1.0);
@@ -120,23 +193,61 @@ impl Scene3d {
             .iter()
             .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
             .map(|p| {
-                let [r, g, b] = p.colour;
-                let (gm, _, _) = lit_mesh(
-                    &self.context,
-                    &p.positions_mm,
-                    &[],
-                    &p.indices,
-                    Srgba::new(r, g, b, 255),
-                );
-                (p.label, true, gm)
+                let material = ClipMaterial {
+                    inner: physical(&self.context, p.colour, self.opacity_of(p.label)),
+                    plane: self.plane,
+                };
+                let (gm, _, _) =
+                    lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material);
+                PartGm {
+                    label: p.label,
+                    visible: true,
+                    colour: p.colour,
+                    gm,
+                }
             })
             .collect();
     }
 
     /// Shows or hides the part with `label`.
     pub fn set_part_visible(&mut self, label: u8, visible: bool) {
-        for part in self.parts.iter_mut().filter(|p| p.0 == label) {
-            part.1 = visible;
+        for part in self.parts.iter_mut().filter(|p| p.label == label) {
+            part.visible = visible;
+        }
+    }
+
+    fn opacity_of(&self, label: u8) -> f32 {
+        self.opacity
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map_or(1.0, |(_, o)| *o)
+    }
+
+    /// Sets the opacity (0 = invisible … 1 = opaque) of the part with `label`, now and
+    /// after the parts are calculated again.
+    pub fn set_part_opacity(&mut self, label: u8, opacity: f32) {
+        let opacity = if opacity.is_finite() {
+            opacity.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        self.opacity.retain(|(l, _)| *l != label);
+        if opacity < 1.0 {
+            self.opacity.push((label, opacity));
+        }
+        for part in self.parts.iter_mut().filter(|p| p.label == label) {
+            part.gm.material.inner = physical(&self.context, part.colour, opacity);
+        }
+    }
+
+    /// Sets the clipping plane (see [`Plane`]) of every surface; `None` turns it off.
+    pub fn set_clip(&mut self, plane: Option<Plane>) {
+        self.plane = plane.unwrap_or(NO_CLIP);
+        for part in &mut self.parts {
+            part.gm.material.plane = self.plane;
+        }
+        if let Some(s) = &mut self.surface {
+            s.material.plane = self.plane;
         }
     }
 
@@ -178,7 +289,7 @@ impl Scene3d {
         target.clear(ClearState::color_and_depth(0.09, 0.10, 0.12, 1.0, 1.0));
         let lights: [&dyn three_d::Light; 3] = [&ambient, &key, &fill];
         if !self.parts.is_empty() {
-            let visible = self.parts.iter().filter(|p| p.1).map(|p| &p.2);
+            let visible = self.parts.iter().filter(|p| p.visible).map(|p| &p.gm);
             target.render(&camera, visible, &lights);
         } else if let Some(surface) = &self.surface {
             target.render(&camera, surface, &lights);

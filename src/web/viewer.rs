@@ -246,6 +246,27 @@ impl Viewer {
         self.scene.set_part_visible(label, visible);
     }
 
+    /// Sets the opacity (0…1) of one part in the 3-D view; it persists across "Calculate parts".
+    #[wasm_bindgen(js_name = setPartOpacity)]
+    pub fn set_part_opacity(&mut self, label: u8, opacity: f32) {
+        self.scene.set_part_opacity(label, opacity);
+    }
+
+    /// Clips the 3-D view by a plane perpendicular to patient axis `axis` (0 = L-R,
+    /// 1 = A-P, 2 = S-I, LPS) at `position_mm`: the side towards +axis stays, or the other
+    /// side when `flip`. An axis above 2 turns clipping off.
+    #[wasm_bindgen(js_name = setClip)]
+    pub fn set_clip(&mut self, axis: u8, position_mm: f32, flip: bool) {
+        let plane = (axis <= 2 && position_mm.is_finite()).then(|| {
+            let sign = if flip { -1.0 } else { 1.0 };
+            let mut p = [0.0f32; 4];
+            p[axis as usize] = sign;
+            p[3] = -sign * position_mm;
+            p
+        });
+        self.scene.set_clip(plane);
+    }
+
     /// Replaces the 3-D surface (xyz triples in patient mm, CCW triangles).
     #[wasm_bindgen(js_name = setSurface)]
     pub fn set_surface(&mut self, positions_mm: Vec<f32>, normals: Vec<f32>, indices: Vec<u32>) {
