@@ -2,8 +2,9 @@
 //! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
 
 pub mod link;
+pub mod meshes;
 pub mod replay;
 pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
-pub use state::{DesignState, Op, ViewState, SCHEMA_VERSION};
+pub use state::{DesignState, MeshRef, MirrorPlane, Op, ViewState, SCHEMA_VERSION};

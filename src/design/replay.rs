@@ -52,6 +52,8 @@ pub struct Segmentation {
     pub labels: Volume<u8>,
     pub parts: Vec<PartInfo>,
     pub threshold: Threshold,
+    /// Mesh objects made by the mesh operations (`design::meshes`).
+    pub meshes: super::meshes::MeshStore,
 }
 
 /// Why an operation cannot be applied. The design is left as it was.
@@ -69,6 +71,8 @@ pub enum ReplayError {
     NoJoint,
     #[error("a design holds at most 255 parts; remove some before adding more")]
     TooManyParts,
+    #[error("{0}")]
+    Mesh(#[from] super::meshes::MeshOpError),
 }
 
 impl Segmentation {
@@ -86,6 +90,7 @@ impl Segmentation {
                 lower_hu: 226,
                 upper_hu: 3071,
             },
+            meshes: Default::default(),
         }
     }
 
@@ -233,6 +238,21 @@ pub fn apply(
                 .find(|p| p.label == *label)
                 .ok_or(ReplayError::NoSuchPart(*label))?;
             part.name = name.clone();
+        }
+        // Mesh objects: the label volume is not touched.
+        Op::MirrorMesh { .. }
+        | Op::RegisterMesh { .. }
+        | Op::SmoothMesh { .. }
+        | Op::RemeshMesh { .. }
+        | Op::DecimateMesh { .. }
+        | Op::DeleteMesh { .. } => {
+            let inputs = super::meshes::Inputs {
+                ct,
+                labels: &seg.labels,
+                parts: &seg.parts,
+            };
+            super::meshes::apply(&inputs, &mut seg.meshes, op, progress)?;
+            return Ok(());
         }
     }
     seg.refresh_counts();
