@@ -11,6 +11,7 @@
 mod bench;
 mod design;
 mod session;
+mod session_mesh;
 mod viewer;
 
 pub use session::Session;
