@@ -5,6 +5,7 @@ import init, { Viewer, appVersion, encodeDesignLink, decodeDesignLink } from './
 import { MprView } from './mpr_view.js';
 import { EditTools } from './edit_tools.js';
 import { filesFromDrop, filesFromInput, readAll } from './files.js';
+import { MeshTools } from './mesh_tools.js';
 
 const PRESETS = {
   bone: { center: 400, width: 1800 },
@@ -45,6 +46,7 @@ class App {
     this.labelsVersion = 0;
     this.worker = this.startWorker();
     this.bindUi();
+    this.meshTools = new MeshTools(this, PART_ISO_HU);
     new ResizeObserver(() => this.redraw()).observe($('views'));
   }
 
@@ -123,6 +125,7 @@ class App {
       case 'segmentation': this.showSegmentation(msg.report, msg.labels); this.finishRecovery(); break;
       case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
+      case 'meshes': this.meshTools.onMeshes(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
       case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
@@ -154,7 +157,7 @@ class App {
     }
     const what = {
       demo: 'open the demo study', files: 'read the files', load: 'load the series', surface: 'extract the bone surface',
-      op: 'do that', replay: 'replay the design', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
+      op: 'do that', meshop: 'do that to the mesh', meshexport: 'export', replay: 'replay the design', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
     }[msg.context] || msg.context;
     this.fail(`Could not ${what}: ${msg.message}`);
   }
@@ -225,6 +228,7 @@ class App {
     this.seg = null;
     this.surfaceInfo = new Map();
     this.renderPartsTable();
+    this.meshTools.reset();
     $('seg-panel').hidden = false;
     this.edit.reset();
     for (const v of this.views) v.reset();
@@ -331,6 +335,7 @@ class App {
     $('thr-lo').value = report.threshold.lower_hu;
     $('thr-hi').value = report.threshold.upper_hu;
     this.renderPartsTable();
+    this.meshTools.onSegmentation(report);
     if (this.design) {
       this.design.ops = [this.design.ops[0], ...report.ops];
       this.updateLink();
@@ -346,6 +351,7 @@ class App {
     for (const p of parts) {
       const tr = document.createElement('tr');
       tr.dataset.label = p.label;
+      if (this.meshTools) this.meshTools.decoratePartRow(tr, p);
       const swatch = Object.assign(document.createElement('span'), { className: 'swatch' });
       swatch.style.background = `rgb(${p.colour.join(',')})`;
       const name = Object.assign(document.createElement('td'), { className: 'name', textContent: p.name, title: 'Double-click to rename' });
@@ -390,6 +396,7 @@ class App {
     const triangles = msg.parts.reduce((a, p) => a + p.triangles, 0);
     $('info3d').textContent = `${msg.parts.length} parts, ${triangles.toLocaleString()} triangles`;
     this.renderPartsTable();
+    this.meshTools.onParts(msg);
     this.draw3d();
     this.setStatus(`Calculated ${msg.parts.length} watertight part surface(s).`, 'ready');
   }

@@ -43,6 +43,16 @@ function sendSegmentation(report) {
   post({ type: 'segmentation', report, labels }, [labels.buffer]);
 }
 
+// Mesh objects (mesh_tools.js on the page): sent after every op that may change them.
+function sendMeshes() {
+  const m = session.meshObjects();
+  post({ type: 'meshes', ...m }, [m.positions.buffer, m.indices.buffer]);
+}
+const MESH_OP_LABELS = {
+  mirror_mesh: 'Mirroring', register_mesh: 'Registering', smooth_mesh: 'Smoothing',
+  remesh_mesh: 'Remeshing', decimate_mesh: 'Decimating', delete_mesh: 'Deleting',
+};
+
 const handlers = {
   async op({ op }) {
     progress('Working on the bones', 0, 1);
@@ -51,9 +61,21 @@ const handlers = {
   async replay({ ops }) {
     progress('Replaying the design', 0, 1);
     sendSegmentation(session.replayOps(ops));
+    sendMeshes();
   },
-  async undo() { sendSegmentation(session.undo()); },
-  async redo() { sendSegmentation(session.redo()); },
+  async undo() { sendSegmentation(session.undo()); sendMeshes(); },
+  async redo() { sendSegmentation(session.redo()); sendMeshes(); },
+  async meshop({ op }) {
+    const label = MESH_OP_LABELS[op.op] || 'Working on the mesh';
+    progress(label, 0, 1);
+    const seg = session.applyMeshOp(op, (done, total) => progress(label, done, total));
+    const m = session.meshObjects();
+    post({ type: 'meshes', seg, ...m }, [m.positions.buffer, m.indices.buffer]);
+  },
+  async meshexport({ kind, id, name }) {
+    const bytes = kind === 'stl' ? session.exportMeshStl(id) : session.exportAll3mf();
+    post({ type: 'export', name, bytes }, [bytes.buffer]);
+  },
   async parts({ iso }) {
     progress('Calculating part surfaces', 0, 1);
     const r = session.calculateParts(iso);

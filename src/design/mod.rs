@@ -6,8 +6,11 @@ pub mod history;
 pub mod link;
 pub mod mesh_link;
 pub mod outputs;
+pub mod meshes;
 pub mod replay;
 pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
-pub use state::{ClipPlane, DesignState, Morph, Op, ViewState, SCHEMA_VERSION};
+pub use state::{
+    ClipPlane, DesignState, MeshRef, MirrorPlane, Morph, Op, ViewState, SCHEMA_VERSION,
+};

@@ -53,6 +53,8 @@ pub struct Segmentation {
     pub labels: Volume<u8>,
     pub parts: Vec<PartInfo>,
     pub threshold: Threshold,
+    /// Mesh objects made by the mesh operations (`design::meshes`).
+    pub meshes: super::meshes::MeshStore,
 }
 
 /// Why an operation cannot be applied. The design is left as it was.
@@ -72,6 +74,8 @@ pub enum ReplayError {
     TooManyParts,
     #[error("{0}")]
     Edit(#[from] super::edit_ops::EditError),
+    #[error("{0}")]
+    Mesh(#[from] super::meshes::MeshOpError),
 }
 
 impl Segmentation {
@@ -89,6 +93,7 @@ impl Segmentation {
                 lower_hu: 226,
                 upper_hu: 3071,
             },
+            meshes: Default::default(),
         }
     }
 
@@ -275,6 +280,21 @@ pub fn apply(
             keep,
             line,
         } => edit_ops::cut_part(seg, *label, *axis, *index, *keep, *line)?,
+        // Mesh objects: the label volume is not touched.
+        Op::MirrorMesh { .. }
+        | Op::RegisterMesh { .. }
+        | Op::SmoothMesh { .. }
+        | Op::RemeshMesh { .. }
+        | Op::DecimateMesh { .. }
+        | Op::DeleteMesh { .. } => {
+            let inputs = super::meshes::Inputs {
+                ct,
+                labels: &seg.labels,
+                parts: &seg.parts,
+            };
+            super::meshes::apply(&inputs, &mut seg.meshes, op, progress)?;
+            return Ok(());
+        }
     }
     seg.refresh_counts();
     Ok(())

@@ -99,6 +99,86 @@ pub enum Op {
         keep: [u32; 2],
         line: [[u32; 2]; 2],
     },
+    // Mesh objects (applied by `design::meshes`). A `MeshRef::Part` stands for the part's
+    // watertight surface at `iso_hu` (as "Calculate parts" makes it); an op on a part
+    // creates a new mesh object, an op on a mesh object changes it in place.
+    /// Mirror a surface across the patient's sagittal plane or the fitted symmetry plane,
+    /// creating a new mesh object named "<source> (mirrored)".
+    MirrorMesh {
+        source: MeshRef,
+        plane: MirrorPlane,
+        iso_hu: f64,
+    },
+    /// Rigidly register `moving` onto `fixed` (trimmed point-to-plane ICP); the mesh
+    /// objects in `follow` get the same transform (the mirrored talus follows the mirrored
+    /// calcaneus onto the affected calcaneus).
+    RegisterMesh {
+        moving: MeshRef,
+        fixed: MeshRef,
+        follow: Vec<u32>,
+        iso_hu: f64,
+    },
+    /// Taubin λ/μ smoothing, `iterations` pairs of steps.
+    SmoothMesh {
+        target: MeshRef,
+        iterations: u32,
+        lambda: f64,
+        mu: f64,
+        iso_hu: f64,
+    },
+    /// Isotropic remesh to a target edge length (mm), refused when the result deviates
+    /// more than `max_deviation_mm` from the input.
+    RemeshMesh {
+        target: MeshRef,
+        target_edge_mm: f64,
+        max_deviation_mm: f64,
+        iso_hu: f64,
+    },
+    /// Quadric decimation down to `target_triangles`, each collapse within
+    /// `max_deviation_mm` of the input surface.
+    DecimateMesh {
+        target: MeshRef,
+        target_triangles: u32,
+        max_deviation_mm: f64,
+        iso_hu: f64,
+    },
+    /// Remove a mesh object.
+    DeleteMesh { id: u32 },
+}
+
+/// A surface a mesh operation reads: a part's surface (by label) or a mesh object (by id).
+/// In JSON `{"part": 3}` or `{"mesh": 1}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeshRef {
+    Part(u8),
+    Mesh(u32),
+}
+
+/// Plane of [`Op::MirrorMesh`]. In JSON `{"sagittal": {"x_mm": 0.0}}` or `"fitted"`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MirrorPlane {
+    /// The sagittal plane x = `x_mm` (patient LPS mm).
+    Sagittal { x_mm: f64 },
+    /// The patient's mid-sagittal plane fitted to all parts' surfaces
+    /// (`mesh::symmetry`).
+    Fitted,
+}
+
+impl Op {
+    /// True for the operations on mesh objects: they never change the label volume.
+    pub fn is_mesh_op(&self) -> bool {
+        matches!(
+            self,
+            Op::MirrorMesh { .. }
+                | Op::RegisterMesh { .. }
+                | Op::SmoothMesh { .. }
+                | Op::RemeshMesh { .. }
+                | Op::DecimateMesh { .. }
+                | Op::DeleteMesh { .. }
+        )
+    }
 }
 
 /// Morphological operation of [`Op::Morphology`].

@@ -19,6 +19,7 @@ pub mod decimate;
 pub mod register;
 pub mod remesh;
 pub mod smooth;
+pub mod symmetry;
 pub(crate) mod topology;
 
 /// An indexed triangle mesh.

@@ -12,6 +12,7 @@ mod bench;
 mod design;
 mod session;
 mod session_recovery;
+mod session_mesh;
 mod viewer;
 
 pub use session::Session;

@@ -329,8 +329,11 @@ impl Session {
             .ops
             .pop()
             .ok_or_else(|| JsError::new("nothing to undo"))?;
+        let kept = op.is_mesh_op().then(|| std::mem::take(&mut self.surfaces));
         self.undone.push(op);
-        self.rebuild()
+        let report = self.rebuild();
+        self.surfaces = kept.unwrap_or_default();
+        report
     }
 
     /// Redoes the last undone operation.
@@ -342,8 +345,10 @@ impl Session {
         let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
         let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
         apply(ct, seg, &op, &mut NoProgress).map_err(|e| JsError::new(&e.to_string()))?;
+        if !op.is_mesh_op() {
+            self.surfaces.clear();
+        }
         self.ops.push(op);
-        self.surfaces.clear();
         self.seg_report()
     }
 
@@ -500,7 +505,7 @@ impl Session {
         self.seg_report()
     }
 
-    fn seg_report(&self) -> Result<JsValue, JsError> {
+    pub(super) fn seg_report(&self) -> Result<JsValue, JsError> {
         let ct = &self.current()?.volume;
         let empty;
         let seg = match &self.seg {
@@ -526,7 +531,7 @@ impl Session {
         })
     }
 
-    fn current(&self) -> Result<&LoadedSeries, JsError> {
+    pub(super) fn current(&self) -> Result<&LoadedSeries, JsError> {
         self.study.as_ref().ok_or_else(|| {
             JsError::new("no study loaded: open the demo study or drop a DICOM folder")
         })

@@ -1,0 +1,155 @@
+//! Worker-side mesh objects: applying the mesh operations of the design (with progress),
+//! sending the objects to the page for the 3-D view, and exporting them.
+//!
+//! The operations go into the same op log as the segmentation, so undo, redo and design
+//! links treat them like any other op (`Session::undo`, `redo`, `replayOps`).
+
+use super::to_js;
+use crate::design::meshes::{MeshObject, STL_HEADER};
+use crate::design::replay::{apply, Segmentation};
+use crate::design::Op;
+use crate::mesh::Mesh;
+use wasm_bindgen::prelude::*;
+
+use super::Session;
+
+#[wasm_bindgen]
+impl Session {
+    /// Applies one mesh operation (`{op: "mirror_mesh", ...}`); `on_progress(done, total)`
+    /// is called during long steps (registration, plane fitting, remeshing, decimation).
+    /// On error nothing changes. Returns the segmentation report (ops, undo state).
+    #[wasm_bindgen(js_name = applyMeshOp)]
+    pub fn apply_mesh_op(
+        &mut self,
+        op: JsValue,
+        on_progress: &js_sys::Function,
+    ) -> Result<JsValue, JsError> {
+        let op: Op = serde_wasm_bindgen::from_value(op)
+            .map_err(|e| JsError::new(&format!("not a design operation: {e}")))?;
+        if !op.is_mesh_op() {
+            return Err(JsError::new(
+                "applyMeshOp takes mesh operations only; use applyOp",
+            ));
+        }
+        let mut progress = |done: usize, total: usize| {
+            let _ = on_progress.call2(
+                &JsValue::NULL,
+                &JsValue::from(done as u32),
+                &JsValue::from(total as u32),
+            );
+            true
+        };
+        let ct = &self
+            .study
+            .as_ref()
+            .ok_or_else(|| {
+                JsError::new("no study loaded: open the demo study or drop a DICOM folder")
+            })?
+            .volume;
+        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
+        apply(ct, seg, &op, &mut progress).map_err(|e| JsError::new(&e.to_string()))?;
+        self.ops.push(op);
+        self.undone.clear();
+        self.seg_report()
+    }
+
+    /// The mesh objects for the page: `{ objects: [{id, name, colour, source, report}],
+    /// positions: Float32Array, indices: Uint32Array, vertex_counts, index_counts,
+    /// parts_calculated }` with the meshes concatenated in object order (patient mm).
+    /// `parts_calculated` says whether the part surfaces of the last "Calculate parts"
+    /// are still valid.
+    #[wasm_bindgen(js_name = meshObjects)]
+    pub fn mesh_objects(&self) -> Result<js_sys::Object, JsError> {
+        let objects: &[MeshObject] = match &self.seg {
+            Some(seg) => &seg.meshes.objects,
+            None => &[],
+        };
+        let (mut positions, mut indices, mut vertex_counts, mut index_counts) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for o in objects {
+            positions.extend(o.mesh.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
+            indices.extend(o.mesh.triangles.iter().flatten());
+            vertex_counts.push(o.mesh.positions_mm.len() as u32);
+            index_counts.push(3 * o.mesh.triangles.len() as u32);
+        }
+        let out = js_sys::Object::new();
+        let set =
+            |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
+        set("objects", to_js(&objects)?)
+            .and_then(|_| {
+                set(
+                    "positions",
+                    js_sys::Float32Array::from(&positions[..]).into(),
+                )
+            })
+            .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
+            .and_then(|_| {
+                set(
+                    "vertex_counts",
+                    js_sys::Uint32Array::from(&vertex_counts[..]).into(),
+                )
+            })
+            .and_then(|_| {
+                set(
+                    "index_counts",
+                    js_sys::Uint32Array::from(&index_counts[..]).into(),
+                )
+            })
+            .and_then(|_| {
+                set(
+                    "parts_calculated",
+                    JsValue::from_bool(!self.surfaces.is_empty()),
+                )
+            })
+            .map_err(|_| JsError::new("could not build the mesh objects"))?;
+        Ok(out)
+    }
+
+    /// Binary STL of mesh object `id` (patient mm); its SHA-256 is the object's
+    /// `report.stl_sha256`.
+    #[wasm_bindgen(js_name = exportMeshStl)]
+    pub fn export_mesh_stl(&self, id: u32) -> Result<Vec<u8>, JsError> {
+        let o = self
+            .seg
+            .as_ref()
+            .and_then(|s| s.meshes.get(id))
+            .ok_or_else(|| JsError::new(&format!("there is no mesh object {id}")))?;
+        crate::mesh::io::write_stl_binary(&o.mesh, STL_HEADER)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// One 3MF with the calculated parts (when there are any) and every mesh object, one
+    /// named object each.
+    #[wasm_bindgen(js_name = exportAll3mf)]
+    pub fn export_all_3mf(&self) -> Result<Vec<u8>, JsError> {
+        let seg = self
+            .seg
+            .as_ref()
+            .ok_or_else(|| JsError::new("there are no parts or mesh objects yet"))?;
+        let mut named: Vec<(&str, &Mesh)> = self
+            .surfaces
+            .iter()
+            .map(|(l, m)| {
+                let name = seg
+                    .parts
+                    .iter()
+                    .find(|p| p.label == *l)
+                    .map(|p| p.name.as_str())
+                    .unwrap_or("part");
+                (name, m)
+            })
+            .collect();
+        named.extend(
+            seg.meshes
+                .objects
+                .iter()
+                .map(|o| (o.name.as_str(), &o.mesh)),
+        );
+        if named.is_empty() {
+            return Err(JsError::new(
+                "nothing to export: calculate the parts or make a mesh object first",
+            ));
+        }
+        crate::mesh::io::write_3mf(&named).map_err(|e| JsError::new(&e.to_string()))
+    }
+}
