@@ -176,19 +176,23 @@ function tokenize(src, file) {
 
 // ---------------------------------------------------------------- module transform
 
-const rel = (abs) => path.relative(ROOT, abs).split(path.sep).join('/');
+// Module names are paths relative to the project root (the folder of index.html).
+const relTo = (root, abs) => path.relative(root, abs).split(path.sep).join('/');
+const rel = (abs) => relTo(ROOT, abs);
 
 /**
  * Parses one module: returns its body with import/export syntax replaced, the specifiers
  * it imports and the names it exports. The body is meant to run inside a function whose
  * parameter `__import` maps a resolved specifier to that module's exports object.
  */
-function transformModule(abs) {
+function transformModule(abs, root = ROOT) {
+  const rel = (a) => relTo(root, a);
   const file = rel(abs);
   const src = fs.readFileSync(abs, 'utf8');
   const { tokens, comments } = tokenize(src, file);
   const edits = []; // {start, end, text}
   const deps = []; // resolved absolute paths, in source order
+  const prologue = []; // the import bindings, placed before the module body
   const exports = []; // [exportedName, localName]
   const lets = new Set(); // top-level let/var names: exporting them would lose live updates
   let reexportCount = 0;
@@ -268,7 +272,9 @@ function transformModule(abs) {
       if (namespace) lines.push(`const ${namespace} = ${m};`);
       if (named.length) lines.push(`const { ${named.map(([a, b]) => (a === b ? a : `${a}: ${b}`)).join(', ')} } = ${m};`);
       if (!lines.length) lines.push(`${m};`);
-      edits.push({ start: t.start, end: at(end - 1).end, text: lines.join(' ') });
+      // Imports are hoisted, as in ES modules: bound before any of the module's code runs.
+      prologue.push(lines.join(' '));
+      edits.push({ start: t.start, end: at(end - 1).end, text: '' });
       k = end - 1;
       continue;
     }
@@ -332,7 +338,8 @@ function transformModule(abs) {
           const target = resolveSpec(end + 1);
           deps.push(target);
           const alias = `__reexport_${reexportCount++}`;
-          edits.push({ start: t.start, end: at(endStatement(end + 2) - 1).end, text: `const ${alias} = __import(${JSON.stringify(rel(target))});` });
+          prologue.push(`const ${alias} = __import(${JSON.stringify(rel(target))});`);
+          edits.push({ start: t.start, end: at(endStatement(end + 2) - 1).end, text: '' });
           // Getter reads through the source module's exports object.
           for (const [local, exported] of r.names) exports.push([exported, `${alias}.${local}`]);
           k = endStatement(end + 2) - 1;
@@ -371,11 +378,12 @@ function transformModule(abs) {
     pos = c.end;
   }
   out += src.slice(pos);
-  return { file, body: out, deps, exports };
+  return { file, body: `${prologue.join('\n')}\n${out}`, deps, exports };
 }
 
 /** Bundles the module graph rooted at `entry` into one script (no import/export left). */
-function bundle(entryAbs) {
+function bundle(entryAbs, root = ROOT) {
+  const rel = (a) => relTo(root, a);
   const modules = new Map(); // rel path -> transformed module, in evaluation order
   const visiting = new Set();
   const visit = (abs) => {
@@ -383,7 +391,7 @@ function bundle(entryAbs) {
     if (modules.has(key)) return;
     if (visiting.has(key)) fail(`circular import through ${key}: the bundle runs modules in dependency order and cannot break cycles`);
     visiting.add(key);
-    const m = transformModule(abs);
+    const m = transformModule(abs, root);
     for (const d of m.deps) visit(d);
     visiting.delete(key);
     modules.set(key, m);
