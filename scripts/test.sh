@@ -43,7 +43,7 @@ read -r p f < <(sum_cargo "$LOGS/wasm.log")
 record wasm "$rc" "$p" "$f"
 
 echo "== e2e: Playwright against the served app =="
-if bash scripts/build-web.sh > "$LOGS/build-web.log" 2>&1; then
+if bash scripts/build-web.sh > "$LOGS/build-web.log" 2>&1 && bash scripts/build-single.sh >> "$LOGS/build-web.log" 2>&1; then
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   python3 -m http.server "$PORT" --bind 127.0.0.1 > "$LOGS/server.log" 2>&1 &
   server=$!

@@ -22,6 +22,8 @@ function fileName(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '') || 'part';
 }
 const $ = (id) => document.getElementById(id);
+// Set only by the single-file build: it supplies the worker and the wasm (ARCHITECTURE.md).
+const SINGLE = globalThis.OSTEON_SINGLE;
 
 class App {
   constructor(viewer) {
@@ -51,7 +53,9 @@ class App {
   }
 
   startWorker() {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    const url = new URL('./worker.js', import.meta.url);
+    // The single-file build (scripts/bundle-single.mjs) starts the bundled worker from a Blob URL.
+    const worker = SINGLE ? SINGLE.startWorker(url) : new Worker(url, { type: 'module' });
     worker.onmessage = (e) => this.onWorkerMessage(e.data);
     worker.onerror = (e) => {
       e.preventDefault();
@@ -639,14 +643,14 @@ class App {
 
 /** Lets the app start offline next time (the service worker caches only our own files). */
 function registerOffline() {
-  if ('serviceWorker' in navigator) {
+  if (!SINGLE && 'serviceWorker' in navigator) {
     navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' }).catch(() => {});
   }
 }
 
 async function main() {
   registerOffline();
-  await init();
+  await init(SINGLE && { module_or_path: await SINGLE.wasm });
   let viewer;
   try {
     viewer = new Viewer($('canvas3d'));

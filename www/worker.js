@@ -5,7 +5,10 @@ import init, { Session } from './pkg/osteon.js';
 
 let session = null;
 let cancelRequested = false;
-const ready = init().then(() => { session = new Session(); });
+// The single-file build (scripts/bundle-single.mjs) posts the compiled wasm instead of a URL.
+const single = globalThis.OSTEON_SINGLE;
+const ready = Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
+  .then(() => { session = new Session(); });
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const progress = (label, done, total) => post({ type: 'progress', label, done, total });
