@@ -265,7 +265,14 @@ pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, Hat
             .into_iter()
             .flatten()
             .map(|ring| {
-                ring.iter()
+                // Start at the lowest (y, x) vertex so the output does not depend on
+                // where the offset happened to begin.
+                let first = (0..ring.len())
+                    .min_by_key(|&i| (ring[i].y, ring[i].x))
+                    .unwrap_or(0);
+                ring[first..]
+                    .iter()
+                    .chain(&ring[..first])
                     .map(|p| {
                         [
                             p.x as f64 / super::slice::UNITS_PER_MM,

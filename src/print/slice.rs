@@ -19,9 +19,9 @@
 //! above→below, so every crossing is decided the same way from both triangles of an edge
 //! and no zero-length or duplicate segment can appear. A crossing edge whose upper end is
 //! on the plane yields that vertex exactly; the consecutive equal points this gives
-//! around such a vertex are merged, so the vertex appears once in the polygon. A face
-//! lying in the plane belongs to the part above it: a unit cube cut at z = 1 (its top)
-//! gives the full square, cut at z = 0 (its bottom) nothing.
+//! around such a vertex are merged, so the vertex appears once in the polygon. So the
+//! section at height z is the section just below it (at z − ε): a unit cube cut at
+//! z = 1 (its top face) gives the full square, cut at z = 0 (its bottom face) nothing.
 //!
 //! Algorithm: triangles sorted by their lowest z enter an active set as the plane rises
 //! and leave it when their highest z is below the plane, so each layer only touches the
