@@ -615,3 +615,58 @@ fn time_slicing_a_190k_triangle_sphere_at_30_um() {
         scans.iter().map(|l| l.hatches.len()).sum::<usize>()
     );
 }
+
+// ------------------------------------------------------------------ command line
+
+#[test]
+fn cli_slice_writes_every_format_and_reports_json_and_refuses_bad_thickness_without_files() {
+    let dir = std::env::temp_dir().join(format!("osteon-print-slice-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let stl = dir.join("cube.stl");
+    let cube = box_mesh([0.0, 0.0, 5.0], [4.0, 4.0, 6.0]);
+    std::fs::write(&stl, io::write_stl_binary(&cube, "cube").unwrap()).unwrap();
+    let out = dir.join("job");
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec![
+            "slice".to_string(),
+            stl.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        std::process::Command::new(env!("CARGO_BIN_EXE_osteon"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--layer-um", "50", "--json"], &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["estimate"]["layers"], 20);
+    assert_eq!(v["lift_mm"], -5.0);
+    assert!((v["estimate"]["part_mass_g"].as_f64().unwrap() - 16.0 * 4.43e-3).abs() < 1e-9);
+    for f in [
+        "job.gcode",
+        "job.cli",
+        "job_binary.cli",
+        "svg/layer_00019.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let cli = std::fs::read_to_string(out.join("job.cli")).unwrap();
+    assert!(cli.contains("$$LAYERS/20\n") && cli.contains("$$LAYER/1.0000\n"));
+    assert!(!std::fs::read_dir(&out).unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .to_string_lossy()
+        .ends_with(".partial")));
+
+    let bad = dir.join("bad");
+    let o = run(&["--layer-um", "10"], &bad);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("20–100 µm"), "{err}");
+    assert!(!bad.exists(), "nothing may be written on error");
+    let _ = std::fs::remove_dir_all(&dir);
+}
