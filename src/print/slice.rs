@@ -115,6 +115,9 @@ pub enum SliceError {
     /// Planes given to [`slice_at_heights`] are not finite and ascending.
     #[error("slice heights must be finite and ascending; height {index} ({z_mm} mm) is not")]
     Heights { index: usize, z_mm: f64 },
+    /// The edge table could not be built (e.g. too many triangles).
+    #[error("{0}")]
+    Mesh(String),
     /// A contour did not close (self-intersecting or damaged mesh).
     #[error("at z = {z_mm:.4} mm the contour through triangle {triangle} does not close; the mesh is damaged — run mesh::repair::repair")]
     OpenContour { z_mm: f64, triangle: usize },
@@ -290,7 +293,7 @@ impl<'a> Prepared<'a> {
                 });
             }
         }
-        let adj = Adjacency::build(mesh).map_err(|_| SliceError::Empty)?;
+        let adj = Adjacency::build(mesh).map_err(|e| SliceError::Mesh(e.to_string()))?;
         let mut open = Vec::new();
         let mut non_manifold = Vec::new();
         let mut inconsistent = Vec::new();
