@@ -614,6 +614,19 @@ fn time_slicing_a_190k_triangle_sphere_at_30_um() {
         t0.elapsed().as_secs_f64() * 1000.0,
         scans.iter().map(|l| l.hatches.len()).sum::<usize>()
     );
+    let t0 = std::time::Instant::now();
+    hatch_all(
+        &s,
+        &HatchParams {
+            contour_count: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    println!(
+        "hatched without contours (one offset per layer) in {:.1} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
 // ------------------------------------------------------------------ command line
