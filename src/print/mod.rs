@@ -2,6 +2,11 @@
 //! analysis, supports, sweep-plane slicing, hatching, machine-instruction export,
 //! estimates and build plates. Pure: meshes and parameter structs in, values and bytes
 //! out. Coordinates are build-space millimetres, +z up from the build plate.
+//!
+//! Slicing pipeline: [`slice::slice`] (mesh → layer polygons on a 0.1 µm integer grid)
+//! → [`hatch::hatch_all`] (offset contours and hatch vectors per layer) →
+//! [`export`] (G-code, CLI ASCII/binary, SVG bytes) and [`estimate::estimate`] (time,
+//! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
 
 pub mod estimate;
 pub mod export;

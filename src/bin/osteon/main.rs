@@ -8,6 +8,7 @@ mod link;
 mod mesh;
 mod replay;
 mod segment;
+mod slice;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,9 @@ USAGE:
   osteon segment <study|demo> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]
                                              bone parts: labels.nrrd, one STL per part, parts.json
   osteon mesh info|mirror|register|smooth|remesh|decimate|distance ...   (osteon mesh for usage)
+  osteon slice <mesh.stl|mesh.obj|plate.3mf> --out DIR [--layer-um 30] [--hatch-um 110]
+               [--format gcode,cli,svg] [--json]   (osteon slice for all options)
+                                             layers, G-code, CLI, SVG previews and the build estimate
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
   osteon link implant <mesh> [--name N]      implant-only link '#m=…' (no anatomy); open-implant reads one
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
         Some("segment") => segment::run(&args[1..]),
         Some("replay") => replay::run(&args[1..]),
         Some("mesh") => mesh::run(&args[1..]),
+        Some("slice") => slice::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())
