@@ -5,8 +5,8 @@ pub mod edit_ops;
 pub mod history;
 pub mod link;
 pub mod mesh_link;
-pub mod outputs;
 pub mod meshes;
+pub mod outputs;
 pub mod replay;
 pub mod state;
 

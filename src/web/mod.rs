@@ -11,8 +11,8 @@
 mod bench;
 mod design;
 mod session;
-mod session_recovery;
 mod session_mesh;
+mod session_recovery;
 mod viewer;
 
 pub use session::Session;
