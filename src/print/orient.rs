@@ -1,7 +1,10 @@
 //! Build orientation search: which way up should the part be built?
 //!
 //! Candidates are `directions` unit vectors on a Fibonacci sphere (deterministic; default
-//! 2,000, at least 1,000), each a possible build direction `up` in mesh space. Each is
+//! 2,000, at least 1,000), plus the six axis directions and the reversed normals of the
+//! 32 largest flat areas (triangles grouped by normal to 1e-6), because a flat face rests
+//! on the plate only when it is exactly horizontal, which a sphere sample never hits.
+//! Each candidate is a possible build direction `up` in mesh space. Each is
 //! scored (lower is better) from normalised, scale-free terms:
 //!
 //! ```text
@@ -152,7 +155,17 @@ pub fn orient(
         }
     }
     let pre = Precomputed::new(mesh, marks)?;
-    let mut ranked: Vec<(usize, Candidate)> = fibonacci_directions(params.directions)
+    let mut dirs = fibonacci_directions(params.directions);
+    dirs.extend_from_slice(&[
+        [0.0, 0.0, 1.0],
+        [0.0, 0.0, -1.0],
+        [1.0, 0.0, 0.0],
+        [-1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, -1.0, 0.0],
+    ]);
+    dirs.extend(pre.flat_face_directions(32));
+    let mut ranked: Vec<(usize, Candidate)> = dirs
         .into_iter()
         .map(|d| pre.score(d, params))
         .enumerate()
@@ -342,6 +355,28 @@ impl Precomputed {
             total_area,
             diameter: (2.0 * r2.sqrt()).max(1e-9),
         })
+    }
+
+    /// Reversed normals of the `k` largest groups of triangles sharing a normal (to 1e-6):
+    /// building along them puts that flat area on the plate.
+    fn flat_face_directions(&self, k: usize) -> Vec<[f64; 3]> {
+        let mut groups: std::collections::BTreeMap<[i64; 3], (f64, [f64; 3])> =
+            std::collections::BTreeMap::new();
+        for (n, a) in self.normals.iter().zip(&self.areas) {
+            let key = n.map(|c| (c * 1e6).round() as i64);
+            let e = groups.entry(key).or_insert((0.0, *n));
+            e.0 += a;
+        }
+        let mut g: Vec<(f64, [i64; 3], [f64; 3])> = groups
+            .into_iter()
+            .map(|(key, (a, n))| (a, key, n))
+            .collect();
+        g.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+        g.into_iter()
+            .filter(|(a, _, _)| *a > 1e-3 * self.total_area)
+            .take(k)
+            .map(|(_, _, n)| n.map(|c| -c))
+            .collect()
     }
 
     fn score(&self, up: [f64; 3], params: &OrientParams) -> Candidate {

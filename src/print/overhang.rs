@@ -45,7 +45,7 @@ pub struct OverhangParams {
     /// (0, 90). Default 45.
     pub critical_angle_deg: f64,
     /// A face whose corners all lie within this height of the plate rests on it (mm).
-    /// Default 0.05.
+    /// Default 0.03 (one layer at the default 30 µm).
     pub plate_tolerance_mm: f64,
     /// Plate height along `up` (mm, in mesh space). `None` (default): the lowest point of
     /// the part, i.e. the part rests on the plate.
@@ -56,7 +56,7 @@ impl Default for OverhangParams {
     fn default() -> Self {
         OverhangParams {
             critical_angle_deg: 45.0,
-            plate_tolerance_mm: 0.05,
+            plate_tolerance_mm: 0.03,
             plate_height_mm: None,
         }
     }

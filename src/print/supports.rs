@@ -13,8 +13,10 @@
 //! and orientation hold by construction, and supports on the same lattice cannot meet:
 //!
 //! 1. Overhang faces (class 1 of the [overhang map](super::overhang)) are sampled on a
-//!    square xy lattice anchored at the origin (`spacing_mm`, default 1.5): every lattice
-//!    point inside a face's xy projection gives a contact on that face. A region whose
+//!    square xy lattice (`spacing_mm`, default 1.5) through `(0.5137 s, 0.5137 s)`, an
+//!    offset that keeps lattice lines off the round coordinates where walls of centred,
+//!    CAD-like parts usually lie (a ray sliding down a wall is the ill-posed case):
+//!    every lattice point inside a face's xy projection gives a contact on that face. A region whose
 //!    projection holds no lattice point gets one thin support at its largest face's
 //!    centroid when that is clear of its neighbours.
 //! 2. From each contact a ray is cast straight down ([`Bvh::ray_cast`]): no hit → the
@@ -330,7 +332,8 @@ pub fn generate(
         let p = r.largest_centroid;
         let clear_of_lattice = lattice_neighbours(p, s).all(|cell| {
             !occupied.contains(&cell) || {
-                let d = [p[0] - cell.0 as f64 * s, p[1] - cell.1 as f64 * s];
+                let o = LATTICE_OFFSET * s;
+                let d = [p[0] - o - cell.0 as f64 * s, p[1] - o - cell.1 as f64 * s];
                 (d[0] * d[0] + d[1] * d[1]).sqrt() >= foot_r + tip_r + 0.05
             }
         });
@@ -379,13 +382,21 @@ pub fn generate(
             continue;
         }
         let down = [0.0, 0.0, -1.0];
-        let start = [x, y, z - LIFT];
-        let reach = start[2] - plate_z;
-        let hit = if reach > 0.0 {
-            bvh.ray_cast(start, down, reach)
-        } else {
-            None
-        };
+        // Five rays (axis and four at the tip radius), the highest hit wins: a contact on
+        // the edge of an overhang above a wall must not slip past the part to the plate.
+        let mut hit: Option<crate::mesh::bvh::RayHit> = None;
+        for d in [[0.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]] {
+            let start = [x + d[0] * tip_r, y + d[1] * tip_r, z - LIFT - tip_r];
+            let reach = start[2] - plate_z;
+            if reach <= 0.0 {
+                continue;
+            }
+            if let Some(h) = bvh.ray_cast(start, down, reach) {
+                if hit.is_none_or(|b| h.point_mm[2] > b.point_mm[2]) {
+                    hit = Some(h);
+                }
+            }
+        }
         let support = match hit {
             Some(h) => {
                 let (n, a2) = normal_and_double_area(&mesh.corners(h.triangle as usize));
@@ -493,10 +504,17 @@ pub fn generate(
 /// (boundary included; duplicates on shared edges are removed later). Returns whether
 /// any was found.
 fn sample_triangle(c: &[[f64; 3]; 3], s: f64, t: u32, out: &mut Vec<Contact>) -> bool {
+    let o = LATTICE_OFFSET * s;
     let lo = [0, 1].map(|k| c[0][k].min(c[1][k]).min(c[2][k]));
     let hi = [0, 1].map(|k| c[0][k].max(c[1][k]).max(c[2][k]));
-    let (i0, i1) = ((lo[0] / s).ceil() as i64, (hi[0] / s).floor() as i64);
-    let (j0, j1) = ((lo[1] / s).ceil() as i64, (hi[1] / s).floor() as i64);
+    let (i0, i1) = (
+        ((lo[0] - o) / s).ceil() as i64,
+        ((hi[0] - o) / s).floor() as i64,
+    );
+    let (j0, j1) = (
+        ((lo[1] - o) / s).ceil() as i64,
+        ((hi[1] - o) / s).floor() as i64,
+    );
     let det = (c[1][0] - c[0][0]) * (c[2][1] - c[0][1]) - (c[2][0] - c[0][0]) * (c[1][1] - c[0][1]);
     if det.abs() < 1e-12 {
         return false;
@@ -504,7 +522,7 @@ fn sample_triangle(c: &[[f64; 3]; 3], s: f64, t: u32, out: &mut Vec<Contact>) ->
     let mut any = false;
     for i in i0..=i1 {
         for j in j0..=j1 {
-            let (x, y) = (i as f64 * s, j as f64 * s);
+            let (x, y) = (o + i as f64 * s, o + j as f64 * s);
             let u =
                 ((x - c[0][0]) * (c[2][1] - c[0][1]) - (c[2][0] - c[0][0]) * (y - c[0][1])) / det;
             let v =
@@ -524,8 +542,15 @@ fn sample_triangle(c: &[[f64; 3]; 3], s: f64, t: u32, out: &mut Vec<Contact>) ->
     any
 }
 
+/// Lattice points are at `(LATTICE_OFFSET + i) · s`, `(LATTICE_OFFSET + j) · s`.
+const LATTICE_OFFSET: f64 = 0.5137;
+
 fn lattice_neighbours(p: [f64; 3], s: f64) -> impl Iterator<Item = (i64, i64)> {
-    let (ci, cj) = ((p[0] / s).round() as i64, (p[1] / s).round() as i64);
+    let o = LATTICE_OFFSET * s;
+    let (ci, cj) = (
+        ((p[0] - o) / s).round() as i64,
+        ((p[1] - o) / s).round() as i64,
+    );
     (-1..=1).flat_map(move |di| (-1..=1).map(move |dj| (ci + di, cj + dj)))
 }
 
@@ -653,7 +678,7 @@ mod tests {
             ..Default::default()
         };
         let r = generate(&slab, &ArticularMarks::none(12), &params).unwrap();
-        // Lattice x ∈ {1..6}, y ∈ {1..3}: 18 contacts.
+        // Lattice x ∈ {0.51, …, 5.51}, y ∈ {0.51, 1.51, 2.51}: 18 contacts.
         assert_eq!(r.supports.len(), 18);
         assert!(r
             .supports
