@@ -509,16 +509,18 @@ fn real_talus_is_oriented_and_supported() {
         o.as_given.supported_area_mm2, o.as_given.height_mm, o.best.supported_area_mm2, o.best.height_mm,
         o.best.up, s.supports.len(), s.volume_mm3, s.contact_area_mm2, s.plate_area_mm2, s.warnings()
     );
-    // Marking the surface that faced up in the best pose as articular keeps it off the
-    // plate side in the new best pose.
-    let up = o.best.up;
-    let art = ArticularMarks::from_normal_cone(&talus, up, 30.0).unwrap();
+    // Mark the surface that looked down in the best pose as articular: the search must
+    // turn it away from the plate.
+    let art = ArticularMarks::from_normal_cone(&talus, o.best.up.map(|c| -c), 40.0).unwrap();
+    let before = overhang_map(&talus, o.best.up, &art).unwrap();
     let o2 = orient(&talus, &art, &OrientParams::default()).unwrap();
     println!(
-        "talus with {} articular faces: best up {:?}, articular down {:.1} mm², supported {:.1} mm²",
-        art.count(), o2.best.up, o2.best.articular_down_area_mm2, o2.best.supported_area_mm2
+        "talus with {} articular faces ({:.1} mm² looking down in the old pose): best up {:?}, articular down {:.1} mm², supported {:.1} mm², height {:.1} mm",
+        art.count(), before.articular_down_area_mm2, o2.best.up, o2.best.articular_down_area_mm2,
+        o2.best.supported_area_mm2, o2.best.height_mm
     );
-    assert!(o2.best.articular_down_area_mm2 < 1.0);
+    assert!(before.articular_down_area_mm2 > 100.0);
+    assert!(o2.best.articular_down_area_mm2 < 0.05 * before.articular_down_area_mm2);
     let posed2 = pose_with_rotation(
         &talus,
         &art,

@@ -6,6 +6,7 @@ mod files;
 mod info;
 mod link;
 mod mesh;
+mod print;
 mod segment;
 
 use std::process::ExitCode;
@@ -20,6 +21,12 @@ USAGE:
   osteon segment <study|demo> --out DIR [--auto] [--seed i,j,k[:name] ...] [--threshold LO[,HI]] [--iso HU]
                                              bone parts: labels.nrrd, one STL per part, parts.json
   osteon mesh info|mirror|register|smooth|remesh|decimate|distance ...   (osteon mesh for usage)
+  osteon orient <mesh> [--critical-deg 45] [--articular X,Y,Z:R ...] [--out FILE] [--json]
+                                             best build direction, supported area before/after
+  osteon supports <mesh> [--spacing-mm 1.5] [--out supports.stl] [--json]
+                                             cone supports under overhangs (build space)
+  osteon plate <implant> --out plate.3mf [--sizes 95,100,105] [--coupons 2] [--json]
+                                             three sizes and tensile coupons on one plate
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
   osteon bench [--json] [--reps N] [--only K1,K2]
@@ -35,6 +42,9 @@ fn main() -> ExitCode {
         Some("link") => link::run(&args[1..]),
         Some("segment") => segment::run(&args[1..]),
         Some("mesh") => mesh::run(&args[1..]),
+        Some("orient") => print::run_orient(&args[1..]),
+        Some("supports") => print::run_supports(&args[1..]),
+        Some("plate") => print::run_plate(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())
