@@ -531,3 +531,142 @@ fn real_talus_is_oriented_and_supported() {
     let s2 = generate(&posed2.mesh, &art, &params).unwrap();
     assert_grounded(&posed2.mesh, &s2, &params, 0.0);
 }
+
+// ---------------------------------------------------------------- CLI
+
+#[test]
+fn cli_orients_supports_and_plates_a_part() {
+    let dir = std::env::temp_dir().join(format!("osteon-print-orient-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let part = dir.join("dome.stl");
+    let m = hemisphere(10.0, 20, 40);
+    std::fs::write(
+        &part,
+        osteon::mesh::io::write_stl_binary(&m, "dome").unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_osteon"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let p = |f: &str| dir.join(f).to_string_lossy().to_string();
+    // Flat face articular (a ball around its centre): the dome goes down.
+    let (ok, out, err) = run(&[
+        "orient",
+        &p("dome.stl"),
+        "--articular",
+        "0,0,0:9",
+        "--out",
+        &p("oriented.stl"),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["best"]["up"][2].as_f64().unwrap() < -0.98, "{out}");
+    assert!(v["directions"].as_u64().unwrap() >= 1000);
+    let (ok, out, err) = run(&[
+        "supports",
+        &p("oriented.stl"),
+        "--spacing-mm",
+        "2",
+        "--out",
+        &p("supports.stl"),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["supports"].as_u64().unwrap() > 10 && v["volume_mm3"].as_f64().unwrap() > 0.0);
+    let sup = read_stl(&std::fs::read(dir.join("supports.stl")).unwrap()).unwrap();
+    assert!(check(&sup).unwrap().watertight);
+    let (ok, _, err) = run(&[
+        "plate",
+        &p("oriented.stl"),
+        "--coupons",
+        "1",
+        "--out",
+        &p("plate.3mf"),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        read_3mf(&std::fs::read(dir.join("plate.3mf")).unwrap())
+            .unwrap()
+            .len(),
+        4
+    );
+    let (ok, _, err) = run(&[
+        "plate",
+        &p("oriented.stl"),
+        "--machine",
+        "20,20,20",
+        "--out",
+        &p("small.3mf"),
+    ]);
+    assert!(!ok && err.contains("does not fit"), "{err}");
+    let (ok, _, err) = run(&["orient", &p("dome.stl"), "--articular", "1,2:3"]);
+    assert!(!ok && err.contains("three numbers"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Speed figure for the report (no assertion on time): the talus subdivided to about
+/// 143 k triangles. Run with `cargo test --release --test print_orient -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn orient_speed_on_a_subdivided_talus() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/meshes_tlem_talus/talus_r.stl");
+    if !path.exists() {
+        println!("skipped: no shared data");
+        return;
+    }
+    let mut m = read_stl(&std::fs::read(path).unwrap()).unwrap();
+    while m.triangle_count() < 100_000 {
+        m = subdivide(&m);
+    }
+    let marks = none(&m);
+    let start = std::time::Instant::now();
+    let o = orient(&m, &marks, &OrientParams::default()).unwrap();
+    let orient_s = start.elapsed().as_secs_f64();
+    let posed =
+        pose_with_rotation(&m, &marks, &o.build_from_mesh_rotation, &Default::default()).unwrap();
+    let start = std::time::Instant::now();
+    let s = generate(&posed.mesh, &marks, &SupportParams::default()).unwrap();
+    let sup_s = start.elapsed().as_secs_f64();
+    println!(
+        "{} triangles: orient {} directions in {:.3} s; {} supports in {:.3} s",
+        m.triangle_count(),
+        o.ranked.len(),
+        orient_s,
+        s.supports.len(),
+        sup_s
+    );
+}
+
+/// Midpoint subdivision (each triangle into four; the surface is unchanged).
+fn subdivide(m: &Mesh) -> Mesh {
+    let mut p = m.positions_mm.clone();
+    let mut mid = std::collections::BTreeMap::new();
+    let mut t = Vec::with_capacity(m.triangle_count() * 4);
+    for tri in &m.triangles {
+        let mut k = [0u32; 3];
+        for e in 0..3 {
+            let (a, b) = (tri[e], tri[(e + 1) % 3]);
+            k[e] = *mid.entry((a.min(b), a.max(b))).or_insert_with(|| {
+                let (x, y) = (p[a as usize], p[b as usize]);
+                p.push([0, 1, 2].map(|i| 0.5 * (x[i] + y[i])));
+                (p.len() - 1) as u32
+            });
+        }
+        t.push([tri[0], k[0], k[2]]);
+        t.push([tri[1], k[1], k[0]]);
+        t.push([tri[2], k[2], k[1]]);
+        t.push(k);
+    }
+    Mesh::new(p, t)
+}
