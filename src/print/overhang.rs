@@ -151,7 +151,9 @@ impl ArticularMarks {
         radius_mm: f64,
     ) -> Result<Self, OverhangError> {
         validate(mesh)?;
-        if !(radius_mm.is_finite() && radius_mm > 0.0) || !center_mm.iter().all(|c| c.is_finite()) {
+        let ok =
+            radius_mm.is_finite() && radius_mm > 0.0 && center_mm.iter().all(|c| c.is_finite());
+        if !ok {
             return Err(OverhangError::InvalidParameter(format!(
                 "articular ball needs a finite centre and a radius > 0 mm (got {radius_mm})"
             )));
@@ -177,9 +179,8 @@ impl ArticularMarks {
     ) -> Result<Self, OverhangError> {
         validate(mesh)?;
         let l = dot(axis, axis).sqrt();
-        if !(l.is_finite() && l > 0.0)
-            || !(half_angle_deg.is_finite() && (0.0..=180.0).contains(&half_angle_deg))
-        {
+        let ok = l.is_finite() && l > 0.0 && (0.0..=180.0).contains(&half_angle_deg);
+        if !ok {
             return Err(OverhangError::InvalidParameter(format!(
                 "normal cone needs a non-zero axis and a half angle in [0°, 180°] (got {half_angle_deg}°)"
             )));

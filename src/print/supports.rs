@@ -19,9 +19,11 @@
 //!    every lattice point inside a face's xy projection gives a contact on that face. A region whose
 //!    projection holds no lattice point gets one thin support at its largest face's
 //!    centroid when that is clear of its neighbours.
-//! 2. From each contact a ray is cast straight down ([`Bvh::ray_cast`]): no hit → the
-//!    support stands on the plate (wide foot, when four rays at the foot radius also
-//!    reach the plate); a hit on an up-facing part face → a thin column lands on the part.
+//! 2. From each contact five rays are cast straight down ([`Bvh::ray_cast`]), on the axis
+//!    and at the tip radius around it; the highest hit wins. No hit → the support stands
+//!    on the plate (wide foot, when four rays at the foot radius also reach the plate); a
+//!    hit on an up-facing part face → a thin column lands on the part (within the tip
+//!    radius of its axis).
 //! 3. A contact, landing or column closer than `articular_clearance_mm` (+ its radius) to
 //!    an articular face is dropped and counted. Articular overhangs are never sampled:
 //!    they are returned as [`UnsupportedRegion`]s so the user is warned, not left unaware.
@@ -592,8 +594,8 @@ impl RegionAcc {
         let g = [0, 1, 2].map(|k| (c[0][k] + c[1][k] + c[2][k]) / 3.0);
         self.triangles += 1;
         self.area += area;
-        for k in 0..3 {
-            self.moment[k] += area * g[k];
+        for (m, gk) in self.moment.iter_mut().zip(g) {
+            *m += area * gk;
         }
         if area > self.largest_area {
             self.largest_area = area;
