@@ -298,13 +298,30 @@ pub fn transform_mesh(mesh: &Mesh, m: &Matrix4<f64>) -> Mesh {
     Mesh::new(positions_mm, triangles)
 }
 
-/// Normals, areas and vertex positions computed once for the direction search.
+/// Normals, areas, centroids and vertex positions computed once for the direction
+/// search, stored as separate coordinate arrays so the per-direction loops are plain
+/// multiply-adds over contiguous memory.
 struct Precomputed {
-    positions: Vec<[f64; 3]>,
+    /// Used vertices.
+    px: Vec<f64>,
+    py: Vec<f64>,
+    pz: Vec<f64>,
+    /// Non-degenerate triangles (renumbered vertices) and their unit normals.
     triangles: Vec<[u32; 3]>,
+    nx: Vec<f64>,
+    ny: Vec<f64>,
+    nz: Vec<f64>,
+    /// Centroids: a face can rest on the plate only if its centroid is that low.
+    cx: Vec<f64>,
+    cy: Vec<f64>,
+    cz: Vec<f64>,
+    /// Area of each face if it is not articular, else 0.
+    area_free: Vec<f64>,
+    /// Area of each face if it is articular, else 0.
+    area_art: Vec<f64>,
+    /// For [`Precomputed::flat_face_directions`].
     normals: Vec<[f64; 3]>,
     areas: Vec<f64>,
-    articular: Vec<bool>,
     total_area: f64,
     diameter: f64,
 }
@@ -314,14 +331,33 @@ impl Precomputed {
         let used = used_vertices(mesh);
         // Only used vertices count for heights; renumber so the inner loop is dense.
         let mut remap = vec![u32::MAX; mesh.vertex_count()];
-        let mut positions = Vec::with_capacity(used.len());
+        let (mut px, mut py, mut pz) = (Vec::new(), Vec::new(), Vec::new());
         for (i, &v) in used.iter().enumerate() {
             remap[v] = i as u32;
-            positions.push(mesh.positions_mm[v]);
+            let p = mesh.positions_mm[v];
+            px.push(p[0]);
+            py.push(p[1]);
+            pz.push(p[2]);
         }
-        let (mut normals, mut areas, mut triangles, mut articular) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut total_area, mut centroid) = (0.0, [0.0; 3]);
+        let mut pre = Precomputed {
+            px,
+            py,
+            pz,
+            triangles: Vec::new(),
+            nx: Vec::new(),
+            ny: Vec::new(),
+            nz: Vec::new(),
+            cx: Vec::new(),
+            cy: Vec::new(),
+            cz: Vec::new(),
+            area_free: Vec::new(),
+            area_art: Vec::new(),
+            normals: Vec::new(),
+            areas: Vec::new(),
+            total_area: 0.0,
+            diameter: 0.0,
+        };
+        let mut centroid = [0.0; 3];
         for (t, tri) in mesh.triangles.iter().enumerate() {
             let c = mesh.corners(t);
             let (n, a2) = normal_and_double_area(&c);
@@ -329,32 +365,35 @@ impl Precomputed {
                 continue;
             }
             let a = 0.5 * a2;
-            total_area += a;
+            pre.total_area += a;
+            let g = [0, 1, 2].map(|k| (c[0][k] + c[1][k] + c[2][k]) / 3.0);
             for k in 0..3 {
-                centroid[k] += a * (c[0][k] + c[1][k] + c[2][k]) / 3.0;
+                centroid[k] += a * g[k];
             }
-            normals.push(n);
-            areas.push(a);
-            triangles.push(tri.map(|v| remap[v as usize]));
-            articular.push(marks.mask[t]);
+            pre.triangles.push(tri.map(|v| remap[v as usize]));
+            pre.nx.push(n[0]);
+            pre.ny.push(n[1]);
+            pre.nz.push(n[2]);
+            pre.cx.push(g[0]);
+            pre.cy.push(g[1]);
+            pre.cz.push(g[2]);
+            let art = marks.mask[t];
+            pre.area_free.push(if art { 0.0 } else { a });
+            pre.area_art.push(if art { a } else { 0.0 });
+            pre.normals.push(n);
+            pre.areas.push(a);
         }
-        if total_area <= 0.0 || !total_area.is_finite() {
+        if pre.total_area <= 0.0 || !pre.total_area.is_finite() {
             return Err(OverhangError::Empty);
         }
-        let centroid = centroid.map(|c| c / total_area);
-        let r2 = positions.iter().fold(0.0f64, |m, p| {
-            let d = [p[0] - centroid[0], p[1] - centroid[1], p[2] - centroid[2]];
-            m.max(dot(d, d))
-        });
-        Ok(Precomputed {
-            positions,
-            triangles,
-            normals,
-            areas,
-            articular,
-            total_area,
-            diameter: (2.0 * r2.sqrt()).max(1e-9),
-        })
+        let g = centroid.map(|c| c / pre.total_area);
+        let mut r2 = 0.0f64;
+        for i in 0..pre.px.len() {
+            let d = [pre.px[i] - g[0], pre.py[i] - g[1], pre.pz[i] - g[2]];
+            r2 = r2.max(dot(d, d));
+        }
+        pre.diameter = (2.0 * r2.sqrt()).max(1e-9);
+        Ok(pre)
     }
 
     /// Reversed normals of the `k` largest groups of triangles sharing a normal (to 1e-6):
@@ -379,31 +418,41 @@ impl Precomputed {
             .collect()
     }
 
+    fn height(&self, v: u32, up: [f64; 3]) -> f64 {
+        let v = v as usize;
+        self.px[v] * up[0] + self.py[v] * up[1] + self.pz[v] * up[2]
+    }
+
     fn score(&self, up: [f64; 3], params: &OrientParams) -> Candidate {
         let cos_crit = params.overhang.cos_critical();
         let tol = params.overhang.plate_tolerance_mm;
-        let heights: Vec<f64> = self.positions.iter().map(|p| dot(*p, up)).collect();
-        let (lo, hi) = heights
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &h| {
-                (lo.min(h), hi.max(h))
-            });
+        let [ux, uy, uz] = up;
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for ((x, y), z) in self.px.iter().zip(&self.py).zip(&self.pz) {
+            let h = x * ux + y * uy + z * uz;
+            lo = if h < lo { h } else { lo };
+            hi = if h > hi { h } else { hi };
+        }
         let below = lo + tol;
         let (mut supported, mut articular) = (0.0, 0.0);
-        for (i, n) in self.normals.iter().enumerate() {
-            let down = -dot(*n, up);
+        for i in 0..self.nx.len() {
+            let down = -(self.nx[i] * ux + self.ny[i] * uy + self.nz[i] * uz);
             if down <= 0.0 {
                 continue;
             }
-            let needs = down > cos_crit && {
-                let t = self.triangles[i];
-                !t.iter().all(|&v| heights[v as usize] <= below)
-            };
-            if self.articular[i] {
-                // Looking down at all counts once, needing support counts again.
-                articular += self.areas[i] * if needs { 2.0 } else { 1.0 };
-            } else if needs {
-                supported += self.areas[i];
+            // Looking down at all counts once for articular faces, needing support again.
+            articular += self.area_art[i];
+            if down <= cos_crit {
+                continue;
+            }
+            let centre = self.cx[i] * ux + self.cy[i] * uy + self.cz[i] * uz;
+            let on_plate = centre <= below
+                && self.triangles[i]
+                    .iter()
+                    .all(|&v| self.height(v, up) <= below);
+            if !on_plate {
+                supported += self.area_free[i];
+                articular += self.area_art[i];
             }
         }
         let height = hi - lo;
