@@ -445,8 +445,9 @@ impl Precomputed {
             if down <= cos_crit {
                 continue;
             }
+            // Cheap filter first (with a rounding margin), then the exact corner rule.
             let centre = self.cx[i] * ux + self.cy[i] * uy + self.cz[i] * uz;
-            let on_plate = centre <= below
+            let on_plate = centre <= below + 1e-9 * self.diameter
                 && self.triangles[i]
                     .iter()
                     .all(|&v| self.height(v, up) <= below);
@@ -501,6 +502,21 @@ mod tests {
             assert!((z - Vector3::z()).norm() < 1e-12, "{up:?}");
             assert!((r.determinant() - 1.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn flat_bottom_rests_on_the_plate_even_without_tolerance() {
+        let m = crate::mesh::shapes::box_mesh([0.1, 0.2, 0.3], [10.3, 7.7, 40.9]);
+        let params = OrientParams {
+            overhang: OverhangParams {
+                plate_tolerance_mm: 0.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let o = orient(&m, &ArticularMarks::none(12), &params).unwrap();
+        assert_eq!(o.best.supported_area_mm2, 0.0);
+        assert_eq!(o.as_given.supported_area_mm2, 0.0);
     }
 
     #[test]
