@@ -427,33 +427,48 @@ impl Precomputed {
         let cos_crit = params.overhang.cos_critical();
         let tol = params.overhang.plate_tolerance_mm;
         let [ux, uy, uz] = up;
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        for ((x, y), z) in self.px.iter().zip(&self.py).zip(&self.pz) {
-            let h = x * ux + y * uy + z * uz;
-            lo = if h < lo { h } else { lo };
-            hi = if h > hi { h } else { hi };
+        // Four independent lanes (min/max are exact, so the lane split changes nothing).
+        let (mut lo4, mut hi4) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+        let nv = self.px.len();
+        let (px, py, pz) = (&self.px[..nv], &self.py[..nv], &self.pz[..nv]);
+        let mut v = 0;
+        while v + 4 <= nv {
+            for l in 0..4 {
+                let h = px[v + l] * ux + py[v + l] * uy + pz[v + l] * uz;
+                lo4[l] = if h < lo4[l] { h } else { lo4[l] };
+                hi4[l] = if h > hi4[l] { h } else { hi4[l] };
+            }
+            v += 4;
         }
+        for i in v..nv {
+            let h = px[i] * ux + py[i] * uy + pz[i] * uz;
+            lo4[0] = if h < lo4[0] { h } else { lo4[0] };
+            hi4[0] = if h > hi4[0] { h } else { hi4[0] };
+        }
+        let lo = lo4.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+        let hi = hi4.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let below = lo + tol;
+        let centre_below = below + 1e-9 * self.diameter;
+        let nf = self.nx.len();
+        let (nx, ny, nz) = (&self.nx[..nf], &self.ny[..nf], &self.nz[..nf]);
+        let (cx, cy, cz) = (&self.cx[..nf], &self.cy[..nf], &self.cz[..nf]);
+        let (area_free, area_art) = (&self.area_free[..nf], &self.area_art[..nf]);
         let (mut supported, mut articular) = (0.0, 0.0);
-        for i in 0..self.nx.len() {
-            let down = -(self.nx[i] * ux + self.ny[i] * uy + self.nz[i] * uz);
-            if down <= 0.0 {
-                continue;
-            }
+        for i in 0..nf {
+            let down = -(nx[i] * ux + ny[i] * uy + nz[i] * uz);
             // Looking down at all counts once for articular faces, needing support again.
-            articular += self.area_art[i];
-            if down <= cos_crit {
-                continue;
-            }
-            // Cheap filter first (with a rounding margin), then the exact corner rule.
-            let centre = self.cx[i] * ux + self.cy[i] * uy + self.cz[i] * uz;
-            let on_plate = centre <= below + 1e-9 * self.diameter
-                && self.triangles[i]
-                    .iter()
-                    .all(|&v| self.height(v, up) <= below);
-            if !on_plate {
-                supported += self.area_free[i];
-                articular += self.area_art[i];
+            articular += if down > 0.0 { area_art[i] } else { 0.0 };
+            if down > cos_crit {
+                // Cheap filter first (with a rounding margin), then the exact corner rule.
+                let centre = cx[i] * ux + cy[i] * uy + cz[i] * uz;
+                let on_plate = centre <= centre_below
+                    && self.triangles[i]
+                        .iter()
+                        .all(|&v| self.height(v, up) <= below);
+                if !on_plate {
+                    supported += area_free[i];
+                    articular += area_art[i];
+                }
             }
         }
         let height = hi - lo;
