@@ -494,6 +494,18 @@ fn real_talus_is_oriented_and_supported() {
     let params = SupportParams::default();
     let s = generate(&posed.mesh, &marks, &params).unwrap();
     assert_grounded(&posed.mesh, &s, &params, 0.0);
+    assert_eq!(s.dropped_other, 0);
+    // As given (resting on its lowest point), for the before/after comparison.
+    let given = generate(&talus, &marks, &params).unwrap();
+    let z0 = bounding_box(&talus).unwrap().min_mm[2];
+    assert_grounded(&talus, &given, &params, z0);
+    assert_eq!(given.dropped_other, 0, "{:?}", given.warnings());
+    println!(
+        "talus as given: {} supports, volume {:.1} mm³, contact {:.2} mm²",
+        given.supports.len(),
+        given.volume_mm3,
+        given.contact_area_mm2
+    );
     assert_eq!(
         posed
             .map

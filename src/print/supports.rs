@@ -394,7 +394,11 @@ pub fn generate(
                 continue;
             }
             if let Some(h) = bvh.ray_cast(start, down, reach) {
-                if hit.is_none_or(|b| h.point_mm[2] > b.point_mm[2]) {
+                // An offset ray that starts inside the part first meets a face looking
+                // down (its way out): it says nothing about the landing.
+                let (n, _) = normal_and_double_area(&mesh.corners(h.triangle as usize));
+                let outside = d == [0.0, 0.0] || n[2] > 0.0;
+                if outside && hit.is_none_or(|b| h.point_mm[2] > b.point_mm[2]) {
                     hit = Some(h);
                 }
             }
