@@ -76,7 +76,8 @@ pub struct Candidate {
     pub supported_area_mm2: f64,
     /// Extent along `up` (mm).
     pub height_mm: f64,
-    /// Area of articular faces looking down or needing support (mm²).
+    /// Area of articular faces looking down (mm²), counted twice where such a face also
+    /// needs support: 0 means every joint surface looks up or sideways.
     pub articular_down_area_mm2: f64,
 }
 
