@@ -114,7 +114,7 @@ test('paint, undo, erase and dilate edit the selected part through the design li
   const label = await page.evaluate((c) => window.osteon.viewer.labelAt(...c), cursor);
   assert.ok(label > 0, 'the crosshair should start inside a part');
   await page.click(`#parts-table tbody tr[data-label="${label}"] td.name`);
-  assert.match(await page.$eval('#edit-target', (e) => e.textContent), /bone/);
+  assert.match(await page.$eval('#edit-target', (e) => e.textContent), /right talus/);
   const start = await voxelsOf(page, label);
   const headers = await page.$$eval('#parts-table thead th', (t) => t.map((h) => h.textContent));
   assert.deepEqual(headers.slice(2, 5), ['voxels', 'mm³', 'mm²']);

@@ -6,6 +6,7 @@ mod files;
 mod info;
 mod link;
 mod mesh;
+mod print;
 mod replay;
 mod segment;
 mod slice;
@@ -25,6 +26,12 @@ USAGE:
   osteon slice <mesh.stl|mesh.obj|plate.3mf> --out DIR [--layer-um 30] [--hatch-um 110]
                [--format gcode,cli,svg] [--json]   (osteon slice for all options)
                                              layers, G-code, CLI, SVG previews and the build estimate
+  osteon orient <mesh> [--critical-deg 45] [--articular X,Y,Z:R ...] [--out FILE] [--json]
+                                             best build direction, supported area before/after
+  osteon supports <mesh> [--spacing-mm 1.5] [--out supports.stl] [--json]
+                                             cone supports under overhangs (build space)
+  osteon plate <implant> --out plate.3mf [--sizes 95,100,105] [--coupons 2] [--json]
+                                             three sizes and tensile coupons on one plate
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
   osteon link implant <mesh> [--name N]      implant-only link '#m=…' (no anatomy); open-implant reads one
@@ -46,6 +53,9 @@ fn main() -> ExitCode {
         Some("replay") => replay::run(&args[1..]),
         Some("mesh") => mesh::run(&args[1..]),
         Some("slice") => slice::run(&args[1..]),
+        Some("orient") => print::run_orient(&args[1..]),
+        Some("supports") => print::run_supports(&args[1..]),
+        Some("plate") => print::run_plate(&args[1..]),
         Some("-h") | Some("--help") | Some("help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,291 @@
+//! `osteon orient|supports|plate`: print preparation on files (orientation search,
+//! cone supports, three-size build plate). Meshes by extension: .stl, .obj, .3mf (first
+//! object); coordinates in mm.
+
+use crate::{flag_value, positionals};
+use osteon::mesh::{self, Mesh};
+use osteon::print::orient::{orient, pose_with_rotation, OrientParams};
+use osteon::print::overhang::{ArticularMarks, OverhangParams};
+use osteon::print::plate::{build_plate, PlateParams};
+use osteon::print::supports::{generate, SupportParams};
+use serde_json::{json, Value};
+use std::path::Path;
+
+pub const ORIENT_USAGE: &str = "usage: osteon orient <mesh> [--critical-deg 45] [--articular X,Y,Z:R ...] [--directions 2000] [--out oriented.stl] [--json]";
+pub const SUPPORTS_USAGE: &str = "usage: osteon supports <mesh in build space> [--spacing-mm 1.5] [--critical-deg 45] [--articular X,Y,Z:R ...] [--out supports.stl] [--json]";
+pub const PLATE_USAGE: &str = "usage: osteon plate <implant mesh in build space> --out plate.3mf [--sizes 95,100,105] [--coupons 2] [--spacing-mm 10] [--machine 250,250,300] [--lift-mm 0] [--json]";
+
+const VALUE_FLAGS: &[&str] = &[
+    "--critical-deg",
+    "--articular",
+    "--directions",
+    "--out",
+    "--spacing-mm",
+    "--sizes",
+    "--coupons",
+    "--machine",
+    "--lift-mm",
+];
+
+fn read(path: &str) -> Result<Mesh, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let mesh = match extension(path).as_str() {
+        "obj" => mesh::io::read_obj(&bytes),
+        "3mf" => mesh::io::read_3mf(&bytes).and_then(|objects| {
+            objects.into_iter().next().map(|(_, m)| m).ok_or(
+                mesh::io::MeshError::MissingModelPart {
+                    detail: "the 3MF holds no object".into(),
+                },
+            )
+        }),
+        _ => mesh::io::read_stl(&bytes),
+    };
+    mesh.map_err(|e| format!("{path}: {e}"))
+}
+
+fn write(path: &str, m: &Mesh, name: &str) -> Result<(), String> {
+    let bytes = match extension(path).as_str() {
+        "obj" => mesh::io::write_obj(m),
+        "3mf" => mesh::io::write_3mf(&[(name, m)]),
+        "stl" => mesh::io::write_stl_binary(m, &format!("Osteon {name} (mm, build space)")),
+        other => return Err(format!("cannot write '.{other}': use .stl, .obj or .3mf")),
+    }
+    .map_err(|e| e.to_string())?;
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
+fn extension(path: &str) -> String {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn number<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> Result<T, String> {
+    match flag_value(args, flag) {
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{flag} needs a number, not '{v}'")),
+        None => Ok(default),
+    }
+}
+
+fn numbers(text: &str, flag: &str) -> Result<Vec<f64>, String> {
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{flag}: '{s}' is not a number"))
+        })
+        .collect()
+}
+
+fn emit(args: &[String], value: Value, text: String) -> Result<(), String> {
+    if args.iter().any(|a| a == "--json") {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+fn input<'a>(args: &'a [String], usage: &str) -> Result<&'a str, String> {
+    positionals(args, VALUE_FLAGS)
+        .first()
+        .copied()
+        .ok_or_else(|| usage.to_string())
+}
+
+fn overhang_params(args: &[String]) -> Result<OverhangParams, String> {
+    Ok(OverhangParams {
+        critical_angle_deg: number(args, "--critical-deg", 45.0)?,
+        ..Default::default()
+    })
+}
+
+/// Union of every `--articular X,Y,Z:R` ball (mesh space, mm).
+fn articular(args: &[String], m: &Mesh) -> Result<ArticularMarks, String> {
+    let mut marks = ArticularMarks::none(m.triangle_count());
+    for (i, a) in args.iter().enumerate() {
+        if a != "--articular" {
+            continue;
+        }
+        let spec = args
+            .get(i + 1)
+            .ok_or("--articular needs X,Y,Z:R (centre and radius in mm)")?;
+        let (centre, radius) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("--articular '{spec}': write X,Y,Z:R, e.g. 10,0,5:8"))?;
+        let c = numbers(centre, "--articular")?;
+        let r: f64 = radius
+            .trim()
+            .parse()
+            .map_err(|_| format!("--articular '{spec}': the radius '{radius}' is not a number"))?;
+        let [x, y, z] = c[..] else {
+            return Err(format!(
+                "--articular '{spec}': the centre needs three numbers X,Y,Z"
+            ));
+        };
+        let ball = ArticularMarks::from_ball(m, [x, y, z], r).map_err(|e| e.to_string())?;
+        marks.union(&ball).map_err(|e| e.to_string())?;
+    }
+    Ok(marks)
+}
+
+/// `osteon orient`.
+pub fn run_orient(args: &[String]) -> Result<(), String> {
+    let path = input(args, ORIENT_USAGE)?;
+    let m = read(path)?;
+    let marks = articular(args, &m)?;
+    let params = OrientParams {
+        overhang: overhang_params(args)?,
+        directions: number(args, "--directions", 2000)?,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let o = orient(&m, &marks, &params).map_err(|e| e.to_string())?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(out) = flag_value(args, "--out") {
+        let posed = pose_with_rotation(&m, &marks, &o.build_from_mesh_rotation, &params.overhang)
+            .map_err(|e| e.to_string())?;
+        write(out, &posed.mesh, "oriented part")?;
+    }
+    let top: Vec<_> = o.ranked.iter().take(5).collect();
+    let mut text = format!(
+        "{} triangles, {} articular; searched {} directions in {ms:.0} ms\nbest build direction (mesh space) [{:.4}, {:.4}, {:.4}]\nsupported area: {:.1} mm² as given -> {:.1} mm² oriented; height {:.1} -> {:.1} mm; articular area looking down {:.1} -> {:.1} mm²\ntop candidates:",
+        m.triangle_count(), marks.count(), o.ranked.len(),
+        o.best.up[0], o.best.up[1], o.best.up[2],
+        o.as_given.supported_area_mm2, o.best.supported_area_mm2,
+        o.as_given.height_mm, o.best.height_mm,
+        o.as_given.articular_down_area_mm2, o.best.articular_down_area_mm2,
+    );
+    for (i, c) in top.iter().enumerate() {
+        text.push_str(&format!(
+            "\n  {}. up [{:.3}, {:.3}, {:.3}] score {:.4}, supported {:.1} mm², height {:.1} mm, articular down {:.1} mm²",
+            i + 1, c.up[0], c.up[1], c.up[2], c.score, c.supported_area_mm2, c.height_mm, c.articular_down_area_mm2
+        ));
+    }
+    let r = o.build_from_mesh;
+    let matrix: Vec<Vec<f64>> = (0..4)
+        .map(|i| (0..4).map(|j| r[(i, j)]).collect())
+        .collect();
+    emit(
+        args,
+        json!({
+            "triangles": m.triangle_count(),
+            "articular_triangles": marks.count(),
+            "directions": o.ranked.len(),
+            "search_ms": ms,
+            "best": o.best,
+            "as_given": o.as_given,
+            "top": top,
+            "build_from_mesh": matrix,
+        }),
+        text,
+    )
+}
+
+/// `osteon supports`.
+pub fn run_supports(args: &[String]) -> Result<(), String> {
+    let path = input(args, SUPPORTS_USAGE)?;
+    let m = read(path)?;
+    let marks = articular(args, &m)?;
+    let params = SupportParams {
+        overhang: overhang_params(args)?,
+        spacing_mm: number(args, "--spacing-mm", 1.5)?,
+        ..Default::default()
+    };
+    let r = generate(&m, &marks, &params).map_err(|e| e.to_string())?;
+    if let Some(out) = flag_value(args, "--out") {
+        if r.mesh.triangles.is_empty() {
+            return Err(format!(
+                "the part needs no supports at a {}° critical angle; nothing written to {out}",
+                params.overhang.critical_angle_deg
+            ));
+        }
+        write(out, &r.mesh, "supports")?;
+    }
+    let warnings = r.warnings();
+    let mut text = format!(
+        "{} supports (cones, {} mm spacing) under {:.1} mm² of overhang; volume {:.1} mm³, contact on the part {:.2} mm², on the plate {:.2} mm²",
+        r.supports.len(), params.spacing_mm, r.supported_area_mm2, r.volume_mm3, r.contact_area_mm2, r.plate_area_mm2
+    );
+    for w in &warnings {
+        text.push_str(&format!("\nwarning: {w}"));
+    }
+    emit(
+        args,
+        json!({
+            "supports": r.supports.len(),
+            "on_plate": r.supports.iter().filter(|s| s.on_plate).count(),
+            "supported_area_mm2": r.supported_area_mm2,
+            "volume_mm3": r.volume_mm3,
+            "contact_area_mm2": r.contact_area_mm2,
+            "plate_area_mm2": r.plate_area_mm2,
+            "unsupported_regions": r.unsupported_regions,
+            "warnings": warnings,
+        }),
+        text,
+    )
+}
+
+/// `osteon plate`.
+pub fn run_plate(args: &[String]) -> Result<(), String> {
+    let path = input(args, PLATE_USAGE)?;
+    let out = flag_value(args, "--out")
+        .ok_or_else(|| format!("--out FILE.3mf is required\n{PLATE_USAGE}"))?;
+    if extension(out) != "3mf" {
+        return Err(format!(
+            "--out {out}: the plate is written as 3MF (one object per part); name it .3mf"
+        ));
+    }
+    let m = read(path)?;
+    let defaults = PlateParams::default();
+    let machine = match flag_value(args, "--machine") {
+        Some(t) => match numbers(t, "--machine")?[..] {
+            [x, y, z] => [x, y, z],
+            _ => return Err("--machine needs X,Y,Z in mm, e.g. 250,250,300".into()),
+        },
+        None => defaults.machine_mm,
+    };
+    let params = PlateParams {
+        sizes_percent: match flag_value(args, "--sizes") {
+            Some(t) => numbers(t, "--sizes")?,
+            None => defaults.sizes_percent.clone(),
+        },
+        coupons: number(args, "--coupons", defaults.coupons)?,
+        spacing_mm: number(args, "--spacing-mm", defaults.spacing_mm)?,
+        lift_mm: number(args, "--lift-mm", defaults.lift_mm)?,
+        machine_mm: machine,
+        ..defaults
+    };
+    let plate = build_plate(&m, &params).map_err(|e| e.to_string())?;
+    let bytes = mesh::io::write_3mf(&plate.named_meshes()).map_err(|e| e.to_string())?;
+    std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
+    let mut text = format!(
+        "{} objects on a {} × {} × {} mm plate -> {out} ({} bytes)",
+        plate.objects.len(),
+        machine[0],
+        machine[1],
+        machine[2],
+        bytes.len()
+    );
+    let mut rows = Vec::new();
+    for o in &plate.objects {
+        let v = mesh::measure::volume_mm3(&o.mesh).map_err(|e| e.to_string())?;
+        text.push_str(&format!(
+            "\n  {:<14} scale {:.5}, volume {:.1} mm³, box [{:.1}, {:.1}, {:.1}] – [{:.1}, {:.1}, {:.1}] mm",
+            o.name, o.linear_scale, v, o.min_mm[0], o.min_mm[1], o.min_mm[2], o.max_mm[0], o.max_mm[1], o.max_mm[2]
+        ));
+        rows.push(json!({ "name": o.name, "kind": o.kind, "linear_scale": o.linear_scale, "volume_mm3": v, "min_mm": o.min_mm, "max_mm": o.max_mm }));
+    }
+    emit(
+        args,
+        json!({ "out": out, "bytes": bytes.len(), "machine_mm": machine, "objects": rows }),
+        text,
+    )
+}
