@@ -62,7 +62,8 @@ pub fn stl_file_names(meshes: &[PartMesh]) -> Vec<String> {
 }
 
 /// Every output file of a design, in a fixed order: `labels.nrrd`, one STL per part,
-/// `parts.3mf` (when there is a part).
+/// one STL per mesh object (mirrored, registered, smoothed… surfaces), and `parts.3mf`
+/// with all of them as named objects (when there is any).
 pub fn output_files(
     seg: &Segmentation,
     meshes: &[PartMesh],
@@ -71,12 +72,27 @@ pub fn output_files(
         "labels.nrrd".to_string(),
         crate::nrrd::write_nrrd_u8(&seg.labels),
     )];
-    for (m, file) in meshes.iter().zip(stl_file_names(meshes)) {
-        let stl = write_stl_binary(&m.mesh, STL_HEADER).map_err(|e| format!("{}: {e}", m.name))?;
+    let objects = &seg.meshes.objects;
+    let all: Vec<PartMesh> = meshes
+        .iter()
+        .cloned()
+        .chain(objects.iter().map(|o| PartMesh {
+            label: 0,
+            name: o.name.clone(),
+            mesh: o.mesh.clone(),
+        }))
+        .collect();
+    for (n, (m, file)) in all.iter().zip(stl_file_names(&all)).enumerate() {
+        let header = if n < meshes.len() {
+            STL_HEADER
+        } else {
+            super::meshes::STL_HEADER
+        };
+        let stl = write_stl_binary(&m.mesh, header).map_err(|e| format!("{}: {e}", m.name))?;
         files.push((file, stl));
     }
-    if !meshes.is_empty() {
-        let named: Vec<(&str, &Mesh)> = meshes.iter().map(|m| (m.name.as_str(), &m.mesh)).collect();
+    if !all.is_empty() {
+        let named: Vec<(&str, &Mesh)> = all.iter().map(|m| (m.name.as_str(), &m.mesh)).collect();
         files.push((
             "parts.3mf".to_string(),
             write_3mf(&named).map_err(|e| e.to_string())?,

@@ -12,6 +12,7 @@ mod bench;
 mod design;
 mod session;
 mod session_mesh;
+mod session_history;
 mod session_recovery;
 mod viewer;
 
