@@ -22,7 +22,7 @@ USAGE:
   osteon mesh info|mirror|register|smooth|remesh|decimate|distance ...   (osteon mesh for usage)
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
   osteon link decode '<link>' [--json]       show the design a link holds
-  osteon bench [--json] [--reps N] [--only K1,K2]
+  osteon bench [--json] [--size 512x512x300] [--only K1,K2] [--runs N] [--growth] [--write-data DIR]
                                              time the hot kernels (median of N runs)
 ";
 
