@@ -130,7 +130,10 @@ def vtk_polydata(v, t):
     pts.SetData(numpy_to_vtk(np.ascontiguousarray(v), deep=True))
     cells = np.hstack([np.full((len(t), 1), 3, dtype=np.int64), t.astype(np.int64)]).ravel()
     polys = vtk.vtkCellArray()
-    polys.SetCells(len(t), numpy_to_vtkIdTypeArray(cells, deep=True))
+    if hasattr(polys, "ImportLegacyFormat"):
+        polys.ImportLegacyFormat(numpy_to_vtkIdTypeArray(cells, deep=True))
+    else:
+        polys.SetCells(len(t), numpy_to_vtkIdTypeArray(cells, deep=True))
     pd = vtk.vtkPolyData()
     pd.SetPoints(pts)
     pd.SetPolys(polys)

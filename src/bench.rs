@@ -482,7 +482,7 @@ impl Bench {
                     std::hint::black_box(r);
                     Ok(())
                 })?;
-                let n = m.mirrored_talus.positions_mm.len().min(params.max_samples);
+                let n = every_nth(&m.mirrored_talus.positions_mm, params.max_samples).len();
                 (
                     n as u64,
                     format!(
