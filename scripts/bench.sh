@@ -65,6 +65,8 @@ raw = wd.get("rawInt16Bytes")
 rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm MB", "mem/int16")]
 for k in order:
     n, w, p = native.get(k), wasm.get(k), peers.get(k)
+    if n is None and w is None and p is None:
+        continue
     mem = w.get("memory_bytes") if w else None
     rows.append((k, ms(n), ms(w), ratio(w, n), p["peer"] if p else "–", ms(p), ratio(n, p),
                  f"{mem / 2**20:.0f}" if mem else "–", f"{mem / raw:.2f}" if (mem and raw) else "–"))
