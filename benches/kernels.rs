@@ -1,9 +1,10 @@
-//! Criterion benchmarks of the hot kernels (`cargo bench`). `osteon bench --json` times
-//! the same kernels with a plain median, natively and in the browser bench page.
+//! Criterion benchmarks of a few hot kernels (`cargo bench`). `osteon bench --json` times
+//! every kernel of `osteon::bench::KERNELS` with a plain median, natively and in the
+//! browser bench page; `scripts/bench.sh` adds the peers.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use osteon::bench::{bench_params, bench_series};
-use osteon::demo;
+use osteon::bench::Bench;
+use osteon::demo::{self, DemoParams};
 use osteon::dicom::{self, FileBytes, ReadOptions};
 use osteon::mpr::{self, Plane};
 use osteon::progress::NoProgress;
@@ -12,9 +13,10 @@ use osteon::surface::preview::{iso_surface_preview, PreviewParams};
 fn kernels(c: &mut Criterion) {
     let mut g = c.benchmark_group("kernels");
     g.sample_size(10);
-    let p = bench_params();
+    let p = DemoParams::default();
     g.bench_function("demo_generate", |b| b.iter(|| demo::generate(&p)));
-    let files = bench_series().expect("bench series");
+    let mut inputs = Bench::new(p.dims);
+    let files = inputs.series().expect("bench series").to_vec();
     let bytes: Vec<FileBytes> = files
         .iter()
         .map(|(n, b)| FileBytes { name: n, bytes: b })
@@ -26,7 +28,7 @@ fn kernels(c: &mut Criterion) {
                 .expect("reads")
         })
     });
-    let study = demo::generate(&p);
+    let study = inputs.study();
     g.bench_function("surface_preview", |b| {
         b.iter(|| iso_surface_preview(&study.ct, &PreviewParams::default()))
     });

@@ -1,18 +1,100 @@
 #!/usr/bin/env python3
-"""Times peer tools on the same generated DICOM series as `osteon bench`.
+"""Times peer tools on the same generated data as `osteon bench`, in the same run.
 
-Peers (single-threaded, same data, same run):
-- dicom_read: pydicom reading every file + numpy stacking and rescaling to HU;
+Usage: benches/peers.py DATA_DIR [--runs N] [--only K1,K2]  -> JSON on stdout.
+DATA_DIR is written by `osteon bench --write-data DATA_DIR --size ...` (DICOM series, raw
+CT, meshes, ICP points, meta.json). The script makes its own venv (benches/.venv) and
+pip-installs the peers there on first use; a peer that cannot be installed or fails is
+reported as {"error": "..."} for its kernel, never a crash.
+
+Peers (all single-threaded where the library allows it; thread counts are pinned to 1):
+- dicom_read: pydicom reading every file + numpy stack, sort along the normal, rescale;
 - threshold_components: numpy threshold + cc3d 6-connected components;
-- region_grow: numpy threshold + scikit-image `flood` (face connectivity) from the same seed.
-scripts/bench.sh installs the packages into a venv. Usage:
-benches/peers.py SERIES_DIR [--reps N]  -> JSON on stdout.
+- region_grow: numpy threshold + scikit-image `flood` (face connectivity), same seed;
+- mc_one_bone: vtkFlyingEdges3D at the same iso-level on the CT cropped to the talus
+  bounding box + 1 voxel (Osteon's marching cubes works on the same box);
+- volume_area: vtkMassProperties on the same 1.3 M-triangle sphere;
+- taubin_20: vtkWindowedSincPolyDataFilter, 20 iterations, same sphere;
+- remesh_iso: pymeshlab isotropic explicit remeshing, same talus, target edge, rounds;
+- decimate_qem: pymeshlab quadric edge collapse to the same triangle count;
+- icp_mirrored_talus: open3d point-to-plane ICP of the same moving samples onto the
+  fixed vertices with their normals, from identity (Osteon also does a pose search);
+- slice_multiplane: trimesh multiplane sections of the talus every 0.05 mm (no Osteon
+  kernel yet; for comparison with the slicer when it lands).
 """
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
+import venv
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV = HERE / ".venv"
+PACKAGES = {
+    "numpy": "numpy",
+    "pydicom": "pydicom",
+    "cc3d": "connected-components-3d",
+    "skimage": "scikit-image",
+    "vtk": "vtk",
+    "pymeshlab": "pymeshlab",
+    "open3d": "open3d",
+    "trimesh": "trimesh",
+}
+INSTALL_ERRORS = {}
+
+
+def ensure_venv():
+    """Re-runs this script inside benches/.venv, installing missing packages first."""
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    errors = {}
+    for module, package in PACKAGES.items():
+        if subprocess.run([str(py), "-c", f"import {module}"], capture_output=True).returncode == 0:
+            continue
+        r = subprocess.run(
+            [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", package],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["pip failed"])[-1]
+            errors[module] = f"pip install {package} failed: {last[:160]}"
+    env = dict(os.environ, OSTEON_PEER_INSTALL_ERRORS=json.dumps(errors))
+    os.execve(str(py), [str(py), __file__, *sys.argv[1:]], env)
+
+
+def single_thread():
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = "1"
+
+
+def timed(kernel, peer, runs, setup, fn):
+    """Median of `runs` timed calls after one warm-up; errors become {"error": ...}."""
+    try:
+        missing = [m for m in peer_modules(peer) if m in INSTALL_ERRORS]
+        if missing:
+            raise RuntimeError(INSTALL_ERRORS[missing[0]])
+        state = setup()
+        fn(state)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn(state)
+            times.append((time.perf_counter() - t0) * 1000)
+        return {"kernel": kernel, "peer": peer, "median_ms": statistics.median(times), "min_ms": min(times), "runs": runs}
+    except Exception as e:  # a peer failing must not stop the others
+        return {"kernel": kernel, "peer": peer, "error": f"{type(e).__name__}: {e}"[:200]}
+
+
+def peer_modules(peer):
+    names = {"pydicom": "pydicom", "cc3d": "cc3d", "skimage": "skimage", "vtk": "vtk", "pymeshlab": "pymeshlab", "open3d": "open3d", "trimesh": "trimesh"}
+    return [m for k, m in names.items() if k in peer]
 
 
 def read_series(files):
@@ -31,32 +113,167 @@ def read_series(files):
     return np.clip(vol * slope + intercept, -32768, 32767).astype(np.int16)
 
 
-def timed(kernel, peer, reps, fn):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return {"kernel": kernel, "peer": peer, "median_ms": statistics.median(times), "min_ms": min(times), "reps": reps}
+def load_mesh(data, name):
+    import numpy as np
+
+    v = np.fromfile(data / f"{name}.vertices.f64", dtype="<f8").reshape(-1, 3)
+    t = np.fromfile(data / f"{name}.triangles.u32", dtype="<u4").reshape(-1, 3)
+    return v, t
+
+
+def vtk_polydata(v, t):
+    import numpy as np
+    import vtk
+    from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
+
+    pts = vtk.vtkPoints()
+    pts.SetData(numpy_to_vtk(np.ascontiguousarray(v), deep=True))
+    cells = np.hstack([np.full((len(t), 1), 3, dtype=np.int64), t.astype(np.int64)]).ravel()
+    polys = vtk.vtkCellArray()
+    if hasattr(polys, "ImportLegacyFormat"):
+        polys.ImportLegacyFormat(numpy_to_vtkIdTypeArray(cells, deep=True))
+    else:
+        polys.SetCells(len(t), numpy_to_vtkIdTypeArray(cells, deep=True))
+    pd = vtk.vtkPolyData()
+    pd.SetPoints(pts)
+    pd.SetPolys(polys)
+    return pd
 
 
 def main():
-    import cc3d
-    from skimage.segmentation import flood
+    ensure_venv()
+    single_thread()
+    INSTALL_ERRORS.update(json.loads(os.environ.get("OSTEON_PEER_INSTALL_ERRORS", "{}")))
+    import numpy as np
 
-    series_dir = Path(sys.argv[1])
-    reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 5
-    files = sorted(str(p) for p in series_dir.iterdir() if p.suffix == ".dcm")
-    i, j, k = json.loads((series_dir / "seeds.json").read_text())["talus_seed_ijk"]
-    vol = read_series(files)  # indexed [k, j, i]
-    bone = lambda: (vol >= 226) & (vol <= 3071)
-    results = [
-        timed("dicom_read", "pydicom + numpy", reps, lambda: read_series(files)),
-        timed("threshold_components", "numpy + cc3d", reps, lambda: cc3d.connected_components(bone(), connectivity=6)),
-        timed("region_grow", "numpy + skimage flood", reps, lambda: flood(bone(), (k, j, i), connectivity=1)),
+    data = Path(sys.argv[1])
+    runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
+    only = sys.argv[sys.argv.index("--only") + 1].split(",") if "--only" in sys.argv else None
+    meta = json.loads((data / "meta.json").read_text())
+    nx, ny, nz = meta["dims_xyz"]
+    ct = np.fromfile(data / "ct.i16", dtype="<i2").reshape(nz, ny, nx)  # [k, j, i]
+    lo, hi = meta["threshold_hu"]
+    i, j, k = meta["talus_seed_ijk"]
+    files = sorted(str(p) for p in (data / "series").iterdir() if p.suffix == ".dcm")
+
+    def vtk_threads():
+        import vtk
+
+        vtk.vtkSMPTools.Initialize(1)
+        vtk.vtkMultiThreader.SetGlobalMaximumNumberOfThreads(1)
+        return vtk
+
+    def fe_setup():
+        vtk = vtk_threads()
+        from vtk.util.numpy_support import numpy_to_vtk
+
+        (x0, y0, z0), (x1, y1, z1) = meta["talus_bbox_ijk"]
+        crop = np.ascontiguousarray(ct[max(z0 - 1, 0): z1 + 2, max(y0 - 1, 0): y1 + 2, max(x0 - 1, 0): x1 + 2])
+        img = vtk.vtkImageData()
+        img.SetDimensions(crop.shape[2], crop.shape[1], crop.shape[0])
+        img.SetSpacing(*meta["spacing_mm"])
+        img.GetPointData().SetScalars(numpy_to_vtk(crop.ravel(), deep=True, array_type=vtk.VTK_SHORT))
+        fe = vtk.vtkFlyingEdges3D()
+        fe.SetInputData(img)
+        fe.SetValue(0, meta["iso_hu"])
+        fe.ComputeNormalsOff()
+        fe.ComputeGradientsOff()
+        fe.ComputeScalarsOff()
+        return fe
+
+    def mass_setup():
+        vtk = vtk_threads()
+        mp = vtk.vtkMassProperties()
+        mp.SetInputData(vtk_polydata(*load_mesh(data, "sphere")))
+        return mp
+
+    def mass_run(mp):
+        mp.Modified()
+        mp.Update()
+        return mp.GetVolume(), mp.GetSurfaceArea()
+
+    def sinc_setup():
+        vtk = vtk_threads()
+        f = vtk.vtkWindowedSincPolyDataFilter()
+        f.SetInputData(vtk_polydata(*load_mesh(data, "sphere")))
+        f.SetNumberOfIterations(meta["taubin"]["iterations"])
+        f.BoundarySmoothingOff()
+        f.FeatureEdgeSmoothingOff()
+        f.NonManifoldSmoothingOn()
+        f.NormalizeCoordinatesOn()
+        return f
+
+    def update(f):
+        f.Modified()
+        f.Update()
+
+    def meshlab_setup():
+        import pymeshlab
+
+        v, t = load_mesh(data, "talus")
+        return pymeshlab, v, t
+
+    def meshlab_remesh(s):
+        pymeshlab, v, t = s
+        ms = pymeshlab.MeshSet()
+        ms.add_mesh(pymeshlab.Mesh(v, t.astype(np.int32)))
+        ms.meshing_isotropic_explicit_remeshing(
+            iterations=meta["remesh_iterations"],
+            targetlen=pymeshlab.PureValue(meta["remesh_target_edge_mm"]),
+        )
+
+    def meshlab_decimate(s):
+        pymeshlab, v, t = s
+        ms = pymeshlab.MeshSet()
+        ms.add_mesh(pymeshlab.Mesh(v, t.astype(np.int32)))
+        ms.meshing_decimation_quadric_edge_collapse(targetfacenum=meta["decimate_target_triangles"])
+
+    def icp_setup():
+        import open3d as o3d
+
+        o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+        v, t = load_mesh(data, "talus")
+        m = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(v), o3d.utility.Vector3iVector(t.astype(np.int32)))
+        m.compute_vertex_normals()
+        fixed = o3d.geometry.PointCloud(m.vertices)
+        fixed.normals = m.vertex_normals
+        moving = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.fromfile(data / "icp_moving.f64", dtype="<f8").reshape(-1, 3)))
+        crit = o3d.pipelines.registration.ICPConvergenceCriteria(max_iteration=meta["icp"]["max_iterations"])
+        est = o3d.pipelines.registration.TransformationEstimationPointToPlane()
+        return o3d, fixed, moving, crit, est
+
+    def icp_run(s):
+        o3d, fixed, moving, crit, est = s
+        return o3d.pipelines.registration.registration_icp(moving, fixed, 5.0, np.eye(4), est, crit)
+
+    def slice_setup():
+        import trimesh
+
+        v, t = load_mesh(data, "talus")
+        m = trimesh.Trimesh(v, t, process=False)
+        zmin, zmax = m.bounds[0][2], m.bounds[1][2]
+        heights = np.arange(0.5 * meta["slice_layer_mm"], zmax - zmin, meta["slice_layer_mm"])
+        return trimesh, m, np.array([0.0, 0.0, zmin]), heights
+
+    def slice_run(s):
+        trimesh, m, origin, heights = s
+        return trimesh.intersections.mesh_multiplane(m, origin, [0.0, 0.0, 1.0], heights)
+
+    bone = lambda: (ct >= lo) & (ct <= hi)
+    peers = [
+        ("dicom_read", "pydicom + numpy", lambda: files, read_series),
+        ("threshold_components", "numpy + cc3d", lambda: None, lambda _: __import__("cc3d").connected_components(bone(), connectivity=6)),
+        ("region_grow", "numpy + skimage flood", lambda: __import__("skimage.segmentation").segmentation.flood, lambda flood: flood(bone(), (k, j, i), connectivity=1)),
+        ("mc_one_bone", "vtkFlyingEdges3D", fe_setup, update),
+        ("volume_area", "vtkMassProperties", mass_setup, mass_run),
+        ("taubin_20", "vtkWindowedSincPolyDataFilter", sinc_setup, update),
+        ("remesh_iso", "pymeshlab isotropic remeshing", meshlab_setup, meshlab_remesh),
+        ("decimate_qem", "pymeshlab quadric decimation", meshlab_setup, meshlab_decimate),
+        ("icp_mirrored_talus", "open3d point-to-plane ICP", icp_setup, icp_run),
+        ("slice_multiplane", "trimesh multiplane sections", slice_setup, slice_run),
     ]
-    print(json.dumps({"target": "peer", "results": results}))
+    results = [timed(kn, peer, runs, setup, fn) for kn, peer, setup, fn in peers if only is None or kn in only]
+    print(json.dumps({"target": "peer", "python": sys.version.split()[0], "results": results}))
 
 
 if __name__ == "__main__":

@@ -1,39 +1,85 @@
 #!/usr/bin/env bash
 # Benchmarks in one run: Osteon native (`osteon bench`), Osteon wasm in headless Chromium
-# (bench page), and the Python peer on the same generated series. Prints a table and
-# writes target/bench/*.json. Not part of CI (timings on a shared machine are noisy).
+# (bench page, one page per kernel), and the Python peers (benches/peers.py, own venv) on
+# the same generated data. Prints one table and the cost-growth study; writes
+# target/bench/*.json. Not part of CI (timings on a shared machine are noisy).
+# Env: RUNS (5), SIZE (512x512x300), ONLY (k1,k2), GROWTH=0 to skip the growth study,
+# WASM=0 / PEERS=0 to skip those columns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS="${REPS:-5}"
+RUNS="${RUNS:-5}"
+SIZE="${SIZE:-512x512x300}"
+ONLY="${ONLY:-}"
 OUT=target/bench
 mkdir -p "$OUT"
-bash scripts/setup.sh --browser
+only_flag=()
+[[ -n "$ONLY" ]] && only_flag=(--only "$ONLY")
 cargo build --release --bin osteon
-./target/release/osteon bench --json --reps "$REPS" > "$OUT/native.json"
-bash scripts/build-web.sh
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-sleep 0.5
-BASE_URL="http://127.0.0.1:$PORT/" REPS="$REPS" node benches/wasm_bench.mjs > "$OUT/wasm.json"
-rm -rf "$OUT/series" && ./target/release/osteon bench --write-series "$OUT/series"
-if [[ ! -x "$OUT/venv/bin/python" ]] || ! "$OUT/venv/bin/python" -c 'import cc3d, skimage' 2>/dev/null; then
-  python3 -m venv "$OUT/venv"
-  "$OUT/venv/bin/pip" install --quiet pydicom numpy connected-components-3d scikit-image
+BIN=./target/release/osteon
+echo "[bench] machine load before: $(uptime)" >&2
+echo "[bench] native…" >&2
+"$BIN" bench --json --runs "$RUNS" --size "$SIZE" "${only_flag[@]}" > "$OUT/native.json"
+if [[ "${WASM:-1}" != 0 ]]; then
+  bash scripts/setup.sh --browser
+  bash scripts/build-web.sh
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null' EXIT
+  sleep 0.5
+  echo "[bench] wasm…" >&2
+  BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$ONLY" node benches/wasm_bench.mjs > "$OUT/wasm.json"
+else
+  echo '{"results": []}' > "$OUT/wasm.json"
 fi
-"$OUT/venv/bin/python" benches/peers.py "$OUT/series" --reps "$REPS" > "$OUT/peers.json"
-python3 - "$OUT" <<'PY'
-import json, sys, platform, datetime
-out = sys.argv[1]
-load = lambda n: {r["kernel"]: r for r in json.load(open(f"{out}/{n}.json"))["results"]}
-native, wasm, peers = load("native"), load("wasm"), load("peers")
-print(f"Osteon benchmarks, {datetime.date.today()}, {platform.machine()}, {platform.processor() or 'cpu'}")
-print(f"{'kernel':<22}{'native ms':>11}{'wasm ms':>11}{'wasm/native':>13}{'peer ms':>11}  {'peer':<24}{'peer/wasm':>10}")
-for k, n in native.items():
-    w = wasm.get(k, {}).get("median_ms")
-    p = peers.get(k, {})
-    pm = p.get("median_ms")
-    print(f"{k:<22}{n['median_ms']:>11.1f}{(w or float('nan')):>11.1f}{(w / n['median_ms'] if w else float('nan')):>13.2f}"
-          f"{(pm or float('nan')):>11.1f}  {p.get('peer', '-'):<24}{(pm / w if (pm and w) else float('nan')):>10.2f}")
+if [[ "${PEERS:-1}" != 0 ]]; then
+  echo "[bench] peer data + peers…" >&2
+  rm -rf "$OUT/data" && "$BIN" bench --write-data "$OUT/data" --size "$SIZE"
+  python3 benches/peers.py "$OUT/data" --runs "$RUNS" ${ONLY:+--only "$ONLY"} > "$OUT/peers.json" || echo '{"results": []}' > "$OUT/peers.json"
+else
+  echo '{"results": []}' > "$OUT/peers.json"
+fi
+echo "[bench] machine load after: $(uptime)" >&2
+python3 - "$OUT" "$(uptime)" <<'PY'
+import json, sys, platform, datetime, os
+out, load = sys.argv[1], sys.argv[2]
+def load_json(n):
+    d = json.load(open(f"{out}/{n}.json"))
+    return d, {r["kernel"]: r for r in d.get("results", [])}
+nd, native = load_json("native")
+wd, wasm = load_json("wasm")
+pd, peers = load_json("peers")
+order = [k["name"] for k in nd.get("kernels", [])] + [k for k in peers if k not in native]
+size = "x".join(map(str, nd.get("size", [])))
+print(f"Osteon benchmarks {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, study {size}, median of {os.environ.get('RUNS', '5')} runs")
+print(f"load: {load.strip()}")
+def ms(r):
+    if r is None: return "–"
+    if "error" in r: return "n/a (" + r["error"][:60] + ")"
+    v = r["median_ms"]
+    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+def ratio(a, b):
+    if not a or not b or "error" in a or "error" in b or b["median_ms"] <= 0: return "–"
+    return f"{a['median_ms'] / b['median_ms']:.2f}"
+raw = wd.get("rawInt16Bytes")
+rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm MB", "mem/int16")]
+for k in order:
+    n, w, p = native.get(k), wasm.get(k), peers.get(k)
+    if n is None and w is None and p is None:
+        continue
+    mem = w.get("memory_bytes") if w else None
+    rows.append((k, ms(n), ms(w), ratio(w, n), p["peer"] if p else "–", ms(p), ratio(n, p),
+                 f"{mem / 2**20:.0f}" if mem else "–", f"{mem / raw:.2f}" if (mem and raw) else "–"))
+widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+for i, r in enumerate(rows):
+    print("| " + " | ".join(c.ljust(widths[j]) for j, c in enumerate(r)) + " |")
+    if i == 0:
+        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+for k, r in native.items():
+    if "input" in r: print(f"  {k}: {r['input']}")
 PY
+if [[ "${GROWTH:-1}" != 0 ]]; then
+  echo
+  echo "Cost growth (native, same field of view, finer grids; exponent 1 = linear in voxels):"
+  "$BIN" bench --growth --runs 3 "${only_flag[@]}"
+fi

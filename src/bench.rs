@@ -1,52 +1,140 @@
 //! Benchmark kernels shared by `osteon bench` (native) and the browser bench page
 //! (wasm), so both time exactly the same work on the same generated inputs.
 //!
+//! The kernel list lives here once ([`KERNELS`]); the CLI, the bench page, the peer data
+//! files and `scripts/bench.sh` all read it from here.
+//!
+//! Inputs: *volume kernels* run on a demo phantom of the requested size with the default
+//! field of view (224 × 160 × 128 mm), so a finer grid means more voxels over the same
+//! anatomy — e.g. 512 × 512 × 300 is 0.44 × 0.31 × 0.43 mm voxels. *Mesh kernels* use
+//! fixed meshes whatever the size (an icosphere of 1.3 M triangles; the talus surfaces of
+//! the [`DEFAULT_SIZE`] study, ≈ 120 k triangles and ≈ 60 k vertices, the scale of a
+//! clinical CT talus), so their figures compare across sizes and with the peers.
+//!
 //! The clock is passed in (`now_ms`): this layer stays free of `std::time`, which does
 //! not exist on wasm32.
 
-use crate::demo::{self, DemoParams};
+use crate::demo::{self, DemoParams, DemoStudy};
 use crate::dicom::{self, FileBytes, ReadOptions, WriteMeta};
+use crate::mesh::Mesh;
 use crate::mpr::{self, Plane};
 use crate::progress::NoProgress;
+use crate::surface::mc::{label_surface, mask_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use serde::Serialize;
 
-/// Kernel names in the order they run.
-pub const KERNELS: &[&str] = &[
-    "demo_generate",
-    "dicom_read",
-    "surface_preview",
-    "mpr_slice",
-    "threshold_components",
-    "region_grow",
-    "auto_bones",
-    "mc_one_bone",
-    "volume_area",
-    "taubin_20",
-    "icp_mirrored_talus",
-    "link_roundtrip",
-];
-
-/// Voxel inside the right talus of the bench study: the seed of `region_grow`, also
-/// written for the peer script by `osteon bench --write-series`.
-pub fn talus_seed(study: &demo::DemoStudy) -> [usize; 3] {
-    demo::bone_centre_voxel(study, "right talus").unwrap_or(study.ct.dims.map(|n| n / 2))
+/// One benchmark kernel.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Kernel {
+    pub name: &'static str,
+    /// What one run does, for tables.
+    pub what: &'static str,
+    /// True when the work scales with the volume size (reported in the growth study).
+    pub volume: bool,
 }
 
-/// Surfaces of the right and left talus of the bench study (truth labels, marching cubes).
-fn talus_meshes(study: &demo::DemoStudy) -> Result<(crate::mesh::Mesh, crate::mesh::Mesh), String> {
-    let surface = |name: &str| {
-        let label = study
-            .bones
-            .iter()
-            .find(|b| b.name == name)
-            .map(|b| b.label)
-            .ok_or("no talus")?;
-        let params = crate::surface::mc::McParams { iso_hu: 720.0 };
-        crate::surface::mc::label_surface(&study.ct, &study.labels, label, &params)
-            .map_err(|e| e.to_string())
-    };
-    Ok((surface("right talus")?, surface("left talus")?))
+const fn k(name: &'static str, what: &'static str, volume: bool) -> Kernel {
+    Kernel { name, what, volume }
+}
+
+/// Every kernel, in the order they run.
+pub const KERNELS: &[Kernel] = &[
+    k("demo_generate", "phantom CT + truth labels", true),
+    k(
+        "dicom_read",
+        "series decode: DICOM files -> HU volume + QA",
+        true,
+    ),
+    k("surface_preview", "3-D preview iso-surface (step 2)", true),
+    k("mpr_slice", "one axial RGBA slice", false),
+    k(
+        "threshold_components",
+        "226 HU threshold + 6-connected components",
+        true,
+    ),
+    k(
+        "region_grow",
+        "grow from a right talus seed (6-conn.)",
+        true,
+    ),
+    k("auto_bones", "Auto bones: every bone its own part", true),
+    k(
+        "mc_one_bone",
+        "marching cubes of the right talus at 720 HU",
+        true,
+    ),
+    k("talus_pipeline", "CT files -> grow -> talus mesh", true),
+    k(
+        "volume_area",
+        "volume + area of a 1.3 M-triangle sphere",
+        false,
+    ),
+    k("taubin_20", "Taubin 20 iterations, 1.3 M triangles", false),
+    k("remesh_iso", "isotropic remesh of the talus surface", false),
+    k("decimate_qem", "QEM decimation of the talus to 10 %", false),
+    k(
+        "icp_mirrored_talus",
+        "register mirrored left talus (pose search + ICP)",
+        false,
+    ),
+    k(
+        "link_roundtrip",
+        "design link encode + decode, 200 ops",
+        false,
+    ),
+];
+
+/// Names of every kernel.
+pub fn kernel_names() -> Vec<&'static str> {
+    KERNELS.iter().map(|k| k.name).collect()
+}
+
+/// Sizes of the cost-growth study (voxels along x, y, z).
+pub const GROWTH_SIZES: &[[usize; 3]] = &[[128, 128, 128], [256, 256, 256], [512, 512, 300]];
+
+/// The size `osteon bench` and `scripts/bench.sh` use unless told otherwise.
+pub const DEFAULT_SIZE: [usize; 3] = [512, 512, 300];
+
+/// Iso-level of the bone surfaces (half-way soft tissue → cortex), HU.
+pub const BONE_ISO_HU: f64 = 720.0;
+/// Target of `decimate_qem`, as a fraction of the input triangles.
+pub const DECIMATE_FRACTION: f64 = 0.1;
+/// Rounds of `remesh_iso` (also given to the peer).
+pub const REMESH_ITERATIONS: usize = 5;
+
+/// Deviation bound of `remesh_iso` (mm): generous, so the bound never stops the run.
+pub const REMESH_MAX_DEVIATION_MM: f64 = 1.0;
+
+/// Parses "512x512x300" (also "512×512×300").
+pub fn parse_size(s: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<&str> = s.split(['x', '×', 'X']).collect();
+    let bad = || format!("size '{s}' must be three whole numbers like 512x512x300");
+    if parts.len() != 3 {
+        return Err(bad());
+    }
+    let mut d = [0usize; 3];
+    for (a, p) in parts.iter().enumerate() {
+        d[a] = p.trim().parse().map_err(|_| bad())?;
+        if !(2..=4096).contains(&d[a]) {
+            return Err(format!("size '{s}': each dimension must be 2…4096"));
+        }
+    }
+    Ok(d)
+}
+
+/// Phantom parameters for `dims`: the default study when `dims` is its size, otherwise
+/// the same field of view on a `dims` grid.
+pub fn study_params(dims: [usize; 3]) -> DemoParams {
+    let d = DemoParams::default();
+    if dims == d.dims {
+        return d;
+    }
+    let spacing_mm = [0, 1, 2].map(|a| d.dims[a] as f64 * d.spacing_mm[a] / dims[a] as f64);
+    DemoParams {
+        dims,
+        spacing_mm,
+        ..d
+    }
 }
 
 /// Timing of one kernel.
@@ -55,228 +143,464 @@ pub struct BenchResult {
     pub kernel: String,
     pub median_ms: f64,
     pub min_ms: f64,
-    pub reps: usize,
-    /// Voxels (or pixels) processed per run.
+    pub runs: usize,
+    /// Voxels, triangles or points processed per run.
     pub items: u64,
     /// Millions of items per second at the median.
     pub mitems_per_s: f64,
     pub input: String,
 }
 
-/// Study size used by every kernel: the default demo phantom.
-pub fn bench_params() -> DemoParams {
-    DemoParams::default()
+/// Fixed meshes of the mesh kernels (see the module docs).
+pub struct MeshInputs {
+    /// Icosphere, r = 50 mm, 8 subdivisions (1 310 720 triangles).
+    pub sphere: Mesh,
+    /// Right talus of the [`DEFAULT_SIZE`] study at [`BONE_ISO_HU`].
+    pub talus: Mesh,
+    /// Left talus of the [`DEFAULT_SIZE`] study mirrored across the sagittal mid-plane.
+    pub mirrored_talus: Mesh,
 }
 
-/// The demo phantom written as an in-memory DICOM series: the input of `dicom_read`.
-/// Also written to disk by `osteon bench --write-series DIR` so peers read the same files.
-pub fn bench_series() -> Result<Vec<(String, Vec<u8>)>, String> {
-    let study = demo::generate(&bench_params());
+/// Inputs of every kernel for one size, made on first use and kept.
+pub struct Bench {
+    params: DemoParams,
+    study: Option<DemoStudy>,
+    series: Option<Vec<(String, Vec<u8>)>>,
+    meshes: Option<MeshInputs>,
+}
+
+/// Surface of the named bone of `study` at [`BONE_ISO_HU`] (truth labels).
+pub fn bone_surface(study: &DemoStudy, name: &str) -> Result<Mesh, String> {
+    let label = study
+        .bones
+        .iter()
+        .find(|b| b.name == name)
+        .map(|b| b.label)
+        .ok_or_else(|| format!("the demo study has no bone named '{name}'"))?;
+    label_surface(
+        &study.ct,
+        &study.labels,
+        label,
+        &McParams {
+            iso_hu: BONE_ISO_HU,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Voxel inside the right talus: the seed of `region_grow` and `talus_pipeline`.
+pub fn talus_seed(study: &DemoStudy) -> [usize; 3] {
+    demo::bone_centre_voxel(study, "right talus").unwrap_or(study.ct.dims.map(|n| n / 2))
+}
+
+/// Mean edge length of a mesh (mm): the target of `remesh_iso`, so the result keeps
+/// about the input's triangle count.
+pub fn mean_edge_mm(mesh: &Mesh) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for t in &mesh.triangles {
+        for e in 0..3 {
+            let (a, b) = (
+                mesh.positions_mm[t[e] as usize],
+                mesh.positions_mm[t[(e + 1) % 3] as usize],
+            );
+            sum += ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt();
+            n += 1;
+        }
+    }
+    sum / n.max(1) as f64
+}
+
+fn series_of(ct: &crate::volume::Volume<i16>) -> Result<Vec<(String, Vec<u8>)>, String> {
     let meta = WriteMeta {
         description: demo::DEMO_DESCRIPTION.into(),
         kvp: demo::DEMO_KVP,
         seed_uid_root: "2.25.7".into(),
     };
-    dicom::write_ct_series(&study.ct, &meta).map_err(|e| e.to_string())
+    dicom::write_ct_series(ct, &meta).map_err(|e| e.to_string())
 }
 
-/// Runs `kernel` `reps` times after one warm-up, timing each run with `now_ms`.
-pub fn run(
-    kernel: &str,
-    reps: usize,
-    now_ms: &mut dyn FnMut() -> f64,
-) -> Result<BenchResult, String> {
-    let reps = reps.max(1);
-    let p = bench_params();
-    let voxels = (p.dims[0] * p.dims[1] * p.dims[2]) as u64;
-    let input = format!("{}x{}x{} demo phantom", p.dims[0], p.dims[1], p.dims[2]);
-    let mut times = Vec::with_capacity(reps);
-    let mut time = |f: &mut dyn FnMut()| {
-        f();
-        for _ in 0..reps {
-            let t0 = now_ms();
-            f();
-            times.push(now_ms() - t0);
+fn read(files: &[(String, Vec<u8>)]) -> Result<crate::volume::Volume<i16>, String> {
+    let bytes: Vec<FileBytes> = files
+        .iter()
+        .map(|(n, b)| FileBytes { name: n, bytes: b })
+        .collect();
+    let scan = dicom::scan(&bytes);
+    dicom::read_series(&bytes, &scan, 0, &ReadOptions::default(), &mut NoProgress)
+        .map(|s| s.volume)
+        .map_err(|e| e.to_string())
+}
+
+impl Bench {
+    /// Inputs for a study of `dims` voxels (nothing is generated yet).
+    pub fn new(dims: [usize; 3]) -> Bench {
+        Bench {
+            params: study_params(dims),
+            study: None,
+            series: None,
+            meshes: None,
         }
-    };
-    let items = match kernel {
-        "demo_generate" => {
-            time(&mut || {
-                std::hint::black_box(demo::generate(&p));
-            });
-            voxels
+    }
+
+    pub fn params(&self) -> &DemoParams {
+        &self.params
+    }
+
+    /// The phantom of this size.
+    pub fn study(&mut self) -> &DemoStudy {
+        let p = &self.params;
+        self.study.get_or_insert_with(|| demo::generate(p))
+    }
+
+    /// The phantom written as an in-memory DICOM series (input of `dicom_read`).
+    pub fn series(&mut self) -> Result<&[(String, Vec<u8>)], String> {
+        if self.series.is_none() {
+            let files = series_of(&self.study().ct)?;
+            self.series = Some(files);
         }
-        "dicom_read" => {
-            let files = bench_series()?;
-            let bytes: Vec<FileBytes> = files
-                .iter()
-                .map(|(n, b)| FileBytes { name: n, bytes: b })
-                .collect();
-            let mut failure = None;
-            time(&mut || {
-                let scan = dicom::scan(&bytes);
-                match dicom::read_series(&bytes, &scan, 0, &ReadOptions::default(), &mut NoProgress)
-                {
-                    Ok(v) => {
-                        std::hint::black_box(v);
-                    }
-                    Err(e) => failure = Some(e.to_string()),
-                }
-            });
-            if let Some(e) = failure {
-                return Err(format!("dicom_read failed: {e}"));
-            }
-            voxels
-        }
-        "surface_preview" => {
-            let study = demo::generate(&p);
-            time(&mut || {
-                std::hint::black_box(iso_surface_preview(&study.ct, &PreviewParams::default()));
-            });
-            voxels
-        }
-        "mpr_slice" => {
-            let study = demo::generate(&p);
-            let mut out = Vec::new();
-            let k = p.dims[2] / 2;
-            time(&mut || {
-                mpr::render_slice_rgba(&study.ct, Plane::Axial, k, mpr::BONE, None, &mut out);
-                std::hint::black_box(&out);
-            });
-            (p.dims[0] * p.dims[1]) as u64
-        }
-        "threshold_components" => {
-            use crate::segment::components::label_components;
-            use crate::segment::threshold::{threshold, ThresholdParams};
-            let study = demo::generate(&p);
-            let mut failure = None;
-            time(
-                &mut || match threshold(&study.ct, &ThresholdParams::default()) {
-                    Ok(mask) => {
-                        std::hint::black_box(label_components(
-                            &mask,
-                            crate::segment::Connectivity::Six,
-                        ));
-                    }
-                    Err(e) => failure = Some(e.to_string()),
-                },
-            );
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            voxels
-        }
-        "region_grow" => {
-            use crate::segment::grow::{grow, GrowParams};
-            let study = demo::generate(&p);
-            let seed = talus_seed(&study).map(|c| c as i64);
-            let mut failure = None;
-            time(
-                &mut || match grow(&study.ct, seed, &GrowParams::default()) {
-                    Ok(m) => {
-                        std::hint::black_box(m);
-                    }
-                    Err(e) => failure = Some(e.to_string()),
-                },
-            );
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            voxels
-        }
-        "auto_bones" => {
-            use crate::segment::auto::{auto_bones, AutoParams};
-            let study = demo::generate(&p);
-            time(&mut || {
-                std::hint::black_box(
-                    auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).ok(),
-                );
-            });
-            voxels
-        }
-        "mc_one_bone" => {
-            let study = demo::generate(&p);
-            let label = study
-                .bones
-                .iter()
-                .find(|b| b.name == "right talus")
-                .map(|b| b.label)
-                .unwrap_or(1);
-            let params = crate::surface::mc::McParams { iso_hu: 720.0 };
-            time(&mut || {
-                std::hint::black_box(
-                    crate::surface::mc::label_surface(&study.ct, &study.labels, label, &params)
-                        .ok(),
-                );
-            });
-            voxels
-        }
-        "volume_area" => {
-            let mesh = crate::mesh::shapes::ico_sphere(50.0, 8);
-            time(&mut || {
-                std::hint::black_box(crate::mesh::measure::volume_and_area(&mesh).ok());
-            });
-            mesh.triangles.len() as u64
-        }
-        "taubin_20" => {
-            let mesh = crate::mesh::shapes::ico_sphere(50.0, 7);
-            let params = crate::mesh::smooth::TaubinParams::default();
-            time(&mut || {
-                std::hint::black_box(crate::mesh::smooth::taubin(&mesh, &params));
-            });
-            mesh.triangles.len() as u64
-        }
-        "icp_mirrored_talus" => {
-            use crate::mesh::register::{register, RegisterParams};
-            let study = demo::generate(&p);
-            let (right, left) = talus_meshes(&study)?;
-            let mirrored = crate::mesh::mirror::mirror_sagittal(&left);
-            time(&mut || {
-                std::hint::black_box(register(&right, &mirrored, &RegisterParams::default()).ok());
-            });
-            mirrored.positions_mm.len() as u64
-        }
-        "link_roundtrip" => {
-            use crate::design::{decode_link, encode_link, DesignState, Op, ViewState};
-            let state = DesignState {
-                study_fingerprint: "0".repeat(64),
-                app_version: "bench".into(),
-                ops: (0..200)
-                    .map(|n| Op::Grow {
-                        seed: [n, n, n],
-                        lower_hu: 226,
-                        upper_hu: 3071,
-                        name: format!("part {n}"),
-                    })
-                    .collect(),
-                view: ViewState::default(),
+        Ok(self.series.as_deref().unwrap_or_default())
+    }
+
+    /// The fixed meshes of the mesh kernels.
+    pub fn meshes(&mut self) -> Result<&MeshInputs, String> {
+        if self.meshes.is_none() {
+            let default = study_params(DEFAULT_SIZE);
+            let owned;
+            let study = if self.params == default {
+                self.study()
+            } else {
+                owned = demo::generate(&default);
+                &owned
             };
-            time(&mut || {
-                let link = encode_link(&state).unwrap_or_default();
-                std::hint::black_box(decode_link(&link).ok());
+            let talus = bone_surface(study, "right talus")?;
+            let left = bone_surface(study, "left talus")?;
+            self.meshes = Some(MeshInputs {
+                sphere: crate::mesh::shapes::ico_sphere(50.0, 8),
+                talus,
+                mirrored_talus: crate::mesh::mirror::mirror_sagittal(&left),
             });
-            200
         }
-        other => {
-            return Err(format!(
-                "unknown kernel '{other}'; kernels are: {}",
-                KERNELS.join(", ")
-            ))
+        self.meshes
+            .as_ref()
+            .ok_or_else(|| "mesh inputs missing".to_string())
+    }
+
+    /// Runs `kernel` `runs` times after one warm-up, timing each run with `now_ms`.
+    pub fn run(
+        &mut self,
+        kernel: &str,
+        runs: usize,
+        now_ms: &mut dyn FnMut() -> f64,
+    ) -> Result<BenchResult, String> {
+        let runs = runs.max(1);
+        let p = self.params.clone();
+        let voxels = (p.dims[0] * p.dims[1] * p.dims[2]) as u64;
+        let vol_input = format!(
+            "{}x{}x{} phantom ({:.3}x{:.3}x{:.3} mm)",
+            p.dims[0], p.dims[1], p.dims[2], p.spacing_mm[0], p.spacing_mm[1], p.spacing_mm[2]
+        );
+        let mut times = Vec::with_capacity(runs);
+        let mut failure: Option<String> = None;
+        // Runs `f` once to warm up, then `runs` timed times; the first error stops it.
+        let mut time = |f: &mut dyn FnMut() -> Result<(), String>| -> Result<(), String> {
+            f()?;
+            for _ in 0..runs {
+                let t0 = now_ms();
+                f()?;
+                times.push(now_ms() - t0);
+            }
+            Ok(())
+        };
+        let (items, input) = match kernel {
+            "demo_generate" => {
+                time(&mut || {
+                    std::hint::black_box(demo::generate(&p));
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "dicom_read" => {
+                let files = self.series()?;
+                time(&mut || read(files).map(|v| drop(std::hint::black_box(v))))?;
+                (voxels, format!("{} files of the {vol_input}", files.len()))
+            }
+            "surface_preview" => {
+                let study = self.study();
+                time(&mut || {
+                    std::hint::black_box(iso_surface_preview(&study.ct, &PreviewParams::default()));
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "mpr_slice" => {
+                let study = self.study();
+                let mut out = Vec::new();
+                let kz = p.dims[2] / 2;
+                time(&mut || {
+                    mpr::render_slice_rgba(&study.ct, Plane::Axial, kz, mpr::BONE, None, &mut out);
+                    std::hint::black_box(&out);
+                    Ok(())
+                })?;
+                ((p.dims[0] * p.dims[1]) as u64, vol_input)
+            }
+            "threshold_components" => {
+                use crate::segment::components::label_components;
+                use crate::segment::threshold::{threshold, ThresholdParams};
+                let study = self.study();
+                time(&mut || {
+                    let mask = threshold(&study.ct, &ThresholdParams::default())
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(label_components(
+                        &mask,
+                        crate::segment::Connectivity::Six,
+                    ));
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "region_grow" => {
+                use crate::segment::grow::{grow, GrowParams};
+                let study = self.study();
+                let seed = talus_seed(study).map(|c| c as i64);
+                time(&mut || {
+                    let m =
+                        grow(&study.ct, seed, &GrowParams::default()).map_err(|e| e.to_string())?;
+                    std::hint::black_box(m);
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "auto_bones" => {
+                use crate::segment::auto::{auto_bones, AutoParams};
+                let study = self.study();
+                time(&mut || {
+                    let a = auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(a);
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "mc_one_bone" => {
+                let study = self.study();
+                let label = study
+                    .bones
+                    .iter()
+                    .find(|b| b.name == "right talus")
+                    .map(|b| b.label)
+                    .unwrap_or(1);
+                let params = McParams {
+                    iso_hu: BONE_ISO_HU,
+                };
+                time(&mut || {
+                    let m = label_surface(&study.ct, &study.labels, label, &params)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(m);
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "talus_pipeline" => {
+                use crate::segment::grow::{grow, GrowParams};
+                let seed = talus_seed(self.study()).map(|c| c as i64);
+                let files = self.series()?;
+                let params = McParams {
+                    iso_hu: BONE_ISO_HU,
+                };
+                time(&mut || {
+                    let ct = read(files)?;
+                    let mask =
+                        grow(&ct, seed, &GrowParams::default()).map_err(|e| e.to_string())?;
+                    let mesh = mask_surface(&ct, &mask, &params).map_err(|e| e.to_string())?;
+                    std::hint::black_box(mesh);
+                    Ok(())
+                })?;
+                (voxels, vol_input)
+            }
+            "volume_area" => {
+                let mesh = &self.meshes()?.sphere;
+                time(&mut || {
+                    let va =
+                        crate::mesh::measure::volume_and_area(mesh).map_err(|e| e.to_string())?;
+                    std::hint::black_box(va);
+                    Ok(())
+                })?;
+                (mesh.triangles.len() as u64, tri_input("icosphere", mesh))
+            }
+            "taubin_20" => {
+                let mesh = &self.meshes()?.sphere;
+                let params = crate::mesh::smooth::TaubinParams::default();
+                time(&mut || {
+                    std::hint::black_box(crate::mesh::smooth::taubin(mesh, &params));
+                    Ok(())
+                })?;
+                (mesh.triangles.len() as u64, tri_input("icosphere", mesh))
+            }
+            "remesh_iso" => {
+                use crate::mesh::remesh::{remesh, RemeshParams};
+                let mesh = &self.meshes()?.talus;
+                let params = RemeshParams {
+                    target_edge_mm: mean_edge_mm(mesh),
+                    iterations: REMESH_ITERATIONS,
+                    max_deviation_mm: REMESH_MAX_DEVIATION_MM,
+                    ..RemeshParams::default()
+                };
+                time(&mut || {
+                    let r = remesh(mesh, &params).map_err(|e| e.to_string())?;
+                    std::hint::black_box(r);
+                    Ok(())
+                })?;
+                (
+                    mesh.triangles.len() as u64,
+                    format!(
+                        "{}, target edge {:.3} mm",
+                        tri_input("talus", mesh),
+                        params.target_edge_mm
+                    ),
+                )
+            }
+            "decimate_qem" => {
+                use crate::mesh::decimate::{decimate, DecimateParams};
+                let mesh = &self.meshes()?.talus;
+                let params = DecimateParams {
+                    target_triangles: (mesh.triangles.len() as f64 * DECIMATE_FRACTION) as usize,
+                    ..DecimateParams::default()
+                };
+                time(&mut || {
+                    let r = decimate(mesh, &params).map_err(|e| e.to_string())?;
+                    std::hint::black_box(r);
+                    Ok(())
+                })?;
+                (mesh.triangles.len() as u64, tri_input("talus", mesh))
+            }
+            "icp_mirrored_talus" => {
+                use crate::mesh::register::{register, RegisterParams};
+                let m = self.meshes()?;
+                let params = RegisterParams::default();
+                time(&mut || {
+                    let r = register(&m.talus, &m.mirrored_talus, &params)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(r);
+                    Ok(())
+                })?;
+                let n = every_nth(&m.mirrored_talus.positions_mm, params.max_samples).len();
+                (
+                    n as u64,
+                    format!(
+                        "{n} moving samples onto {} fixed vertices",
+                        m.talus.positions_mm.len()
+                    ),
+                )
+            }
+            "link_roundtrip" => {
+                use crate::design::{decode_link, encode_link, DesignState, Op, ViewState};
+                let state = DesignState {
+                    study_fingerprint: "0".repeat(64),
+                    app_version: "bench".into(),
+                    ops: (0..200)
+                        .map(|n| Op::Grow {
+                            seed: [n, n, n],
+                            lower_hu: 226,
+                            upper_hu: 3071,
+                            name: format!("part {n}"),
+                        })
+                        .collect(),
+                    view: ViewState::default(),
+                };
+                time(&mut || {
+                    let link = encode_link(&state).map_err(|e| e.to_string())?;
+                    let back = decode_link(&link).map_err(|e| e.to_string())?;
+                    std::hint::black_box(back);
+                    Ok(())
+                })?;
+                (200, "200 grow ops".to_string())
+            }
+            other => {
+                failure = Some(format!(
+                    "unknown kernel '{other}'; kernels are: {}",
+                    kernel_names().join(", ")
+                ));
+                (0, String::new())
+            }
+        };
+        if let Some(e) = failure {
+            return Err(e);
         }
-    };
-    times.sort_by(|a, b| a.total_cmp(b));
-    let median_ms = times[times.len() / 2];
-    Ok(BenchResult {
-        kernel: kernel.to_string(),
-        median_ms,
-        min_ms: times[0],
-        reps,
-        items,
-        mitems_per_s: if median_ms > 0.0 {
-            items as f64 / median_ms / 1000.0
-        } else {
-            0.0
-        },
-        input,
-    })
+        times.sort_by(|a, b| a.total_cmp(b));
+        let median_ms = times.get(times.len() / 2).copied().unwrap_or(0.0);
+        Ok(BenchResult {
+            kernel: kernel.to_string(),
+            median_ms,
+            min_ms: times.first().copied().unwrap_or(0.0),
+            runs,
+            items,
+            mitems_per_s: if median_ms > 0.0 {
+                items as f64 / median_ms / 1000.0
+            } else {
+                0.0
+            },
+            input,
+        })
+    }
+}
+
+fn tri_input(what: &str, mesh: &Mesh) -> String {
+    format!(
+        "{what}, {} triangles / {} vertices",
+        mesh.triangles.len(),
+        mesh.positions_mm.len()
+    )
+}
+
+/// Every-n-th vertex sample of at most `max` points, as [`crate::mesh::register`] takes
+/// its ICP samples (written for the ICP peer so both use the same points).
+pub fn every_nth(points: &[[f64; 3]], max: usize) -> Vec<[f64; 3]> {
+    let step = points.len().div_ceil(max.max(1)).max(1);
+    points.iter().step_by(step).copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_sizes_are_refused() {
+        assert_eq!(parse_size("512x512x300"), Ok([512, 512, 300]));
+        assert_eq!(parse_size("128×64×32"), Ok([128, 64, 32]));
+        assert!(parse_size("512x512").is_err());
+        assert!(parse_size("0x4x4").is_err());
+        assert!(parse_size("ax4x4").is_err());
+    }
+
+    #[test]
+    fn study_params_keep_the_field_of_view() {
+        let d = DemoParams::default();
+        assert_eq!(study_params(d.dims), d);
+        let p = study_params([512, 512, 300]);
+        for a in 0..3 {
+            let fov = p.dims[a] as f64 * p.spacing_mm[a];
+            assert!((fov - d.dims[a] as f64 * d.spacing_mm[a]).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn unknown_kernel_is_an_error_naming_the_kernels() {
+        let mut b = Bench::new([8, 8, 8]);
+        let e = b.run("nope", 1, &mut || 0.0).unwrap_err();
+        assert!(e.contains("region_grow"), "{e}");
+    }
+
+    #[test]
+    fn a_small_volume_kernel_runs() {
+        let mut b = Bench::new([56, 40, 32]);
+        let mut t = 0.0;
+        let r = b
+            .run("threshold_components", 3, &mut || {
+                t += 1.0;
+                t
+            })
+            .unwrap();
+        assert_eq!(r.items, 56 * 40 * 32);
+        assert_eq!(r.runs, 3);
+        assert_eq!(r.median_ms, 1.0);
+    }
 }

@@ -1,24 +1,37 @@
-// Bench page: times every kernel in this tab's wasm instance. ?reps=N&only=a,b
+// Bench page: times kernels in this tab's wasm instance. ?runs=N&only=a,b&size=512x512x300
+// After each kernel it records the wasm memory size (WebAssembly memory never shrinks,
+// so this is the peak so far); open one page per kernel for per-kernel peaks, as
+// benches/wasm_bench.mjs does.
 import init, { benchKernel, benchKernels } from './pkg/osteon.js';
 
 async function main() {
-  await init();
+  const wasm = await init();
   const params = new URLSearchParams(location.search);
-  const reps = Number(params.get('reps') || 5);
-  const only = params.get('only') ? params.get('only').split(',') : benchKernels();
+  const runs = Number(params.get('runs') || params.get('reps') || 5);
+  const size = params.get('size') || '';
+  const only = params.get('only') ? params.get('only').split(',') : benchKernels().map((k) => k.name);
+  const dims = (size || '512x512x300').split('x').map(Number);
+  const rawInt16Bytes = 2 * dims[0] * dims[1] * dims[2];
+  const memoryAtStart = wasm.memory.buffer.byteLength;
   const results = [];
   const out = document.getElementById('results');
   for (const kernel of only) {
     out.textContent = `running ${kernel}…\n` + JSON.stringify(results, null, 2);
     await new Promise((r) => setTimeout(r, 0));
     try {
-      results.push(benchKernel(kernel, reps));
+      const r = benchKernel(kernel, runs, size);
+      r.memory_bytes = wasm.memory.buffer.byteLength;
+      r.memory_over_raw_int16 = r.memory_bytes / rawInt16Bytes;
+      results.push(r);
     } catch (e) {
-      results.push({ kernel, error: e.message || String(e) });
+      results.push({ kernel, error: e.message || String(e), memory_bytes: wasm.memory.buffer.byteLength });
     }
   }
-  out.textContent = JSON.stringify({ target: 'wasm', userAgent: navigator.userAgent, results }, null, 2);
+  out.textContent = JSON.stringify({ target: 'wasm', userAgent: navigator.userAgent, size: dims, memoryAtStart, rawInt16Bytes, results }, null, 2);
   document.body.dataset.done = 'true';
 }
 
-main();
+main().catch((e) => {
+  document.getElementById('results').textContent = JSON.stringify({ target: 'wasm', error: e.message || String(e), results: [] });
+  document.body.dataset.done = 'true';
+});

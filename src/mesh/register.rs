@@ -10,10 +10,17 @@
 //!
 //! Determinism: samples are every n-th vertex, nearest neighbours come from a kd-tree
 //! with index tie-breaks, trimming sorts with index tie-breaks; no threads, no hashing.
+//!
+//! Speed: the nearest-neighbour search is hand-written here ([`NearTree`]) rather than
+//! the generic kd-tree because ICP asks the same question 10⁶ times with a good guess —
+//! each sample's nearest point of the previous iteration. Starting from that guess
+//! prunes almost the whole tree; points are stored in tree order (no indirection) and
+//! small leaves are scanned linearly. The answer is the exact nearest point with the
+//! same (distance, index) tie-break, so results do not depend on the guess.
 
 use nalgebra::{Matrix3, Matrix4, Matrix6, Rotation3, SymmetricEigen, Unit, Vector3, Vector6};
 
-use super::topology::{cross, dot, mesh_is_valid, sub, tri_normal2, vertex_normals, KdTree, V3};
+use super::topology::{cross, dist2, dot, mesh_is_valid, sub, tri_normal2, vertex_normals, V3};
 use super::Mesh;
 
 /// Parameters of [`register`].
@@ -183,7 +190,7 @@ pub fn register_with_progress(
     let lim2 = params.overlap_distance_mm * params.overlap_distance_mm;
     for &p in &samples {
         let q = apply(&t, p);
-        if let Some((_, d2)) = target.tree.nearest(q) {
+        if let Some((_, d2)) = target.tree.nearest(q, u32::MAX, q) {
             if d2 <= lim2 {
                 within += 1;
             }
@@ -316,7 +323,7 @@ fn principal_frame(mesh: &Mesh) -> (Vector3<f64>, Matrix3<f64>) {
 struct Target {
     pts: Vec<V3>,
     normals: Vec<V3>,
-    tree: KdTree,
+    tree: NearTree,
 }
 
 impl Target {
@@ -331,8 +338,119 @@ impl Target {
         let keep: Vec<usize> = keep.into_iter().step_by(step).collect();
         let pts: Vec<V3> = keep.iter().map(|&i| m.positions_mm[i]).collect();
         let normals: Vec<V3> = keep.iter().map(|&i| normals[i]).collect();
-        let tree = KdTree::new(&pts);
+        let tree = NearTree::new(&pts);
         Target { pts, normals, tree }
+    }
+}
+
+/// Ranges of at most this many points are leaves, scanned linearly.
+const LEAF: usize = 8;
+
+/// Exact nearest-neighbour search over points (see the module docs, "Speed").
+///
+/// Implicit median-split tree: the node of range `lo..hi` (in tree order) is the point
+/// at `mid = lo + (hi − lo) / 2`, split along `axis[mid]`; ranges of ≤ [`LEAF`] points
+/// are leaves.
+struct NearTree {
+    /// Points in tree order.
+    pts: Vec<V3>,
+    /// Original index of each point in tree order.
+    ids: Vec<u32>,
+    axis: Vec<u8>,
+}
+
+impl NearTree {
+    fn new(pts: &[V3]) -> Self {
+        let mut idx: Vec<u32> = (0..pts.len() as u32).collect();
+        let mut axis = vec![0u8; pts.len()];
+        Self::build(pts, &mut idx, &mut axis);
+        NearTree {
+            pts: idx.iter().map(|&i| pts[i as usize]).collect(),
+            ids: idx,
+            axis,
+        }
+    }
+
+    fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8]) {
+        if idx.len() <= LEAF {
+            return;
+        }
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        for &i in idx.iter() {
+            let p = pts[i as usize];
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        let mut ax = 0;
+        for k in 1..3 {
+            if hi[k] - lo[k] > hi[ax] - lo[ax] {
+                ax = k;
+            }
+        }
+        let mid = idx.len() / 2;
+        idx.select_nth_unstable_by(mid, |&a, &b| {
+            pts[a as usize][ax]
+                .total_cmp(&pts[b as usize][ax])
+                .then(a.cmp(&b))
+        });
+        axis[mid] = ax as u8;
+        let (li, ri) = idx.split_at_mut(mid);
+        let (la, ra) = axis.split_at_mut(mid);
+        Self::build(pts, li, la);
+        Self::build(pts, &mut ri[1..], &mut ra[1..]);
+    }
+
+    /// Original index of the nearest point to `q` and its squared distance, the smallest
+    /// index among equally near points. `guess` (an original index, or `u32::MAX`) with
+    /// its point `guess_pt` only speeds the search up.
+    #[inline]
+    fn nearest(&self, q: V3, guess: u32, guess_pt: V3) -> Option<(usize, f64)> {
+        if self.pts.is_empty() {
+            return None;
+        }
+        let mut best = if guess == u32::MAX {
+            (u32::MAX, f64::INFINITY)
+        } else {
+            (guess, dist2(q, guess_pt))
+        };
+        self.nn(q, 0, self.pts.len(), &mut best);
+        Some((best.0 as usize, best.1))
+    }
+
+    fn nn(&self, q: V3, lo: usize, hi: usize, best: &mut (u32, f64)) {
+        if hi - lo <= LEAF {
+            for m in lo..hi {
+                let d = dist2(q, self.pts[m]);
+                let id = self.ids[m];
+                if d < best.1 || (d == best.1 && id < best.0) {
+                    *best = (id, d);
+                }
+            }
+            return;
+        }
+        let mid = lo + (hi - lo) / 2;
+        let p = self.pts[mid];
+        let d = dist2(q, p);
+        let id = self.ids[mid];
+        if d < best.1 || (d == best.1 && id < best.0) {
+            *best = (id, d);
+        }
+        let ax = self.axis[mid] as usize;
+        let diff = q[ax] - p[ax];
+        let (first, second) = if diff < 0.0 {
+            ((lo, mid), (mid + 1, hi))
+        } else {
+            ((mid + 1, hi), (lo, mid))
+        };
+        if first.0 < first.1 {
+            self.nn(q, first.0, first.1, best);
+        }
+        if second.0 < second.1 && diff * diff <= best.1 {
+            self.nn(q, second.0, second.1, best);
+        }
     }
 }
 
@@ -346,24 +464,49 @@ fn icp(
     params: &RegisterParams,
 ) -> Option<(Matrix4<f64>, f64, usize, usize)> {
     let mut t = init;
+    // Per sample: transformed point, nearest target index (the next iteration's guess).
+    let mut moved: Vec<V3> = vec![[0.0; 3]; samples.len()];
+    let mut nearest: Vec<u32> = vec![u32::MAX; samples.len()];
+    // Sort keys: (squared distance bits, sample). Distances are ≥ 0, so their bit
+    // patterns order like the numbers and ties fall back to the sample index.
+    let mut order: Vec<(u64, u32)> = Vec::with_capacity(samples.len());
     let mut pairs: Vec<(f64, u32, V3, V3, V3)> = Vec::with_capacity(samples.len());
     let mut rms = f64::INFINITY;
     let mut iters = 0;
     for it in 0..=max_iter {
-        pairs.clear();
+        order.clear();
         for (i, &s) in samples.iter().enumerate() {
             let p = apply(&t, s);
-            if let Some((j, d2)) = target.tree.nearest(p) {
-                pairs.push((d2, i as u32, p, target.pts[j], target.normals[j]));
+            moved[i] = p;
+            let g = nearest[i];
+            let gp = if g == u32::MAX {
+                p
+            } else {
+                target.pts[g as usize]
+            };
+            if let Some((j, d2)) = target.tree.nearest(p, g, gp) {
+                nearest[i] = j as u32;
+                order.push(((d2 + 0.0).to_bits(), i as u32));
             }
         }
-        if pairs.len() < 6 {
+        if order.len() < 6 {
             return None;
         }
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let keep = (((1.0 - params.trim_fraction) * pairs.len() as f64).round() as usize)
-            .clamp(6, pairs.len());
-        let kept = &pairs[..keep];
+        order.sort_unstable();
+        let keep = (((1.0 - params.trim_fraction) * order.len() as f64).round() as usize)
+            .clamp(6, order.len());
+        pairs.clear();
+        pairs.extend(order[..keep].iter().map(|&(d2, i)| {
+            let j = nearest[i as usize] as usize;
+            (
+                f64::from_bits(d2),
+                i,
+                moved[i as usize],
+                target.pts[j],
+                target.normals[j],
+            )
+        }));
+        let kept = &pairs[..];
         let mut ss = 0.0;
         let mut centre = [0.0; 3];
         for &(_, _, p, q, n) in kept {
@@ -421,7 +564,7 @@ fn icp(
         }
         t.fixed_view_mut::<3, 3>(0, 0).copy_from(&rr);
     }
-    Some((t, rms, iters, pairs.len()))
+    Some((t, rms, iters, order.len()))
 }
 
 #[cfg(test)]

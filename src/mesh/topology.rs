@@ -210,6 +210,7 @@ impl KdTree {
     }
 
     /// Index of the nearest point and its squared distance (`None` when empty).
+    #[allow(dead_code)] // register.rs has its own warm-started search; kept for other callers
     pub fn nearest(&self, q: V3) -> Option<(usize, f64)> {
         if self.idx.is_empty() {
             return None;

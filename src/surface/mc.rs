@@ -338,7 +338,26 @@ pub fn label_surface(
             got: labels.dims,
         });
     }
-    mask_surface(ct, &BitMask::from_label(labels, label), params)
+    mask_surface(ct, &label_mask(labels, label), params)
+}
+
+/// [`BitMask::from_label`], bit for bit, written for speed: one bone is a small part of
+/// the volume, so most 64-voxel chunks are skipped by a (vectorised) `contains` test
+/// before any bit is packed. This pass over the whole label volume used to cost twice
+/// the marching cubes of the bone itself.
+fn label_mask(labels: &Volume<u8>, label: u8) -> BitMask {
+    let mut m = BitMask::new(labels.dims);
+    for (word, chunk) in m.words_mut().iter_mut().zip(labels.data.chunks(64)) {
+        if !chunk.contains(&label) {
+            continue;
+        }
+        let mut bits = 0u64;
+        for (b, &v) in chunk.iter().enumerate() {
+            bits |= ((v == label) as u64) << b;
+        }
+        *word = bits;
+    }
+    m
 }
 
 /// Enclosed volume (mm³, positive when triangles face outwards) and area (mm²) of a closed mesh.
@@ -360,4 +379,25 @@ pub fn volume_and_area(mesh: &Mesh) -> (f64, f64) {
             / 6.0;
     }
     (vol, area)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_label_mask_equals_from_label() {
+        // 105 voxels: the last word is partial; labels 0..=4 in a scrambled pattern.
+        let mut labels = Volume::filled([7, 5, 3], [1.0; 3], [0.0; 3], 0u8);
+        for (n, v) in labels.data.iter_mut().enumerate() {
+            *v = ((n * 37 + n / 11) % 5) as u8;
+        }
+        for label in 0..6u8 {
+            assert_eq!(
+                label_mask(&labels, label),
+                BitMask::from_label(&labels, label),
+                "label {label}"
+            );
+        }
+    }
 }
