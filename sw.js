@@ -1,7 +1,7 @@
 // Offline support: serves Osteon's own files from a versioned cache when the network is
 // unavailable (conference demos). Network first, so an online visit always gets the
 // current build; only the page's own origin is ever fetched.
-const CACHE = 'osteon-v1';
+const CACHE = 'osteon-v2';
 const ASSETS = [
   './',
   './index.html',
@@ -10,6 +10,7 @@ const ASSETS = [
   './www/worker.js',
   './www/mpr_view.js',
   './www/edit_tools.js',
+  './www/mesh_tools.js',
   './www/files.js',
   './www/pkg/osteon.js',
   './www/pkg/osteon_bg.wasm',

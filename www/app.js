@@ -131,6 +131,7 @@ class App {
       case 'parts': this.showParts(msg); break;
       case 'meshes': this.meshTools.onMeshes(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
+      case 'history': this.showHistory(msg); break;
       case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
       default: break;
@@ -382,6 +383,7 @@ class App {
     $('undo').disabled = !(this.seg && this.seg.can_undo);
     $('redo').disabled = !(this.seg && this.seg.can_redo);
     $('calc-parts').disabled = !parts.length;
+    $('design-history').disabled = !this.seg;
     $('export-3mf').disabled = !this.surfaceInfo.size;
     this.edit.afterPartsTable();
   }
@@ -403,6 +405,22 @@ class App {
     this.meshTools.onParts(msg);
     this.draw3d();
     this.setStatus(`Calculated ${msg.parts.length} watertight part surface(s).`, 'ready');
+  }
+
+  /** Lists every output's digest and downloads the design-history record. */
+  showHistory(msg) {
+    this.idle();
+    this.history = msg.outputs;
+    const body = $('history-table').querySelector('tbody');
+    body.replaceChildren(...msg.outputs.map((o) => {
+      const tr = document.createElement('tr');
+      for (const [text, title] of [[o.file], [o.bytes.toLocaleString()], [`${o.sha256.slice(0, 16)}…`, o.sha256]]) {
+        tr.append(Object.assign(document.createElement('td'), { textContent: text, title: title || '' }));
+      }
+      return tr;
+    }));
+    $('history-panel').hidden = false;
+    this.download('design-history.json', new TextEncoder().encode(msg.json));
   }
 
   download(name, bytes) {
@@ -567,6 +585,11 @@ class App {
     $('app-version').textContent = `v${appVersion()}`;
     $('open-demo').onclick = () => this.openDemo();
     $('copy-link').onclick = () => this.copyLink();
+    $('design-history').onclick = () => {
+      this.updateLink();
+      this.setStatus('Building the design history…', 'busy');
+      this.worker.postMessage({ type: 'history', design: this.design });
+    };
     $('auto-bones').onclick = () => this.applyOp({ op: 'auto_bones', ...this.threshold() });
     $('grow-mode').onclick = (e) => {
       this.growing = !this.growing;

@@ -84,6 +84,10 @@ const handlers = {
     const r = session.calculateParts(iso);
     post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
   },
+  async history({ design }) {
+    progress('Building every output for the design history', 0, 1);
+    post({ type: 'history', ...session.designHistory(design) });
+  },
   async export({ kind, label, name }) {
     const bytes = kind === 'stl' ? session.exportStl(label) : session.export3mf();
     post({ type: 'export', name, bytes }, [bytes.buffer]);

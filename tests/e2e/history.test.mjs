@@ -1,0 +1,56 @@
+// Determinism across the design call: the design-history record made in the browser
+// lists the same output files with the same SHA-256 as `osteon replay` of the same link
+// natively — labels, every part STL, the mirrored mesh object and the 3MF.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { useBrowser, openPage, waitForStudy, assertSameOrigin, download } from './harness.mjs';
+
+const browser = useBrowser();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The native CLI built last (the native test tier builds target/debug/osteon). */
+function nativeOsteon() {
+  const bins = ['release', 'debug'].map((p) => path.join(ROOT, 'target', p, 'osteon')).filter((b) => fs.existsSync(b));
+  bins.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return bins[0] || null;
+}
+
+test('the browser and osteon replay give the same SHA-256 for every output of a design', { timeout: 300000 }, async (t) => {
+  const bin = nativeOsteon();
+  if (!bin) { t.skip('skipped: build the native CLI first (cargo build)'); return; }
+  const { page, requests } = await openPage(browser());
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.click('#auto-bones');
+  await page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
+  // A manual edit and a mesh object, so the record covers both kinds of op.
+  const talus = await page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'left talus').label);
+  await page.evaluate((label) => window.osteon.applyOp({ op: 'morphology', label, kind: 'dilate', radius_mm: 0.5 }), talus);
+  await page.waitForFunction(() => window.osteon.seg.ops.length === 2, null, { timeout: 60000 });
+  await page.evaluate((label) => window.osteon.worker.postMessage({ type: 'meshop', op: { op: 'mirror_mesh', source: { part: label }, plane: { sagittal: { x_mm: 0 } }, iso_hu: 720 } }), talus);
+  await page.waitForFunction(() => window.osteon.seg.ops.length === 3, null, { timeout: 120000 });
+  await page.waitForTimeout(500);
+  const link = await page.evaluate(() => location.hash);
+  const record = await download(page, '#design-history');
+  assert.equal(record.name, 'design-history.json');
+  const browserHistory = JSON.parse(record.bytes.toString('utf8'));
+  assert.equal(await page.$$eval('#history-table tbody tr', (r) => r.length), browserHistory.outputs.length);
+  assertSameOrigin(requests);
+  await page.close();
+
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'osteon-history-'));
+  const native = JSON.parse(execFileSync(bin, ['replay', link, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 }));
+  const nativeHistory = JSON.parse(fs.readFileSync(path.join(out, 'design-history.json'), 'utf8'));
+  fs.rmSync(out, { recursive: true, force: true });
+  const files = (h) => h.outputs.map((o) => `${o.file} ${o.bytes} ${o.sha256}`);
+  assert.ok(browserHistory.outputs.length >= 15, `labels, 12 parts, the mirrored talus and the 3MF: ${files(browserHistory)}`);
+  assert.deepEqual(files(browserHistory), files(nativeHistory));
+  assert.deepEqual(browserHistory.ops, nativeHistory.ops);
+  assert.equal(browserHistory.study_fingerprint, nativeHistory.study_fingerprint);
+  assert.equal(native.files.find((f) => f.file === 'design-history.json').sha256.length, 64);
+});
