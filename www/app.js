@@ -70,6 +70,13 @@ class App {
    */
   recoverWorker(reason) {
     this.worker.terminate();
+    // A worker that fails again at once (e.g. it cannot start) is not restarted forever.
+    const now = Date.now();
+    this.restarts = (this.restarts || []).filter((t) => now - t < 10000).concat(now);
+    if (this.restarts.length > 3) {
+      this.fail(`${reason[0].toUpperCase()}${reason.slice(1)}, and it keeps failing, so it was not restarted again. Reload the page; the design is kept in the address bar.`);
+      return;
+    }
     this.worker = this.startWorker();
     this.loading = false;
     if (!this.study) {
