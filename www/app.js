@@ -1,7 +1,7 @@
 // Osteon app shell: wires the page's wasm Viewer (rendering) to the compute worker
 // (loading, analysis) and the panels. No network request is made after page load:
 // every file is read locally and every computation runs in this tab.
-import init, { Viewer, appVersion, encodeDesignLink, decodeDesignLink } from './pkg/osteon.js';
+import init, { Viewer, appVersion, encodeDesignLink, decodeDesignLink, decodeMeshLink } from './pkg/osteon.js';
 import { MprView } from './mpr_view.js';
 import { EditTools } from './edit_tools.js';
 import { filesFromDrop, filesFromInput, readAll } from './files.js';
@@ -139,6 +139,7 @@ class App {
       case 'meshes': this.meshTools.onMeshes(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
       case 'history': this.showHistory(msg); break;
+      case 'meshlink': this.copyImplantLink(msg.link); break;
       case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
       default: break;
@@ -295,9 +296,39 @@ class App {
     if (link !== location.hash) history.replaceState(null, '', link);
   }
 
+  /** Copies an implant-only link (a mesh and no anatomy) made by the worker. */
+  async copyImplantLink(fragment) {
+    const url = `${location.origin}${location.pathname}${fragment}`;
+    this.implantLink = url;
+    try {
+      await navigator.clipboard.writeText(url);
+      this.setStatus(`Implant-only link copied (${Math.round(url.length / 1024)} KB): the mesh only, no CT and no patient data.`, 'ready');
+    } catch {
+      this.setStatus(`Implant-only link (${Math.round(url.length / 1024)} KB) could not be copied automatically: ${url.slice(0, 80)}…`, 'ready');
+    }
+  }
+
+  /** Shows the mesh of an implant-only link in the 3-D view; there is no study. */
+  openImplantLink(fragment) {
+    let m;
+    try {
+      m = decodeMeshLink(fragment);
+    } catch (e) {
+      this.fail(`Cannot open this implant link: ${e.message || e}`);
+      return;
+    }
+    this.viewer.setSurface(m.positions, m.normals, m.indices);
+    this.implant = { name: m.name, triangles: m.triangles, volume_mm3: m.volume_mm3, area_mm2: m.area_mm2 };
+    $('info3d').textContent = `${m.name}: ${m.triangles.toLocaleString()} triangles, ${(m.volume_mm3 / 1000).toFixed(2)} cm³, ${(m.area_mm2 / 100).toFixed(1)} cm²`;
+    $('canvas3d').dataset.ready = 'true';
+    this.draw3d();
+    this.setStatus(`Implant-only link: "${m.name}" (${(m.volume_mm3 / 1000).toFixed(2)} cm³). It holds the mesh only — no CT, no patient data.`, 'ready');
+  }
+
   /** Reads a design from the address bar at start-up. */
   openLinkFromUrl() {
     if (!location.hash) return;
+    if (location.hash.startsWith('#m=')) { this.openImplantLink(location.hash); return; }
     let design;
     try {
       design = decodeDesignLink(location.hash);

@@ -235,9 +235,11 @@ export class MeshTools {
       };
       const stl = Object.assign(document.createElement('button'), { textContent: 'STL', title: 'Export this mesh object as binary STL' });
       stl.onclick = () => this.app.worker.postMessage({ type: 'meshexport', kind: 'stl', id: o.id, name: `${fileName(o.name)}.stl` });
+      const share = Object.assign(document.createElement('button'), { textContent: 'Link', title: 'Copy an implant-only link: this mesh and no anatomy, for someone without the CT' });
+      share.onclick = () => this.app.worker.postMessage({ type: 'meshlink', id: o.id });
       const del = Object.assign(document.createElement('button'), { textContent: '×', title: 'Delete this mesh object' });
       del.onclick = () => { this.selected = { mesh: o.id }; this.apply({ op: 'delete_mesh', id: o.id }); };
-      const cells = [swatch, o.name, (o.report.volume_mm3 / 1000).toFixed(2), (o.report.area_mm2 / 100).toFixed(1), show, [stl, del]];
+      const cells = [swatch, o.name, (o.report.volume_mm3 / 1000).toFixed(2), (o.report.area_mm2 / 100).toFixed(1), show, [stl, share, del]];
       for (const c of cells) {
         const td = document.createElement('td');
         if (Array.isArray(c)) td.append(...c); else if (c instanceof Node) td.append(c); else td.textContent = c;

@@ -84,6 +84,9 @@ const handlers = {
     const r = session.calculateParts(iso);
     post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
   },
+  async meshlink({ id }) {
+    post({ type: 'meshlink', link: session.meshLink(id) });
+  },
   async history({ design }) {
     progress('Building every output for the design history', 0, 1);
     post({ type: 'history', ...session.designHistory(design) });

@@ -11,8 +11,8 @@
 mod bench;
 mod design;
 mod session;
-mod session_mesh;
 mod session_history;
+mod session_mesh;
 mod session_recovery;
 mod viewer;
 

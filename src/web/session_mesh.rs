@@ -152,4 +152,21 @@ impl Session {
         }
         crate::mesh::io::write_3mf(&named).map_err(|e| JsError::new(&e.to_string()))
     }
+
+    /// Implant-only link (`#m=…`) of mesh object `id`: the mesh quantised to 10 µm, no
+    /// anatomy, for a reviewer without the CT.
+    #[wasm_bindgen(js_name = meshLink)]
+    pub fn mesh_link(&self, id: u32) -> Result<String, JsError> {
+        use crate::design::mesh_link::{encode_mesh_link, SharedMesh, DEFAULT_STEP_MM};
+        let o = self
+            .seg
+            .as_ref()
+            .and_then(|s| s.meshes.get(id))
+            .ok_or_else(|| JsError::new(&format!("there is no mesh object {id}")))?;
+        let shared = SharedMesh {
+            name: o.name.clone(),
+            mesh: o.mesh.clone(),
+        };
+        encode_mesh_link(&shared, DEFAULT_STEP_MM).map_err(|e| JsError::new(&e.to_string()))
+    }
 }

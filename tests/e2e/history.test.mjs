@@ -54,3 +54,44 @@ test('the browser and osteon replay give the same SHA-256 for every output of a 
   assert.equal(browserHistory.study_fingerprint, nativeHistory.study_fingerprint);
   assert.equal(native.files.find((f) => f.file === 'design-history.json').sha256.length, 64);
 });
+
+test('an implant-only link shows the mesh object without any CT', { timeout: 300000 }, async () => {
+  const author = await openPage(browser());
+  await author.page.click('#open-demo');
+  await waitForStudy(author.page);
+  await author.page.click('#auto-bones');
+  await author.page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
+  const talus = await author.page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'left talus').label);
+  await author.page.evaluate((label) => window.osteon.worker.postMessage({ type: 'meshop', op: { op: 'mirror_mesh', source: { part: label }, plane: { sagittal: { x_mm: 0 } }, iso_hu: 720 } }), talus);
+  await author.page.waitForSelector('#mesh-table tbody tr button:has-text("Link")', { timeout: 120000 });
+  const report = await author.page.evaluate(() => window.osteon.meshTools.meshes.objects[0].report);
+  await author.page.click('#mesh-table tbody tr button:has-text("Link")');
+  await author.page.waitForFunction(() => window.osteon.implantLink, null, { timeout: 60000 });
+  const url = await author.page.evaluate(() => window.osteon.implantLink);
+  await author.page.close();
+  assert.match(url, /#m=1\./);
+  console.log(`implant-only link of the mirrored talus (${report.triangles} triangles): ${url.length} characters`);
+
+  const { page, requests, errors } = await openPage(browser(), url);
+  await page.waitForFunction(() => /Implant-only link/.test(document.getElementById('status').textContent), null, { timeout: 60000 });
+  const info = await page.$eval('#info3d', (e) => e.textContent);
+  assert.match(info, new RegExp(`${report.triangles.toLocaleString('en-US')} triangles`));
+  const volume = await page.evaluate(() => window.osteon.implant.volume_mm3);
+  assert.ok(Math.abs(volume - report.volume_mm3) / report.volume_mm3 < 1e-3, `volume ${volume} vs ${report.volume_mm3}`);
+  assert.equal(await page.evaluate(() => window.osteon.study), null, 'no study is loaded');
+  const lit = await page.evaluate(() => {
+    const src = document.getElementById('canvas3d');
+    const c = document.createElement('canvas');
+    c.width = src.width; c.height = src.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(src, 0, 0);
+    const d = ctx.getImageData(0, 0, c.width, c.height).data;
+    const levels = new Set();
+    for (let i = 0; i < d.length; i += 4) levels.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return levels.size;
+  });
+  assert.ok(lit > 20, '3-D view looks blank');
+  assert.deepEqual(errors, []);
+  assertSameOrigin(requests);
+  await page.close();
+});
