@@ -29,9 +29,14 @@ fn typical_design() -> DesignState {
             name: "left talus (healthy)".into(),
         },
     ];
-    for (n, start) in [[120, 150, 60], [140, 160, 61], [300, 150, 60], [310, 170, 62]]
-        .into_iter()
-        .enumerate()
+    for (n, start) in [
+        [120, 150, 60],
+        [140, 160, 61],
+        [300, 150, 60],
+        [310, 170, 62],
+    ]
+    .into_iter()
+    .enumerate()
     {
         ops.push(if n % 2 == 0 {
             Op::Paint {

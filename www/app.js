@@ -279,8 +279,25 @@ class App {
     this.cursor = view.cursor.map((c, a) => Math.min(dims[a] - 1, Math.max(0, c)));
     this.windowLevel = { center: view.window_hu[0], width: view.window_hu[1] };
     this.orbit = { yaw: view.orbit[0], pitch: view.orbit[1], zoom: view.orbit[2] };
+    this.measurements = (view.measurements || []).map((m) => ({ ...m, mm: this.distanceMm(m.a, m.b) }));
+    this.pendingMeasure = null;
+    this.setPresenter(Boolean(view.presenter));
     this.setWindow(this.windowLevel.center, this.windowLevel.width);
     this.edit.applyView(view);
+  }
+
+  distanceMm(a, b) {
+    const pa = this.viewer.patientMm(...a);
+    const pb = this.viewer.patientMm(...b);
+    return Math.hypot(pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]);
+  }
+
+  /** Presenter mode: large labels for a design call on a shared screen. */
+  setPresenter(on) {
+    this.presenter = on;
+    document.body.classList.toggle('presenter', on);
+    $('presenter').setAttribute('aria-pressed', String(on));
+    this.redraw();
   }
 
   /** Puts the current design in the address bar (fragment only: never sent to a server). */
@@ -291,6 +308,8 @@ class App {
       window_hu: [this.windowLevel.center, this.windowLevel.width],
       orbit: [this.orbit.yaw, this.orbit.pitch, this.orbit.zoom],
       ...this.edit.viewState(),
+      measurements: this.measurements.filter((m) => m.b).map(({ plane, index, a, b }) => ({ plane, index, a, b })),
+      presenter: Boolean(this.presenter),
     };
     const link = encodeDesignLink(this.design);
     if (link !== location.hash) history.replaceState(null, '', link);
@@ -583,9 +602,7 @@ class App {
     } else {
       const m = this.pendingMeasure;
       m.b = voxel;
-      const pa = this.viewer.patientMm(...m.a);
-      const pb = this.viewer.patientMm(...m.b);
-      m.mm = Math.hypot(pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]);
+      m.mm = this.distanceMm(m.a, m.b);
       this.pendingMeasure = null;
       this.setStatus(`Distance: ${m.mm.toFixed(1)} mm`, 'ready');
     }
@@ -623,6 +640,7 @@ class App {
     $('app-version').textContent = `v${appVersion()}`;
     $('open-demo').onclick = () => this.openDemo();
     $('copy-link').onclick = () => this.copyLink();
+    $('presenter').onclick = () => this.setPresenter(!this.presenter);
     $('design-history').onclick = () => {
       this.updateLink();
       this.setStatus('Building the design history…', 'busy');

@@ -137,7 +137,7 @@ export class MprView {
       const [, px, py] = pixelOf(this.plane, v, this.app.study.dims);
       return [l.ox + (px + 0.5) * l.sx, l.oy + (py + 0.5) * l.sy];
     };
-    ctx.font = `${13 * devicePixelRatio}px system-ui, sans-serif`;
+    ctx.font = `${(this.app.presenter ? 24 : 13) * devicePixelRatio}px system-ui, sans-serif`;
     for (const m of this.app.measurements) {
       if (m.plane !== this.plane || m.index !== this.sliceIndex) continue;
       const a = toScreen(m.a);

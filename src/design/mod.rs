@@ -12,5 +12,5 @@ pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
 pub use state::{
-    ClipPlane, DesignState, MeshRef, MirrorPlane, Morph, Op, ViewState, SCHEMA_VERSION,
+    ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op, ViewState, SCHEMA_VERSION,
 };

@@ -212,6 +212,23 @@ pub struct ViewState {
     /// Clipping plane of the 3-D view, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip: Option<ClipPlane>,
+    /// Distance annotations drawn on the slices, so both parties see the same marks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub measurements: Vec<Measurement>,
+    /// Presenter mode: large labels and controls for a design call on a shared screen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub presenter: bool,
+}
+
+/// A distance annotation between two voxels, drawn on slice `index` of `plane`
+/// (0 axial, 1 coronal, 2 sagittal).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurement {
+    pub plane: u8,
+    pub index: u32,
+    pub a: [u32; 3],
+    pub b: [u32; 3],
 }
 
 /// A clipping plane of the 3-D view, perpendicular to a patient axis.
@@ -234,6 +251,8 @@ impl Default for ViewState {
             orbit: [25.0, 20.0, 1.0],
             part_opacity: Vec::new(),
             clip: None,
+            measurements: Vec::new(),
+            presenter: false,
         }
     }
 }

@@ -95,3 +95,28 @@ test('an implant-only link shows the mesh object without any CT', { timeout: 300
   assertSameOrigin(requests);
   await page.close();
 });
+
+test('distance annotations and presenter mode travel in the design link', { timeout: 180000 }, async () => {
+  const author = await openPage(browser());
+  await author.page.click('#open-demo');
+  await waitForStudy(author.page);
+  await author.page.click('#tool-measure');
+  const box = await author.page.$eval('.view[data-plane="0"] canvas', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  await author.page.mouse.click(box.x + box.w * 0.4, box.y + box.h * 0.5);
+  await author.page.mouse.click(box.x + box.w * 0.6, box.y + box.h * 0.55);
+  await author.page.click('#presenter');
+  assert.equal(await author.page.evaluate(() => document.body.classList.contains('presenter')), true);
+  const made = await author.page.evaluate(() => window.osteon.measurements.map((m) => m.mm));
+  assert.equal(made.length, 1);
+  assert.ok(made[0] > 5, `distance ${made[0]} mm`);
+  await author.page.waitForTimeout(500);
+  const link = await author.page.evaluate(() => location.href);
+  await author.page.close();
+
+  const { page } = await openPage(browser(), link);
+  await page.waitForFunction(() => window.osteon.study && window.osteon.measurements.length === 1, null, { timeout: 60000 });
+  const replayed = await page.evaluate(() => window.osteon.measurements[0].mm);
+  assert.ok(Math.abs(replayed - made[0]) < 1e-9, `${replayed} vs ${made[0]}`);
+  assert.equal(await page.evaluate(() => document.body.classList.contains('presenter')), true);
+  await page.close();
+});
