@@ -19,8 +19,8 @@ Peers (all single-threaded where the library allows it; thread counts are pinned
 - decimate_qem: pymeshlab quadric edge collapse to the same triangle count;
 - icp_mirrored_talus: open3d point-to-plane ICP of the same moving samples onto the
   fixed vertices with their normals, from identity (Osteon also does a pose search);
-- slice_multiplane: trimesh multiplane sections of the talus every 0.05 mm (no Osteon
-  kernel yet; for comparison with the slicer when it lands).
+- slice_multiplane: trimesh multiplane sections of the talus every 0.05 mm (segments
+  only; Osteon's slicer also chains them into closed, nested polygons).
 """
 import json
 import os

@@ -82,6 +82,11 @@ pub const KERNELS: &[Kernel] = &[
         "design link encode + decode, 200 ops",
         false,
     ),
+    k(
+        "slice_multiplane",
+        "sweep-plane slicing of the talus at 50 µm (closed polygons)",
+        false,
+    ),
 ];
 
 /// Names of every kernel.
@@ -415,6 +420,17 @@ impl Bench {
                     Ok(())
                 })?;
                 (voxels, vol_input)
+            }
+            "slice_multiplane" => {
+                let mesh = &self.meshes()?.talus;
+                let params = crate::print::slice::SliceParams { layer_um: 50.0 };
+                time(&mut || {
+                    let slices =
+                        crate::print::slice::slice(mesh, &params).map_err(|e| e.to_string())?;
+                    std::hint::black_box(slices);
+                    Ok(())
+                })?;
+                (mesh.triangles.len() as u64, tri_input("talus", mesh))
             }
             "volume_area" => {
                 let mesh = &self.meshes()?.sphere;
