@@ -527,6 +527,7 @@ fn register_params() -> RegisterParams {
         trim_fraction: 0.1,
         min_rotation_rad: 1e-9,
         min_translation_mm: 1e-7,
+        min_relative_rms_change: 0.0,
         overlap_distance_mm: 1.0,
     }
 }

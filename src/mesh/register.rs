@@ -46,6 +46,11 @@ pub struct RegisterParams {
     pub min_rotation_rad: f64,
     /// …and translates less than this (mm). Default 1e-7.
     pub min_translation_mm: f64,
+    /// …or when the RMS of the kept pairs changes by less than this fraction between two
+    /// iterations (as open3d's `relative_rmse`). Trimmed ICP can trade pairs back and forth
+    /// with tiny steps for many iterations; this stops it once that no longer improves the
+    /// fit. Default 1e-6.
+    pub min_relative_rms_change: f64,
     /// A moving sample whose nearest fixed vertex is within this distance counts
     /// towards [`Registration::overlap`] (mm). Default 1.0.
     pub overlap_distance_mm: f64,
@@ -60,8 +65,9 @@ impl Default for RegisterParams {
             extra_rotations: true,
             max_iterations: 60,
             trim_fraction: 0.1,
-            min_rotation_rad: 1e-9,
-            min_translation_mm: 1e-7,
+            min_rotation_rad: 1e-6,
+            min_translation_mm: 1e-4,
+            min_relative_rms_change: 1e-6,
             overlap_distance_mm: 1.0,
         }
     }
@@ -516,8 +522,9 @@ fn icp(
                 centre[k] += p[k];
             }
         }
+        let previous_rms = rms;
         rms = (ss / keep as f64).sqrt();
-        if it == max_iter {
+        if it == max_iter || (previous_rms - rms).abs() <= params.min_relative_rms_change * rms {
             break;
         }
         let centre = centre.map(|c| c / keep as f64);
