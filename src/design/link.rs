@@ -13,6 +13,9 @@ use sha2::{Digest, Sha256};
 
 /// Largest inflated design accepted from a link.
 pub const MAX_INFLATED_BYTES: usize = 4 << 20;
+/// Longest link text accepted, checked before it is decoded: a design of
+/// [`MAX_INFLATED_BYTES`] deflates to far less, so anything longer is not a design link.
+pub const MAX_LINK_BYTES: usize = 8 << 20;
 /// Prefix of the fragment that carries a design.
 pub const FRAGMENT_PREFIX: &str = "#d=";
 
@@ -25,8 +28,12 @@ pub enum LinkError {
     Damaged(String),
     #[error("this design link was made by a newer Osteon (design schema {found}, this app reads up to {supported}); open it with the newer version")]
     TooNew { found: u16, supported: u16 },
-    #[error("the design in this link is larger than {limit} bytes once unpacked; it is refused to protect this computer")]
-    TooLarge { limit: usize },
+    #[error("the design in this link is larger than {limit} bytes ({what}, limit design::link::{constant}); it is refused to protect this computer — check that the link is the one you were sent, or raise the limit in a native build")]
+    TooLarge {
+        limit: usize,
+        what: &'static str,
+        constant: &'static str,
+    },
     #[error("the design could not be written: {0}")]
     Encode(String),
 }
@@ -50,6 +57,13 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 
 /// Decodes a design from a whole URL, a fragment (`#d=…`) or the bare `<schema>.<payload>`.
 pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
+    if link.len() > MAX_LINK_BYTES {
+        return Err(LinkError::TooLarge {
+            limit: MAX_LINK_BYTES,
+            what: "as link text",
+            constant: "MAX_LINK_BYTES",
+        });
+    }
     let body = match link.find(FRAGMENT_PREFIX) {
         Some(at) => &link[at + FRAGMENT_PREFIX.len()..],
         None if link.contains('.') && !link.contains('/') => link,
@@ -80,6 +94,8 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
             if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
                 LinkError::TooLarge {
                     limit: MAX_INFLATED_BYTES,
+                    what: "once unpacked",
+                    constant: "MAX_INFLATED_BYTES",
                 }
             } else {
                 LinkError::Damaged("it does not unpack".into())
@@ -189,9 +205,24 @@ mod tests {
         assert_eq!(
             decode_link(&link).unwrap_err(),
             LinkError::TooLarge {
-                limit: MAX_INFLATED_BYTES
+                limit: MAX_INFLATED_BYTES,
+                what: "once unpacked",
+                constant: "MAX_INFLATED_BYTES",
             }
         );
+        let message = decode_link(&link).unwrap_err().to_string();
+        assert!(
+            message.contains("design::link::MAX_INFLATED_BYTES"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_absurdly_long_link_is_refused_before_decoding() {
+        let link = format!("#d=1.{}", "A".repeat(MAX_LINK_BYTES));
+        let e = decode_link(&link).unwrap_err();
+        assert!(matches!(e, LinkError::TooLarge { limit, .. } if limit == MAX_LINK_BYTES));
+        assert!(e.to_string().contains("MAX_LINK_BYTES"), "{e}");
     }
 
     #[test]

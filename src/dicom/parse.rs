@@ -9,6 +9,10 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
+/// Largest NumberOfFrames accepted in one file (the frame table is allocated from it).
+/// Enhanced CT files hold a few thousand frames; raise it here for longer acquisitions.
+pub const MAX_FRAMES: i64 = 100_000;
+
 pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
@@ -516,9 +520,11 @@ pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
         .unwrap_or_default()
         .to_uppercase();
     let n_frames = get_int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
-    if n_frames > 100_000 {
+    if n_frames > MAX_FRAMES {
         return Err(format!(
-            "NumberOfFrames {n_frames} is implausible (damaged header)"
+            "NumberOfFrames {n_frames} is more than the limit of {MAX_FRAMES} \
+             (dicom::MAX_FRAMES); the header is damaged, or raise the limit for a longer \
+             acquisition"
         ));
     }
     let mut base = FrameGeom::default();
