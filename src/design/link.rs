@@ -46,6 +46,15 @@ fn checksum(bytes: &[u8]) -> [u8; 4] {
 /// Encodes a design as a URL fragment `#d=<schema>.<payload>`.
 pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
     let json = serde_json::to_vec(state).map_err(|e| LinkError::Encode(e.to_string()))?;
+    // JSON has no NaN or infinity (serde_json writes `null`): a link that could not be
+    // opened again must not be handed out, so check it reads back to the same design.
+    if serde_json::from_slice::<DesignState>(&json).ok().as_ref() != Some(state) {
+        return Err(LinkError::Encode(
+            "a number of the design (view angles, window or a parameter) is not finite, so \
+             it cannot be written into a link; reset the view and make the link again"
+                .into(),
+        ));
+    }
     let deflated = miniz_oxide::deflate::compress_to_vec(&json, 9);
     let mut payload = checksum(&deflated).to_vec();
     payload.extend_from_slice(&deflated);
@@ -215,6 +224,15 @@ mod tests {
             message.contains("design::link::MAX_INFLATED_BYTES"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_design_that_cannot_round_trip_is_not_encoded() {
+        let mut s = sample();
+        s.view.orbit[0] = f64::NAN;
+        assert!(matches!(encode_link(&s), Err(LinkError::Encode(_))));
+        s.view.orbit[0] = f64::INFINITY;
+        assert!(matches!(encode_link(&s), Err(LinkError::Encode(_))));
     }
 
     #[test]
