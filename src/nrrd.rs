@@ -4,6 +4,8 @@
 //! Used to hand the demo phantom and label maps to other tools (3D Slicer, ITK-SNAP) and
 //! to read them back in tests and the CLI. Numbers are written with Rust's shortest
 //! round-trip formatting, so write → read gives back the same affine bit for bit.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use crate::volume::Volume;
 use nalgebra::Matrix4;

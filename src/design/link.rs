@@ -5,6 +5,8 @@
 //! the first four bytes of SHA-256 over the deflated bytes. The schema number in front
 //! lets an older link be migrated and a newer one be refused with a clear message.
 //! Inflation is capped at [`MAX_INFLATED_BYTES`] so a crafted link cannot exhaust memory.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use super::state::{DesignState, SCHEMA_VERSION};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -11,6 +11,8 @@
 //! or a [`FileError`]) → [`SeriesReader`] (incremental, cancellable) or [`read_series`].
 //! Nothing here panics on input data; unusable files become [`FileError`]s and the
 //! rest of the series still loads.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod archive;
 mod decode;

@@ -6,6 +6,8 @@
 //! bit-pattern match, vertex order = first appearance); OBJ and 3MF are indexed and keep
 //! their vertex list as written. All results are deterministic. No reader panics on malformed input: it
 //! returns a [`MeshError`] that says what is wrong and what to do about it.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod obj;
 pub mod stl;
