@@ -126,6 +126,40 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// A zip with one stored entry whose central directory claims `claimed` bytes.
+    fn zip_claiming(claimed: u32) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        {
+            let mut w = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            w.start_file("a.dcm", o).unwrap();
+            w.write_all(b"0123456789").unwrap();
+            w.finish().unwrap();
+        }
+        let mut z = buf.into_inner();
+        let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        z[cd + 24..cd + 28].copy_from_slice(&claimed.to_le_bytes());
+        z
+    }
+
+    #[test]
+    fn zip_entry_claiming_gigabytes_is_refused_without_reserving_them() {
+        let (files, errors) = expand_archives(vec![("x.zip".into(), zip_claiming(u32::MAX))]);
+        assert!(files.is_empty(), "{files:?}");
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].reason.contains("dicom::MAX_ZIP_ENTRY_BYTES"),
+            "{}",
+            errors[0].reason
+        );
+        // A claim under the limit but far above the data: the bytes that exist are
+        // read (or the entry reported damaged), and nothing near the claim is reserved.
+        let (files, errors) = expand_archives(vec![("y.zip".into(), zip_claiming(900 << 20))]);
+        assert_eq!(files.len() + errors.len(), 1);
+        assert!(files.iter().all(|(_, b)| b.capacity() <= 64 << 20));
+    }
+
     #[test]
     fn zip_entries_become_named_files_and_others_pass_through() {
         let mut buf = Cursor::new(Vec::new());

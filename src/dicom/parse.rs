@@ -578,6 +578,30 @@ mod tests {
     }
 
     #[test]
+    fn absurd_number_of_frames_is_refused_naming_the_limit() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        let v = crate::volume::Volume::filled([4, 4, 1], [1.0; 3], [0.0; 3], 0i16);
+        let meta = crate::dicom::WriteMeta {
+            description: "t".into(),
+            kvp: 120.0,
+            seed_uid_root: "2.25.1".into(),
+        };
+        let files = crate::dicom::write_ct_series(&v, &meta).unwrap();
+        let header = |frames: i64| {
+            let mut p = parse_object(&files[0].1).unwrap();
+            p.obj.put(DataElement::new(
+                tags::NUMBER_OF_FRAMES,
+                VR::IS,
+                PrimitiveValue::from(frames.to_string()),
+            ));
+            extract_header(&p)
+        };
+        assert_eq!(header(2).unwrap().frames.len(), 2);
+        let e = header(MAX_FRAMES + 1).err().unwrap_or_default();
+        assert!(e.contains("dicom::MAX_FRAMES"), "{e}");
+    }
+
+    #[test]
     fn truncated_meta_group_is_an_error_not_a_panic() {
         let mut b = vec![0u8; 128];
         b.extend_from_slice(b"DICM\x02\x00\x10\x00UI\x40\x00abc");
