@@ -45,10 +45,20 @@ need_cli() {
     nice -n 19 cargo build --quiet --bin osteon
   fi
 }
+# JPEG 2000 files (transfer syntaxes 1.2.840.10008.1.2.4.90-93) are left out of the
+# seeds unless FUZZ_J2K=1: openjp2 0.6.1 (opj_tcd_code_block_dec_deallocate) calls
+# dealloc on a null pointer for every valid J2K file; nightly's debug-assertion std
+# aborts on that before the allocator runs. Release builds reach free(NULL), which the
+# system allocator and src/wasm_alloc.rs both ignore, so users are not affected; the
+# fuzzer would stop at the first seed, though.
+is_skipped_j2k() {
+  [[ "${FUZZ_J2K:-0}" != 1 ]] && grep -aq '1\.2\.840\.10008\.1\.2\.4\.9[0-3]' "$1"
+}
 # Copy a file into the seed folder under a unique name when it is small enough.
 seed() {
   local f="$1"
   [[ -f "$f" ]] || return 0
+  if is_skipped_j2k "$f"; then return 0; fi
   (($(stat -c %s "$f") <= MAX_SEED_BYTES)) || return 0
   cp "$f" "$SEEDS/$(printf '%s' "$f" | sha256sum | cut -c1-16)"
 }
@@ -59,6 +69,7 @@ join_seed() {
   : >"$out"
   local first=1
   for f in "$@"; do
+    if is_skipped_j2k "$f"; then continue; fi
     ((first)) || printf '%s' "$SEP" >>"$out"
     cat "$f" >>"$out"
     first=0
