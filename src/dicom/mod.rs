@@ -31,7 +31,7 @@ pub use archive::{
     expand_archives, MAX_ENTRY_BYTES as MAX_ZIP_ENTRY_BYTES,
     MAX_EXPANDED_BYTES as MAX_ZIP_TOTAL_BYTES,
 };
-pub use parse::MAX_FRAMES;
+pub use parse::{MAX_FRAMES, MAX_INFLATED_DATASET_BYTES};
 pub use qa::{check, QaLine, QaReport, QaStatus};
 pub use write::{write_ct_series, WriteMeta};
 
