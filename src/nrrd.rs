@@ -4,6 +4,8 @@
 //! Used to hand the demo phantom and label maps to other tools (3D Slicer, ITK-SNAP) and
 //! to read them back in tests and the CLI. Numbers are written with Rust's shortest
 //! round-trip formatting, so write → read gives back the same affine bit for bit.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use crate::volume::Volume;
 use nalgebra::Matrix4;
@@ -191,7 +193,15 @@ fn parse<'a>(
         }
         affine[(c, 3)] = origin[c];
     }
-    let n = dims[0] * dims[1] * dims[2];
+    // Checked: sizes are input data, and a wrapped product could match the data length
+    // and give a volume whose dims do not describe its voxels.
+    let n = dims[0]
+        .checked_mul(dims[1])
+        .and_then(|n| n.checked_mul(dims[2]))
+        .filter(|n| n.checked_mul(elem_size).is_some())
+        .ok_or_else(|| {
+            format!("NRRD sizes {dims:?} are too large to be a volume (damaged header)")
+        })?;
     if data.len() != n * elem_size {
         return Err(format!(
             "NRRD data holds {} bytes, expected {} for sizes {:?}",
@@ -206,6 +216,17 @@ fn parse<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_whose_product_overflows_are_refused() {
+        // 2^32 × 2^32 × 1 wraps to 0 in 64 bits: with 0 data bytes the unchecked
+        // product matched and gave a "volume" of 2^64 voxels holding none.
+        let head = "NRRD0004\ntype: uint8\ndimension: 3\nspace: left-posterior-superior\n\
+                    sizes: 4294967296 4294967296 1\nspace directions: (1,0,0) (0,1,0) (0,0,1)\n\
+                    encoding: raw\n\n";
+        let e = read_nrrd_u8(head.as_bytes()).unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+    }
 
     #[test]
     fn label_volume_round_trips_with_exact_geometry() {

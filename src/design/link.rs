@@ -5,6 +5,8 @@
 //! the first four bytes of SHA-256 over the deflated bytes. The schema number in front
 //! lets an older link be migrated and a newer one be refused with a clear message.
 //! Inflation is capped at [`MAX_INFLATED_BYTES`] so a crafted link cannot exhaust memory.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use super::state::{DesignState, SCHEMA_VERSION};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 /// Largest inflated design accepted from a link.
 pub const MAX_INFLATED_BYTES: usize = 4 << 20;
+/// Longest link text accepted, checked before it is decoded: a design of
+/// [`MAX_INFLATED_BYTES`] deflates to far less, so anything longer is not a design link.
+pub const MAX_LINK_BYTES: usize = 8 << 20;
 /// Prefix of the fragment that carries a design.
 pub const FRAGMENT_PREFIX: &str = "#d=";
 
@@ -25,8 +30,12 @@ pub enum LinkError {
     Damaged(String),
     #[error("this design link was made by a newer Osteon (design schema {found}, this app reads up to {supported}); open it with the newer version")]
     TooNew { found: u16, supported: u16 },
-    #[error("the design in this link is larger than {limit} bytes once unpacked; it is refused to protect this computer")]
-    TooLarge { limit: usize },
+    #[error("the design in this link is larger than {limit} bytes ({what}, limit design::link::{constant}); it is refused to protect this computer — check that the link is the one you were sent, or raise the limit in a native build")]
+    TooLarge {
+        limit: usize,
+        what: &'static str,
+        constant: &'static str,
+    },
     #[error("the design could not be written: {0}")]
     Encode(String),
 }
@@ -39,6 +48,15 @@ fn checksum(bytes: &[u8]) -> [u8; 4] {
 /// Encodes a design as a URL fragment `#d=<schema>.<payload>`.
 pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
     let json = serde_json::to_vec(state).map_err(|e| LinkError::Encode(e.to_string()))?;
+    // JSON has no NaN or infinity (serde_json writes `null`): a link that could not be
+    // opened again must not be handed out, so check it reads back to the same design.
+    if serde_json::from_slice::<DesignState>(&json).ok().as_ref() != Some(state) {
+        return Err(LinkError::Encode(
+            "a number of the design (view angles, window or a parameter) is not finite, so \
+             it cannot be written into a link; reset the view and make the link again"
+                .into(),
+        ));
+    }
     let deflated = miniz_oxide::deflate::compress_to_vec(&json, 9);
     let mut payload = checksum(&deflated).to_vec();
     payload.extend_from_slice(&deflated);
@@ -50,6 +68,13 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 
 /// Decodes a design from a whole URL, a fragment (`#d=…`) or the bare `<schema>.<payload>`.
 pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
+    if link.len() > MAX_LINK_BYTES {
+        return Err(LinkError::TooLarge {
+            limit: MAX_LINK_BYTES,
+            what: "as link text",
+            constant: "MAX_LINK_BYTES",
+        });
+    }
     let body = match link.find(FRAGMENT_PREFIX) {
         Some(at) => &link[at + FRAGMENT_PREFIX.len()..],
         None if link.contains('.') && !link.contains('/') => link,
@@ -80,6 +105,8 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
             if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput {
                 LinkError::TooLarge {
                     limit: MAX_INFLATED_BYTES,
+                    what: "once unpacked",
+                    constant: "MAX_INFLATED_BYTES",
                 }
             } else {
                 LinkError::Damaged("it does not unpack".into())
@@ -190,9 +217,33 @@ mod tests {
         assert_eq!(
             decode_link(&link).unwrap_err(),
             LinkError::TooLarge {
-                limit: MAX_INFLATED_BYTES
+                limit: MAX_INFLATED_BYTES,
+                what: "once unpacked",
+                constant: "MAX_INFLATED_BYTES",
             }
         );
+        let message = decode_link(&link).unwrap_err().to_string();
+        assert!(
+            message.contains("design::link::MAX_INFLATED_BYTES"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_design_that_cannot_round_trip_is_not_encoded() {
+        let mut s = sample();
+        s.view.orbit[0] = f64::NAN;
+        assert!(matches!(encode_link(&s), Err(LinkError::Encode(_))));
+        s.view.orbit[0] = f64::INFINITY;
+        assert!(matches!(encode_link(&s), Err(LinkError::Encode(_))));
+    }
+
+    #[test]
+    fn an_absurdly_long_link_is_refused_before_decoding() {
+        let link = format!("#d=1.{}", "A".repeat(MAX_LINK_BYTES));
+        let e = decode_link(&link).unwrap_err();
+        assert!(matches!(e, LinkError::TooLarge { limit, .. } if limit == MAX_LINK_BYTES));
+        assert!(e.to_string().contains("MAX_LINK_BYTES"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! or a [`FileError`]) → [`SeriesReader`] (incremental, cancellable) or [`read_series`].
 //! Nothing here panics on input data; unusable files become [`FileError`]s and the
 //! rest of the series still loads.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod archive;
 mod decode;
@@ -25,7 +27,11 @@ use serde::Serialize;
 use crate::progress::Progress;
 use crate::volume::{affine_from_directions, Volume};
 
-pub use archive::expand_archives;
+pub use archive::{
+    expand_archives, MAX_ENTRY_BYTES as MAX_ZIP_ENTRY_BYTES,
+    MAX_EXPANDED_BYTES as MAX_ZIP_TOTAL_BYTES,
+};
+pub use parse::{MAX_FRAMES, MAX_INFLATED_DATASET_BYTES};
 pub use qa::{check, QaLine, QaReport, QaStatus};
 pub use write::{write_ct_series, WriteMeta};
 
@@ -61,8 +67,8 @@ pub enum DicomError {
     #[error("the slices cannot be placed in space: {reason}")]
     MissingGeometry { reason: String },
     #[error(
-        "the image is {cols} × {rows} pixels, more than the limit of {limit} per side; this is \
-         not a CT slice or the header is damaged"
+        "the image is {cols} × {rows} pixels, more than the limit of {limit} per side \
+         (dicom::MAX_SIDE); this is not a CT slice or the header is damaged"
     )]
     ImageTooLarge {
         rows: usize,
@@ -179,7 +185,9 @@ pub struct LoadedSeries {
     pub file_errors: Vec<FileError>,
 }
 
-const MAX_SIDE: usize = 8192;
+/// Largest Rows or Columns accepted (CT slices are 512 or 1024). Raise it here for
+/// micro-CT detectors larger than 8192 pixels.
+pub const MAX_SIDE: usize = 8192;
 const TILT_LIMIT_DEG: f64 = 0.1;
 
 /// Parse the header of every file and group the frames into series.
@@ -381,7 +389,21 @@ impl SeriesReader {
             let need = plan.uneven || plan.missing > 0 || (tilted && opts.resample_tilt);
             let m = plan.median_gap_mm.unwrap_or(span / (n_src - 1) as f64);
             if need {
-                let n = (span / m).round() as usize + 1;
+                // Slice count of the regular grid, bounded before any allocation: a
+                // crafted gap (tiny or not finite) must not overflow or reach the allocator.
+                let n_f = (span / m).round() + 1.0;
+                let limit = opts.max_voxels / (rows * cols).max(1);
+                if !n_f.is_finite() || n_f < 1.0 || n_f > limit as f64 {
+                    return Err(DicomError::TooManyVoxels {
+                        voxels: if n_f.is_finite() && n_f >= 1.0 {
+                            (n_f as usize).saturating_mul(rows * cols)
+                        } else {
+                            usize::MAX
+                        },
+                        limit: opts.max_voxels,
+                    });
+                }
+                let n = n_f as usize;
                 (
                     TargetGrid {
                         n,

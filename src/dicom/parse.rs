@@ -9,6 +9,15 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
+/// Largest NumberOfFrames accepted in one file (the frame table is allocated from it).
+/// Enhanced CT files hold a few thousand frames; raise it here for longer acquisitions.
+pub const MAX_FRAMES: i64 = 100_000;
+
+/// Largest inflated data set of a Deflated Explicit VR file whose element lengths are
+/// checked against the data before parsing (a deflated file can declare gigabytes in a
+/// few bytes). Raise it here for larger deflated files.
+pub const MAX_INFLATED_DATASET_BYTES: usize = 1 << 30;
+
 pub(crate) const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 pub(crate) const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 pub(crate) const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
@@ -100,7 +109,24 @@ fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
     let (explicit, big) = match ts_uid {
         IMPLICIT_LE => (false, false),
         EXPLICIT_BE => (true, true),
-        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => return Ok(()),
+        // Deflated: check the inflated data set, whose lengths the parser will trust.
+        "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => {
+            return match miniz_oxide::inflate::decompress_to_vec_with_limit(
+                data,
+                MAX_INFLATED_DATASET_BYTES,
+            ) {
+                Ok(inflated) => check_lengths(&inflated, EXPLICIT_LE),
+                Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
+                    Err(format!(
+                        "the deflated data set unpacks to more than {MAX_INFLATED_DATASET_BYTES} \
+                         bytes (dicom::MAX_INFLATED_DATASET_BYTES); the file is damaged, or \
+                         raise the limit"
+                    ))
+                }
+                // Let the parser report the damage in its own words.
+                Err(_) => Ok(()),
+            };
+        }
         _ => (true, false),
     };
     let rd16 = |at: usize| -> Option<u16> {
@@ -516,9 +542,11 @@ pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
         .unwrap_or_default()
         .to_uppercase();
     let n_frames = get_int(obj, tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1);
-    if n_frames > 100_000 {
+    if n_frames > MAX_FRAMES {
         return Err(format!(
-            "NumberOfFrames {n_frames} is implausible (damaged header)"
+            "NumberOfFrames {n_frames} is more than the limit of {MAX_FRAMES} \
+             (dicom::MAX_FRAMES); the header is damaged, or raise the limit for a longer \
+             acquisition"
         ));
     }
     let mut base = FrameGeom::default();
@@ -569,6 +597,50 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(e, NOT_DICOM);
         assert!(parse_object(&[]).is_err());
+    }
+
+    #[test]
+    fn absurd_number_of_frames_is_refused_naming_the_limit() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        let v = crate::volume::Volume::filled([4, 4, 1], [1.0; 3], [0.0; 3], 0i16);
+        let meta = crate::dicom::WriteMeta {
+            description: "t".into(),
+            kvp: 120.0,
+            seed_uid_root: "2.25.1".into(),
+        };
+        let files = crate::dicom::write_ct_series(&v, &meta).unwrap();
+        let header = |frames: i64| {
+            let mut p = parse_object(&files[0].1).unwrap();
+            p.obj.put(DataElement::new(
+                tags::NUMBER_OF_FRAMES,
+                VR::IS,
+                PrimitiveValue::from(frames.to_string()),
+            ));
+            extract_header(&p)
+        };
+        assert_eq!(header(2).unwrap().frames.len(), 2);
+        let e = header(MAX_FRAMES + 1).err().unwrap_or_default();
+        assert!(e.contains("dicom::MAX_FRAMES"), "{e}");
+    }
+
+    #[test]
+    fn fuzz_dicom_deflated_element_length_oom() {
+        // Minimised from the fuzzer's out-of-memory input: a Deflated Explicit VR Little
+        // Endian data set whose one element claims 3.5 GB. The parser used to allocate
+        // the claim; the inflated lengths are now checked first.
+        let mut inner = Vec::new();
+        inner.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+        inner.extend_from_slice(&0xD000_0000u32.to_le_bytes());
+        inner.extend_from_slice(b"DOE^JOHN");
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        let ts = b"1.2.840.10008.1.2.1.99\0";
+        file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        file.extend_from_slice(ts);
+        file.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&inner, 6));
+        let e = parse_object(&file).err().unwrap_or_default();
+        assert!(e.contains("claims"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! bit-pattern match, vertex order = first appearance); OBJ and 3MF are indexed and keep
 //! their vertex list as written. All results are deterministic. No reader panics on malformed input: it
 //! returns a [`MeshError`] that says what is wrong and what to do about it.
+// Input-derived data never reaches unwrap/expect here (tests may use them).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod obj;
 pub mod stl;
@@ -18,6 +20,15 @@ pub use stl::{
 pub use threemf::{read_3mf, write_3mf};
 
 use std::collections::BTreeMap;
+
+/// Largest number of triangles any reader accepts, checked before the triangles are
+/// allocated. 20 million triangles is ~10× a full-resolution CT bone surface and needs
+/// about 0.7 GB (indices plus welded vertices); beyond that a file is either damaged or
+/// too large for a browser tab. Raise it here (and rebuild) only for a native tool with
+/// the memory to match.
+pub const MAX_TRIANGLES: usize = 20_000_000;
+/// Largest number of vertices any reader accepts (same reasoning as [`MAX_TRIANGLES`]).
+pub const MAX_VERTICES: usize = 20_000_000;
 
 /// Errors of the mesh module: file formats, invalid meshes and invalid parameters.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -71,6 +82,15 @@ pub enum MeshError {
     /// XML that cannot be understood.
     #[error("3MF model XML: {detail}; the file is not valid 3MF — check the exporter or re-export the part")]
     Xml { detail: String },
+    /// The file declares or holds more of something than a reader accepts.
+    #[error("the {format} file holds {count} {what}, more than the limit of {limit} ({constant}); decimate or split the part before export, or raise the limit if this machine has the memory")]
+    LimitExceeded {
+        format: &'static str,
+        what: &'static str,
+        count: u64,
+        limit: u64,
+        constant: &'static str,
+    },
     /// A parameter outside its valid range.
     #[error("invalid parameter: {detail}")]
     InvalidParameter { detail: String },
@@ -98,6 +118,48 @@ impl Welder {
         self.positions_mm.push(p.map(|c| c + 0.0));
         Ok(i)
     }
+}
+
+/// Refuses `count` of `what` when it is over `limit` (named by `constant` in the message).
+pub(crate) fn check_limit(
+    format: &'static str,
+    what: &'static str,
+    count: usize,
+    limit: usize,
+    constant: &'static str,
+) -> Result<(), MeshError> {
+    if count > limit {
+        return Err(MeshError::LimitExceeded {
+            format,
+            what,
+            count: count as u64,
+            limit: limit as u64,
+            constant,
+        });
+    }
+    Ok(())
+}
+
+/// Triangle limit check with the constant's name filled in.
+pub(crate) fn check_triangles(format: &'static str, count: usize) -> Result<(), MeshError> {
+    check_limit(
+        format,
+        "triangles",
+        count,
+        MAX_TRIANGLES,
+        "mesh::io::MAX_TRIANGLES",
+    )
+}
+
+/// Vertex limit check with the constant's name filled in.
+pub(crate) fn check_vertices(format: &'static str, count: usize) -> Result<(), MeshError> {
+    check_limit(
+        format,
+        "vertices",
+        count,
+        MAX_VERTICES,
+        "mesh::io::MAX_VERTICES",
+    )
 }
 
 /// Checks that every index is in range and every position finite.

@@ -58,6 +58,7 @@ pub fn read_obj(bytes: &[u8]) -> Result<Mesh, MeshError> {
                     )));
                 }
                 positions.push(p);
+                super::check_vertices(FORMAT, positions.len())?;
             }
             Some("f") => {
                 corners.clear();
@@ -83,6 +84,7 @@ pub fn read_obj(bytes: &[u8]) -> Result<Mesh, MeshError> {
                         corners.len()
                     )));
                 }
+                super::check_triangles(FORMAT, triangles.len() + corners.len() - 2)?;
                 for k in 1..corners.len() - 1 {
                     triangles.push([corners[0], corners[k], corners[k + 1]]);
                 }

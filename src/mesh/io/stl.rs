@@ -135,6 +135,7 @@ fn read_binary(bytes: &[u8]) -> Result<(Mesh, StlReport), MeshError> {
             detail: "binary STL with 0 triangles".into(),
         });
     }
+    super::check_triangles(FORMAT, count)?;
     let mut welder = Welder::default();
     let mut triangles = Vec::with_capacity(count);
     for t in 0..count {
@@ -240,6 +241,7 @@ fn read_ascii(bytes: &[u8]) -> Result<(Mesh, StlReport), MeshError> {
                 for k in 1..idx.len() - 1 {
                     triangles.push([idx[0], idx[k], idx[k + 1]]);
                 }
+                super::check_triangles(FORMAT, triangles.len())?;
                 facet_index += 1;
             }
             other => {

@@ -16,8 +16,14 @@ use std::io::{Cursor, Read, Write};
 const MODEL_PATH: &str = "3D/3dmodel.model";
 const MODEL_REL_TYPE: &str = "http://schemas.microsoft.com/3dmanufacturing/2013/01/3dmodel";
 const CORE_NS: &str = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02";
-/// Model parts larger than this are refused (guards against zip bombs).
-const MAX_PART_BYTES: u64 = 1 << 31;
+/// Largest unpacked model part accepted, in bytes (guards against zip bombs): 1 GiB
+/// of XML is about 10 million triangles. Raise it here for larger packages.
+pub const MAX_PART_BYTES: u64 = 1 << 30;
+/// Largest number of object instances one build may expand to through nested
+/// `<components>` (each reference is one instance). Without it, a few objects that each
+/// reference the next one twice expand to 2^32 copies. Raise it here for real
+/// assemblies that need more.
+pub const MAX_COMPONENT_INSTANCES: usize = 100_000;
 
 /// Writes named meshes (coordinates in mm) into one 3MF package.
 pub fn write_3mf(objects: &[(&str, &Mesh)]) -> Result<Vec<u8>, MeshError> {
@@ -143,18 +149,27 @@ fn read_part(
     let mut f = archive.by_name(name).map_err(|e| MeshError::Zip {
         detail: format!("{name}: {e}"),
     })?;
+    let too_big = |size: u64| MeshError::Zip {
+        detail: format!(
+            "{name} unpacks to {size} bytes, over the limit of {MAX_PART_BYTES} \
+             (mesh::io::threemf::MAX_PART_BYTES); split the model, or raise the limit if \
+             this machine has the memory"
+        ),
+    };
     if f.size() > MAX_PART_BYTES {
-        return Err(MeshError::Zip {
-            detail: format!("{name} is {} bytes, over the 2 GiB limit", f.size()),
-        });
+        return Err(too_big(f.size()));
     }
     let mut buf = Vec::new();
+    // One byte more than the limit tells a part that only claimed to be small.
     f.by_ref()
-        .take(MAX_PART_BYTES)
+        .take(MAX_PART_BYTES + 1)
         .read_to_end(&mut buf)
         .map_err(|e| MeshError::Zip {
             detail: format!("{name}: {e}"),
         })?;
+    if buf.len() as u64 > MAX_PART_BYTES {
+        return Err(too_big(buf.len() as u64));
+    }
     String::from_utf8(buf).map_err(|_| MeshError::Xml {
         detail: format!("{name} is not UTF-8 text"),
     })
@@ -230,6 +245,7 @@ fn parse_model(xml: &str) -> Result<Vec<(String, Mesh)>, MeshError> {
                         num(&attrs, "z", "vertex")?,
                     ];
                     o.positions.push(p.map(|c| c * scale));
+                    super::check_vertices("3MF", o.positions.len())?;
                 }
                 "triangle" => {
                     let o = current.as_mut().ok_or_else(|| MeshError::Xml {
@@ -244,6 +260,7 @@ fn parse_model(xml: &str) -> Result<Vec<(String, Mesh)>, MeshError> {
                         t[k] = v;
                     }
                     o.triangles.push(t);
+                    super::check_triangles("3MF", o.triangles.len())?;
                 }
                 "component" => {
                     let o = current.as_mut().ok_or_else(|| MeshError::Xml {
@@ -293,6 +310,7 @@ fn parse_model(xml: &str) -> Result<Vec<(String, Mesh)>, MeshError> {
         items
     };
     let mut out = Vec::new();
+    let mut instances = 0usize;
     for (id, m) in roots {
         let o = objects
             .iter()
@@ -301,7 +319,7 @@ fn parse_model(xml: &str) -> Result<Vec<(String, Mesh)>, MeshError> {
                 detail: format!("build item refers to object id \"{id}\" which does not exist"),
             })?;
         let mut mesh = Mesh::default();
-        flatten(&objects, o, &m, 0, &mut mesh)?;
+        flatten(&objects, o, &m, 0, &mut mesh, &mut instances)?;
         if mesh.triangles.is_empty() {
             continue;
         }
@@ -323,18 +341,25 @@ fn flatten(
     m: &[f64; 12],
     depth: usize,
     out: &mut Mesh,
+    instances: &mut usize,
 ) -> Result<(), MeshError> {
     if depth > 32 {
         return Err(MeshError::Xml {
             detail: "components nested deeper than 32 levels (a cycle?)".into(),
         });
     }
+    *instances += 1;
+    super::check_limit(
+        "3MF",
+        "object instances (after expanding components)",
+        *instances,
+        MAX_COMPONENT_INSTANCES,
+        "mesh::io::threemf::MAX_COMPONENT_INSTANCES",
+    )?;
     let base = out.positions_mm.len();
-    if u32::try_from(base + o.positions.len()).is_err() {
-        return Err(MeshError::TooLarge {
-            count: base + o.positions.len(),
-        });
-    }
+    // Checked before the copies are allocated; the vertex limit is below u32 range.
+    super::check_vertices("3MF", base + o.positions.len())?;
+    super::check_triangles("3MF", out.triangles.len() + o.triangles.len())?;
     let identity = *m == IDENTITY;
     for &p in &o.positions {
         out.positions_mm
@@ -354,7 +379,7 @@ fn flatten(
             .ok_or_else(|| MeshError::Xml {
                 detail: format!("component refers to object id \"{cid}\" which does not exist"),
             })?;
-        flatten(objects, c, &compose(m, cm), depth + 1, out)?;
+        flatten(objects, c, &compose(m, cm), depth + 1, out, instances)?;
     }
     Ok(())
 }
@@ -624,6 +649,49 @@ impl Iterator for Tokenizer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chain of objects where each references the next one twice: 2^depth instances
+    /// from a few hundred bytes of XML.
+    fn component_bomb(depth: usize) -> String {
+        let mut xml = String::from("<model unit=\"millimeter\"><resources>");
+        xml.push_str("<object id=\"0\"><mesh><vertices><vertex x=\"0\" y=\"0\" z=\"0\"/>");
+        xml.push_str("<vertex x=\"1\" y=\"0\" z=\"0\"/><vertex x=\"0\" y=\"1\" z=\"0\"/>");
+        xml.push_str("</vertices><triangles><triangle v1=\"0\" v2=\"1\" v3=\"2\"/></triangles></mesh></object>");
+        for d in 1..=depth {
+            let c = d - 1;
+            xml.push_str(&format!(
+                "<object id=\"{d}\"><components><component objectid=\"{c}\"/>\
+                 <component objectid=\"{c}\"/></components></object>"
+            ));
+        }
+        xml.push_str(&format!(
+            "</resources><build><item objectid=\"{depth}\"/></build></model>"
+        ));
+        xml
+    }
+
+    #[test]
+    fn fuzz_3mf_component_expansion_bomb_is_refused() {
+        // 2^8 instances are fine and give 256 triangles …
+        let ok = parse_model(&component_bomb(8)).unwrap();
+        assert_eq!(ok[0].1.triangles.len(), 256);
+        // … 2^30 would hang and exhaust memory; the instance limit stops it early.
+        let e = parse_model(&component_bomb(30)).unwrap_err();
+        assert!(
+            matches!(e, MeshError::LimitExceeded { limit, .. } if limit == MAX_COMPONENT_INSTANCES as u64),
+            "{e}"
+        );
+        assert!(e.to_string().contains("MAX_COMPONENT_INSTANCES"), "{e}");
+    }
+
+    #[test]
+    fn limits_name_their_constant() {
+        let e = super::super::check_triangles("STL", super::super::MAX_TRIANGLES + 1).unwrap_err();
+        assert!(e.to_string().contains("mesh::io::MAX_TRIANGLES"), "{e}");
+        assert!(super::super::check_triangles("STL", super::super::MAX_TRIANGLES).is_ok());
+        let e = super::super::check_vertices("OBJ", super::super::MAX_VERTICES + 1).unwrap_err();
+        assert!(e.to_string().contains("mesh::io::MAX_VERTICES"), "{e}");
+    }
 
     #[test]
     fn entities_are_unescaped_and_unknown_ones_kept() {
