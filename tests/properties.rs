@@ -14,7 +14,10 @@
 use nalgebra::{Rotation3, Unit, Vector3};
 use proptest::prelude::*;
 
-use osteon::design::{decode_link, encode_link, DesignState, Op, ViewState};
+use osteon::design::{
+    decode_link, encode_link, ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op,
+    ViewState,
+};
 use osteon::mesh::io::{read_stl, write_stl_binary};
 use osteon::mesh::measure::volume_and_area;
 use osteon::mesh::mirror::{mirror, Plane};
@@ -182,6 +185,145 @@ fn op() -> impl Strategy<Value = Op> {
         }),
         any::<u8>().prop_map(|label| Op::DeletePart { label }),
         (any::<u8>(), name()).prop_map(|(label, name)| Op::RenamePart { label, name }),
+        (
+            any::<Option<u8>>(),
+            any::<Option<u8>>(),
+            finite(),
+            prop::collection::vec(voxel(), 0..6)
+        )
+            .prop_map(|(label, axis, radius_mm, stroke)| Op::Paint {
+                label,
+                axis,
+                radius_mm,
+                stroke
+            }),
+        (
+            any::<u8>(),
+            any::<Option<u8>>(),
+            finite(),
+            prop::collection::vec(voxel(), 0..6)
+        )
+            .prop_map(|(label, axis, radius_mm, stroke)| Op::Erase {
+                label,
+                axis,
+                radius_mm,
+                stroke
+            }),
+        (
+            any::<Option<u8>>(),
+            any::<u8>(),
+            any::<u32>(),
+            prop::collection::vec(pixel(), 0..6)
+        )
+            .prop_map(|(label, axis, index, polygon)| Op::LassoFill {
+                label,
+                axis,
+                index,
+                polygon
+            }),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u32>(),
+            prop::collection::vec(pixel(), 0..6)
+        )
+            .prop_map(|(label, axis, index, polygon)| Op::LassoErase {
+                label,
+                axis,
+                index,
+                polygon
+            }),
+        (any::<u8>(), morph(), finite()).prop_map(|(label, kind, radius_mm)| Op::Morphology {
+            label,
+            kind,
+            radius_mm
+        }),
+        any::<u8>().prop_map(|label| Op::FillCavities { label }),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u32>(),
+            pixel(),
+            pixel(),
+            pixel()
+        )
+            .prop_map(|(label, axis, index, keep, a, b)| Op::CutPart {
+                label,
+                axis,
+                index,
+                keep,
+                line: [a, b]
+            }),
+        (mesh_ref(), mirror_plane(), finite()).prop_map(|(source, plane, iso_hu)| Op::MirrorMesh {
+            source,
+            plane,
+            iso_hu
+        }),
+        (
+            mesh_ref(),
+            mesh_ref(),
+            prop::collection::vec(any::<u32>(), 0..3),
+            finite()
+        )
+            .prop_map(|(moving, fixed, follow, iso_hu)| Op::RegisterMesh {
+                moving,
+                fixed,
+                follow,
+                iso_hu
+            }),
+        (mesh_ref(), any::<u32>(), finite(), finite(), finite()).prop_map(
+            |(target, iterations, lambda, mu, iso_hu)| Op::SmoothMesh {
+                target,
+                iterations,
+                lambda,
+                mu,
+                iso_hu
+            }
+        ),
+        (mesh_ref(), finite(), finite(), finite()).prop_map(
+            |(target, target_edge_mm, max_deviation_mm, iso_hu)| Op::RemeshMesh {
+                target,
+                target_edge_mm,
+                max_deviation_mm,
+                iso_hu
+            }
+        ),
+        (mesh_ref(), any::<u32>(), finite(), finite()).prop_map(
+            |(target, target_triangles, max_deviation_mm, iso_hu)| Op::DecimateMesh {
+                target,
+                target_triangles,
+                max_deviation_mm,
+                iso_hu
+            }
+        ),
+        any::<u32>().prop_map(|id| Op::DeleteMesh { id }),
+    ]
+}
+
+fn pixel() -> impl Strategy<Value = [u32; 2]> {
+    prop::array::uniform2(any::<u32>())
+}
+
+fn morph() -> impl Strategy<Value = Morph> {
+    prop_oneof![
+        Just(Morph::Open),
+        Just(Morph::Close),
+        Just(Morph::Dilate),
+        Just(Morph::Erode)
+    ]
+}
+
+fn mesh_ref() -> impl Strategy<Value = MeshRef> {
+    prop_oneof![
+        any::<u8>().prop_map(MeshRef::Part),
+        any::<u32>().prop_map(MeshRef::Mesh)
+    ]
+}
+
+fn mirror_plane() -> impl Strategy<Value = MirrorPlane> {
+    prop_oneof![
+        finite().prop_map(|x_mm| MirrorPlane::Sagittal { x_mm }),
+        Just(MirrorPlane::Fitted)
     ]
 }
 
@@ -201,17 +343,37 @@ fn design() -> impl Strategy<Value = DesignState> {
         voxel(),
         prop::array::uniform2(finite()),
         prop::array::uniform3(finite()),
+        (
+            prop::collection::vec((any::<u8>(), finite()), 0..3),
+            prop::option::of((0u8..3, finite(), any::<bool>())),
+            prop::collection::vec((0u8..3, any::<u32>(), voxel(), voxel()), 0..3),
+            any::<bool>(),
+        ),
     )
         .prop_map(
-            |(study_fingerprint, app_version, ops, cursor, window_hu, orbit)| DesignState {
-                study_fingerprint,
-                app_version,
-                ops,
-                view: ViewState {
-                    cursor,
-                    window_hu,
-                    orbit,
-                },
+            |(study_fingerprint, app_version, ops, cursor, window_hu, orbit, extra)| {
+                let (part_opacity, clip, measurements, presenter) = extra;
+                DesignState {
+                    study_fingerprint,
+                    app_version,
+                    ops,
+                    view: ViewState {
+                        cursor,
+                        window_hu,
+                        orbit,
+                        part_opacity,
+                        clip: clip.map(|(axis, position_mm, flip)| ClipPlane {
+                            axis,
+                            position_mm,
+                            flip,
+                        }),
+                        measurements: measurements
+                            .into_iter()
+                            .map(|(plane, index, a, b)| Measurement { plane, index, a, b })
+                            .collect(),
+                        presenter,
+                    },
+                }
             },
         )
 }
