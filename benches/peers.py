@@ -270,6 +270,7 @@ def main():
         ("remesh_iso", "pymeshlab isotropic remeshing", meshlab_setup, meshlab_remesh),
         ("decimate_qem", "pymeshlab quadric decimation", meshlab_setup, meshlab_decimate),
         ("icp_mirrored_talus", "open3d point-to-plane ICP", icp_setup, icp_run),
+        ("icp_refine", "open3d point-to-plane ICP", icp_setup, icp_run),
         ("slice_multiplane", "trimesh multiplane sections", slice_setup, slice_run),
     ]
     results = [timed(kn, peer, runs, setup, fn) for kn, peer, setup, fn in peers if only is None or kn in only]

@@ -78,6 +78,11 @@ pub const KERNELS: &[Kernel] = &[
         false,
     ),
     k(
+        "icp_refine",
+        "point-to-plane ICP of the mirrored talus from identity (no pose search)",
+        false,
+    ),
+    k(
         "link_roundtrip",
         "design link encode + decode, 200 ops",
         false,
@@ -503,6 +508,26 @@ impl Bench {
                     n as u64,
                     format!(
                         "{n} moving samples onto {} fixed vertices",
+                        m.talus.positions_mm.len()
+                    ),
+                )
+            }
+            "icp_refine" => {
+                use crate::mesh::register::{refine, RegisterParams};
+                let m = self.meshes()?;
+                let params = RegisterParams::default();
+                let init = nalgebra::Matrix4::identity();
+                time(&mut || {
+                    let r = refine(&m.talus, &m.mirrored_talus, &init, &params)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(r);
+                    Ok(())
+                })?;
+                let n = every_nth(&m.mirrored_talus.positions_mm, params.max_samples).len();
+                (
+                    n as u64,
+                    format!(
+                        "{n} moving samples onto {} fixed vertices, from identity",
                         m.talus.positions_mm.len()
                     ),
                 )
