@@ -232,6 +232,21 @@ pub fn mask_surface(
         positions.len() as u32 - 1
     };
     let mut ids = [NONE; 12];
+    // Inside/outside of every corner of the bottom (0) and top (1) corner slice, read once
+    // per voxel rather than once per cube corner (eight times).
+    let fill_occupancy = |k: i64, occ: &mut Vec<bool>| {
+        for (lj, j) in (lo[1]..=hi[1] + 1).enumerate() {
+            for (li, i) in (lo[0]..=hi[0] + 1).enumerate() {
+                occ[li + px * lj] = inside(i, j, k);
+            }
+        }
+    };
+    let mut occ = [vec![false; px * py], vec![false; px * py]];
+    fill_occupancy(lo[2], &mut occ[1]);
+    let corner_offsets: [(usize, usize); 8] = std::array::from_fn(|c| {
+        let p = corner_pos(c as u8);
+        (p[2] as usize, p[0] as usize + px * p[1] as usize)
+    });
     for k in lo[2]..=hi[2] {
         if k > lo[2] {
             xe.swap(0, 1);
@@ -240,19 +255,21 @@ pub fn mask_surface(
             ye[1].fill(NONE);
         }
         ze.fill(NONE);
+        occ.swap(0, 1);
+        fill_occupancy(k + 1, &mut occ[1]);
         for j in lo[1]..=hi[1] {
             for i in lo[0]..=hi[0] {
+                let (li, lj) = ((i - lo[0]) as usize, (j - lo[1]) as usize);
+                let base = li + px * lj;
                 let mut case = 0usize;
-                for c in 0..8u8 {
-                    let p = corner_pos(c);
-                    if inside(i + p[0] as i64, j + p[1] as i64, k + p[2] as i64) {
+                for (c, &(layer, offset)) in corner_offsets.iter().enumerate() {
+                    if occ[layer][base + offset] {
                         case |= 1 << c;
                     }
                 }
                 if case == 0 || case == 255 {
                     continue;
                 }
-                let (li, lj) = ((i - lo[0]) as usize, (j - lo[1]) as usize);
                 for lp in &tab.loops[case] {
                     for &e in lp {
                         let (ca, cb) = EDGES[e as usize];
@@ -275,7 +292,11 @@ pub fn mask_surface(
                         }
                         ids[e as usize] = arr[slot];
                     }
-                    let v: Vec<u32> = lp.iter().map(|&e| ids[e as usize]).collect();
+                    let mut v = [0u32; 12];
+                    for (slot, &e) in v.iter_mut().zip(lp.iter()) {
+                        *slot = ids[e as usize];
+                    }
+                    let v = &v[..lp.len()];
                     match v.len() {
                         3 => triangles.push([v[0], v[1], v[2]]),
                         4 => {
@@ -289,7 +310,7 @@ pub fn mask_surface(
                         }
                         n => {
                             let mut c = [0.0; 3];
-                            for &q in &v {
+                            for &q in v {
                                 for a in 0..3 {
                                     c[a] += positions[q as usize][a] / n as f64;
                                 }
