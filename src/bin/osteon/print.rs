@@ -27,22 +27,6 @@ const VALUE_FLAGS: &[&str] = &[
     "--lift-mm",
 ];
 
-fn read(path: &str) -> Result<Mesh, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let mesh = match extension(path).as_str() {
-        "obj" => mesh::io::read_obj(&bytes),
-        "3mf" => mesh::io::read_3mf(&bytes).and_then(|objects| {
-            objects.into_iter().next().map(|(_, m)| m).ok_or(
-                mesh::io::MeshError::MissingModelPart {
-                    detail: "the 3MF holds no object".into(),
-                },
-            )
-        }),
-        _ => mesh::io::read_stl(&bytes),
-    };
-    mesh.map_err(|e| format!("{path}: {e}"))
-}
-
 fn write(path: &str, m: &Mesh, name: &str) -> Result<(), String> {
     let bytes = match extension(path).as_str() {
         "obj" => mesh::io::write_obj(m),
@@ -139,7 +123,7 @@ fn articular(args: &[String], m: &Mesh) -> Result<ArticularMarks, String> {
 /// `osteon orient`.
 pub fn run_orient(args: &[String]) -> Result<(), String> {
     let path = input(args, ORIENT_USAGE)?;
-    let m = read(path)?;
+    let m = crate::mesh::read(path)?;
     let marks = articular(args, &m)?;
     let params = OrientParams {
         overhang: overhang_params(args)?,
@@ -192,7 +176,7 @@ pub fn run_orient(args: &[String]) -> Result<(), String> {
 /// `osteon supports`.
 pub fn run_supports(args: &[String]) -> Result<(), String> {
     let path = input(args, SUPPORTS_USAGE)?;
-    let m = read(path)?;
+    let m = crate::mesh::read(path)?;
     let marks = articular(args, &m)?;
     let params = SupportParams {
         overhang: overhang_params(args)?,
@@ -243,7 +227,7 @@ pub fn run_plate(args: &[String]) -> Result<(), String> {
             "--out {out}: the plate is written as 3MF (one object per part); name it .3mf"
         ));
     }
-    let m = read(path)?;
+    let m = crate::mesh::read(path)?;
     let defaults = PlateParams::default();
     let machine = match flag_value(args, "--machine") {
         Some(t) => match numbers(t, "--machine")?[..] {
