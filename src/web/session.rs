@@ -449,22 +449,23 @@ impl Session {
         if self.surfaces.is_empty() {
             return Err(JsError::new("calculate the parts first"));
         }
-        let named: Vec<(&str, &Mesh)> = self
-            .surfaces
-            .iter()
-            .map(|(l, m)| {
-                (
-                    seg.parts
-                        .iter()
-                        .find(|p| p.label == *l)
-                        .map(|p| p.name.as_str())
-                        .unwrap_or("part"),
-                    m,
-                )
-            })
-            .collect();
-        crate::mesh::io::write_3mf(&named).map_err(|e| JsError::new(&e.to_string()))
+        crate::mesh::io::write_3mf(&named_surfaces(seg, &self.surfaces))
+            .map_err(|e| JsError::new(&e.to_string()))
     }
+}
+
+/// The calculated part surfaces with their part names, for a 3MF with named objects.
+pub(super) fn named_surfaces<'a>(
+    seg: &'a Segmentation,
+    surfaces: &'a [(u8, Mesh)],
+) -> Vec<(&'a str, &'a Mesh)> {
+    surfaces
+        .iter()
+        .map(|(l, m)| {
+            let name = seg.parts.iter().find(|p| p.label == *l);
+            (name.map(|p| p.name.as_str()).unwrap_or("part"), m)
+        })
+        .collect()
 }
 
 fn no_study() -> JsError {

@@ -8,7 +8,6 @@ use super::to_js;
 use crate::design::meshes::{MeshObject, STL_HEADER};
 use crate::design::replay::{apply, Segmentation};
 use crate::design::Op;
-use crate::mesh::Mesh;
 use wasm_bindgen::prelude::*;
 
 use super::Session;
@@ -126,19 +125,7 @@ impl Session {
             .seg
             .as_ref()
             .ok_or_else(|| JsError::new("there are no parts or mesh objects yet"))?;
-        let mut named: Vec<(&str, &Mesh)> = self
-            .surfaces
-            .iter()
-            .map(|(l, m)| {
-                let name = seg
-                    .parts
-                    .iter()
-                    .find(|p| p.label == *l)
-                    .map(|p| p.name.as_str())
-                    .unwrap_or("part");
-                (name, m)
-            })
-            .collect();
+        let mut named = super::session::named_surfaces(seg, &self.surfaces);
         named.extend(
             seg.meshes
                 .objects
