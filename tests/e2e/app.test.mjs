@@ -1,49 +1,24 @@
 // End-to-end: Debian's Chromium driven by playwright-core against the served app.
 // Checks the demo study, a real DICOM series through the file input, non-blank MPR and
 // 3-D views, and that no request leaves the page's origin.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  BASE_URL, SHARED, ARTIFACTS, useBrowser, openPage, waitForStudy, assertSameOrigin,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
-const ORIGIN = new URL(BASE_URL).origin;
-const SHARED = path.resolve(here, '../../../shared/data');
-const ARTIFACTS = path.join(here, 'artifacts');
-fs.mkdirSync(ARTIFACTS, { recursive: true });
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--headless=new', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run',
-  '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-});
-after(async () => { await browser?.close(); });
+const browser = useBrowser();
 
 /** Opens the app, recording every request and console error. */
 async function openApp() {
-  return openApp0(BASE_URL);
+  return openPage(browser(), BASE_URL);
 }
 
 /** Opens `url` (the app, possibly with a design link), recording requests and errors. */
 async function openApp0(url) {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
-  const requests = [];
-  const errors = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
-  return { page, requests, errors };
+  return openPage(browser(), url);
 }
 
 /** Fraction of distinct grey/colour levels and non-black pixels in a canvas. */
@@ -63,21 +38,6 @@ async function canvasStats(page, selector) {
     }
     return { levels: levels.size, litFraction: lit / (d.length / 4), width: c.width, height: c.height };
   }, selector);
-}
-
-async function waitForStudy(page) {
-  await page.waitForFunction(() => {
-    const s = document.getElementById('status').dataset.state;
-    return s === 'ready' || s === 'error';
-  }, null, { timeout: 120000 });
-  const state = await page.$eval('#status', (e) => e.dataset.state);
-  const text = await page.$eval('#status', (e) => e.textContent);
-  assert.equal(state, 'ready', `app status: ${text}`);
-}
-
-function assertSameOrigin(requests) {
-  const outside = requests.filter((u) => !u.startsWith(ORIGIN) && !u.startsWith('data:') && !u.startsWith('blob:'));
-  assert.deepEqual(outside, [], 'requests left the page origin');
 }
 
 test('demo study opens in three MPR views and a 3-D view, with no request leaving the origin', async () => {
@@ -245,7 +205,7 @@ test('a design link for another study is refused when a different study is loade
 });
 
 test('after one visit the app starts and opens the demo study offline', async () => {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  const context = await browser().newContext({ viewport: { width: 1500, height: 950 } });
   const page = await context.newPage();
   await page.goto(BASE_URL);
   await page.waitForSelector('body[data-ready="true"]');

@@ -46,11 +46,11 @@ export async function openPage(browser, url = BASE_URL, options = {}) {
 }
 
 /** Waits until the app's status line says ready (or fails with its text). */
-export async function waitForStudy(page) {
+export async function waitForStudy(page, timeout = 120000) {
   await page.waitForFunction(() => {
     const s = document.getElementById('status').dataset.state;
     return s === 'ready' || s === 'error';
-  }, null, { timeout: 120000 });
+  }, null, { timeout });
   const state = await page.$eval('#status', (e) => e.dataset.state);
   const text = await page.$eval('#status', (e) => e.textContent);
   assert.equal(state, 'ready', `app status: ${text}`);

@@ -2,62 +2,23 @@
 // talus → Mirror → Register to the right talus; the report shows RMS and overlap, the
 // design link changes, the exported STL has the reported digest, undo removes the mesh
 // object, and reopening the link reproduces the same mesh bytes.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
-const ORIGIN = new URL(BASE_URL).origin;
-const ARTIFACTS = path.join(here, 'artifacts');
-fs.mkdirSync(ARTIFACTS, { recursive: true });
+import {
+  BASE_URL, ARTIFACTS, useBrowser, openPage, waitForStudy as waitForReady, assertSameOrigin,
+} from './harness.mjs';
 
 // Same digest as natively (tests/design_meshes.rs, REGISTERED_TALUS_STL_SHA256).
 const REGISTERED_TALUS_STL_SHA256 = 'f044418595fadc72e91e3a50c2d9433fdce38d8c0780e3b144eca4e5b100a1cf';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--headless=new', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run',
-  '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
-
-let browser;
-before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-});
-after(async () => { await browser?.close(); });
+const browser = useBrowser();
 
 /** Opens `url` (the app, possibly with a design link), recording requests and errors. */
 async function openApp(url = BASE_URL) {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1100 }, acceptDownloads: true });
-  const requests = [];
-  const errors = [];
-  page.on('request', (r) => requests.push(r.url()));
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
-  return { page, requests, errors };
-}
-
-async function waitForReady(page, timeout = 120000) {
-  await page.waitForFunction(() => {
-    const s = document.getElementById('status').dataset.state;
-    return s === 'ready' || s === 'error';
-  }, null, { timeout });
-  const state = await page.$eval('#status', (e) => e.dataset.state);
-  const text = await page.$eval('#status', (e) => e.textContent);
-  assert.equal(state, 'ready', `app status: ${text}`);
-}
-
-function assertSameOrigin(requests) {
-  const outside = requests.filter((u) => !u.startsWith(ORIGIN) && !u.startsWith('data:') && !u.startsWith('blob:'));
-  assert.deepEqual(outside, [], 'requests left the page origin');
+  return openPage(browser(), url, { viewport: { width: 1500, height: 1100 } });
 }
 
 const meshRows = (page) => page.$$eval('#mesh-table tbody tr', (rows) => rows.map((r) => ({ id: r.dataset.id, name: r.cells[1].textContent, sha: r.dataset.sha })));

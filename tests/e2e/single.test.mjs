@@ -8,20 +8,11 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM_ARGS } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../..');
 const SINGLE = path.join(ROOT, 'dist/osteon.html');
-const ARTIFACTS = path.join(here, 'artifacts');
-fs.mkdirSync(ARTIFACTS, { recursive: true });
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--headless=new', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--no-first-run',
-  '--disable-quic', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
-
 // Same digest as tests/design_replay.rs and the Auto-bones test in app.test.mjs.
 const AUTO_BONES_LABELS_SHA256 = '3d3fbb4eb3fd8d986533ee2fe228dbee300a57c7d2c093b9599ac1354c19333d';
 
