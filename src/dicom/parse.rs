@@ -122,8 +122,9 @@ fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
                          raise the limit"
                     ))
                 }
-                // Let the parser report the damage in its own words.
-                Err(_) => Ok(()),
+                // A damaged stream: the parser reads what inflates before the damage, so
+                // check those bytes (it would otherwise trust their lengths).
+                Err(e) => check_lengths(&e.output, EXPLICIT_LE),
             };
         }
         _ => (true, false),
@@ -554,6 +555,33 @@ mod tests {
         file.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&inner, 6));
         let e = parse_object(&file).err().unwrap_or_default();
         assert!(e.contains("claims"), "{e}");
+    }
+
+    #[test]
+    fn fuzz_dicom_damaged_deflate_stream_element_length_timeout() {
+        // The fuzzer's 20 s timeout (1.5 GB): a Deflated Explicit VR file whose deflate
+        // stream is damaged after an element claiming far more than the stream holds.
+        // The pre-scan skipped damaged streams and the parser allocated the claim from
+        // the bytes inflated before the damage; those bytes are now checked.
+        let mut inner = Vec::new();
+        inner.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'C', b'T']);
+        inner.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+        inner.extend_from_slice(&0x5000_0000u32.to_le_bytes());
+        inner.extend_from_slice(&[0xAB; 4000]);
+        let mut deflated = miniz_oxide::deflate::compress_to_vec(&inner, 0);
+        deflated.truncate(deflated.len() / 2); // the stream ends in the middle
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        let ts = b"1.2.840.10008.1.2.1.99\0";
+        file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        file.extend_from_slice(ts);
+        file.extend_from_slice(&deflated);
+        let e = parse_object(&file).err().unwrap_or_default();
+        assert!(
+            e.contains("element (0010,0010) claims 1342177280 bytes"),
+            "{e}"
+        );
     }
 
     /// Preamble, DICM and a file meta group whose transfer syntax is empty, so the
