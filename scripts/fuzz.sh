@@ -2,17 +2,17 @@
 # Fuzz one input reader for a given time (cargo-fuzz / libFuzzer, nightly toolchain).
 #
 # Usage: scripts/fuzz.sh TARGET SECONDS
-#   TARGET: dicom_file | dicom_series | mesh_stl | mesh_obj | mesh_3mf | design_link
+#   TARGET: dicom_file | dicom_series | mesh_stl | mesh_obj | mesh_3mf | design_link | mesh_link
 #
 # The seed corpus is built at run time into fuzz/seeds/TARGET (never committed: shared
 # data carries its own licences) from the edge_* folders of ../shared/data, when present,
 # and from the project's own fixtures: `osteon demo` slices, small hand-written meshes
-# converted by `osteon mesh`, and links made by `osteon link encode`. New inputs found
+# converted by `osteon mesh`, and links made by `osteon link encode` / `osteon link implant`. New inputs found
 # go to fuzz/corpus/TARGET, crashes to fuzz/artifacts/TARGET. Runs at nice 19 (shared
 # machine). Prints the number of executions; exits non-zero when a crash or hang is found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TARGETS="dicom_file dicom_series mesh_stl mesh_obj mesh_3mf design_link"
+TARGETS="dicom_file dicom_series mesh_stl mesh_obj mesh_3mf design_link mesh_link"
 TARGET="${1:-}"
 SECONDS_TO_RUN="${2:-}"
 if [[ -z "$TARGET" || -z "$SECONDS_TO_RUN" || ! " $TARGETS " =~ " $TARGET " ]]; then
@@ -194,6 +194,18 @@ EOF
   cp "$WORK/design.json" "$SEEDS/design.json"
   "$OSTEON" link encode "$WORK/design.json" >"$SEEDS/link.txt"
   printf 'https://osteon.example/#d=%s' "$(cut -c4- "$SEEDS/link.txt")" >"$SEEDS/url.txt"
+  ;;
+mesh_link)
+  small_meshes
+  # Each small mesh as a link (the text mode of the target) and as its inflated body
+  # (the body mode), so the fuzzer starts from valid bodies as well as valid links.
+  for f in tetra.stl dense.stl; do
+    "$OSTEON" link implant "$WORK/$f" --name "${f%.stl}" 2>/dev/null >"$SEEDS/link_${f%.stl}.txt"
+    python3 -c 'import base64,sys,zlib
+t=open(sys.argv[1]).read().strip().split(".",1)[1]
+b=base64.urlsafe_b64decode(t+"="*(-len(t)%4))[4:]
+open(sys.argv[2],"wb").write(zlib.decompress(b,-15))' "$SEEDS/link_${f%.stl}.txt" "$SEEDS/body_${f%.stl}"
+  done
   ;;
 esac
 rm -rf "$WORK"

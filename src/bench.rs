@@ -13,6 +13,7 @@
 //!
 //! The clock is passed in (`now_ms`): this layer stays free of `std::time`, which does
 //! not exist on wasm32.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use crate::demo::{self, DemoParams, DemoStudy};
 use crate::dicom::{self, FileBytes, ReadOptions, WriteMeta};

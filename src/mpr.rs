@@ -16,6 +16,7 @@
 //! Windowing maps HU to grey with a linear ramp
 //! `round(clamp((hu − (c − w/2)) / w, 0, 1) · 255)`, through a 64 K lookup table over all
 //! `i16` values built once per call (no division per pixel).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use crate::volume::Volume;
 

@@ -1,4 +1,5 @@
 //! Progress reporting and cancellation for long operations.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 /// Receives progress of a long operation and may ask it to stop.
 pub trait Progress {

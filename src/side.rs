@@ -1,4 +1,5 @@
 //! Patient side, shared by the demo study, segmentation and design.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 /// Patient side (LPS: +x points to the patient's left).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -5,6 +5,7 @@
 //! voxel centres `(i, j, k, 1)` to patient millimetres; its columns are the row
 //! direction × spacing, the column direction × spacing, the slice direction × spacing
 //! and the position of voxel (0,0,0).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use nalgebra::{Matrix4, Point3, Vector3};
 

@@ -258,3 +258,31 @@ fn an_implant_link_carries_a_mesh_and_reads_back() {
     assert!(!ok && err.contains("open-implant"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `osteon … | head`: the reader closes the pipe before osteon writes. Unix tools then
+/// stop quietly (killed by SIGPIPE, status 141 in the shell); osteon used to panic in
+/// `println!` ("failed printing to stdout: Broken pipe").
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_ends_osteon_quietly_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let not_dicom =
+        std::env::temp_dir().join(format!("osteon-cli-pipe-{}.txt", std::process::id()));
+    std::fs::write(&not_dicom, "not a DICOM file").unwrap();
+    for args in [vec!["--help"], vec!["info", not_dicom.to_str().unwrap()]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // no reader left: every write to stdout fails with EPIPE
+        let out = Command::new(env!("CARGO_BIN_EXE_osteon"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("osteon runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let quiet = out.status.signal() == Some(13) || out.status.code() == Some(0);
+        assert!(quiet, "{args:?}: status {:?}, stderr {err}", out.status);
+    }
+    std::fs::remove_file(&not_dicom).ok();
+}

@@ -24,6 +24,7 @@
 //! rotations come from a fixed polynomial, so native and wasm32 builds give the same bytes
 //! (check with [`crate::volume::sha256_hex`]). The seed also jitters the left foot's pose
 //! by up to ±1 mm / ±1°.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod anatomy;
 pub mod noise;
@@ -106,6 +107,10 @@ pub struct DemoStudy {
 ///
 /// # Panics
 /// When a dimension is zero or a spacing is not a positive finite number.
+#[allow(
+    clippy::expect_used,
+    reason = "not input-derived: NoProgress never cancels, so the phantom is always built"
+)]
 pub fn generate(params: &DemoParams) -> DemoStudy {
     generate_with_progress(params, &mut NoProgress).expect("NoProgress never cancels")
 }

@@ -1,5 +1,6 @@
 //! The design: a versioned operation log plus view state, bound to a study by its
 //! fingerprint, and its encoding as a shareable link. No patient data is ever part of it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod edit_ops;
 pub mod history;

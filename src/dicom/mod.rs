@@ -16,6 +16,7 @@
 
 mod archive;
 mod decode;
+mod lengths;
 mod parse;
 pub mod qa;
 mod resample;
@@ -31,6 +32,7 @@ pub use archive::{
     expand_archives, MAX_ENTRY_BYTES as MAX_ZIP_ENTRY_BYTES,
     MAX_EXPANDED_BYTES as MAX_ZIP_TOTAL_BYTES,
 };
+pub use lengths::MAX_SEQUENCE_DEPTH;
 pub use parse::{MAX_FRAMES, MAX_INFLATED_DATASET_BYTES};
 pub use qa::{check, QaLine, QaReport, QaStatus};
 pub use write::{write_ct_series, WriteMeta};

@@ -101,12 +101,11 @@ fn parse_inner(bytes: &[u8]) -> Result<Parsed, String> {
     }
 }
 
-/// Walk the element headers and refuse any defined length that runs past the end of
-/// the bytes, before the parser sees them: a damaged length would otherwise make it
-/// allocate gigabytes (fatal on wasm32). Returns `Ok` when a structure cannot be
-/// followed (e.g. UN with undefined length): the parser then decides.
+/// Refuse any declared length that runs past the end of the bytes, before the parser
+/// sees them (see `lengths.rs`): a damaged length would otherwise make it allocate
+/// gigabytes (fatal on wasm32).
 fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
-    let (explicit, big) = match ts_uid {
+    let (explicit, big_endian) = match ts_uid {
         IMPLICIT_LE => (false, false),
         EXPLICIT_BE => (true, true),
         // Deflated: check the inflated data set, whose lengths the parser will trust.
@@ -123,106 +122,20 @@ fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
                          raise the limit"
                     ))
                 }
-                // Let the parser report the damage in its own words.
-                Err(_) => Ok(()),
+                // A damaged stream: the parser reads what inflates before the damage, so
+                // check those bytes (it would otherwise trust their lengths).
+                Err(e) => check_lengths(&e.output, EXPLICIT_LE),
             };
         }
         _ => (true, false),
     };
-    let rd16 = |at: usize| -> Option<u16> {
-        let b = [*data.get(at)?, *data.get(at + 1)?];
-        Some(if big {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
-    };
-    let rd32 = |at: usize| -> Option<u32> {
-        let b = [
-            *data.get(at)?,
-            *data.get(at + 1)?,
-            *data.get(at + 2)?,
-            *data.get(at + 3)?,
-        ];
-        Some(if big {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
-    let n = data.len();
-    let too_long = |g: u16, e: u16, len: u32, pos: usize| {
-        format!(
-            "element ({g:04X},{e:04X}) claims {len} bytes but only {} remain (truncated or damaged file)",
-            n.saturating_sub(pos)
-        )
-    };
-    let mut pos = 0usize;
-    let mut in_fragments = false;
-    while pos + 8 <= n {
-        let (Some(g), Some(e)) = (rd16(pos), rd16(pos + 2)) else {
-            return Ok(());
-        };
-        if g == 0xFFFE {
-            let len = rd32(pos + 4).unwrap_or(0);
-            pos += 8;
-            match e {
-                0xE000 if in_fragments => {
-                    if len == 0xFFFF_FFFF || pos + len as usize > n {
-                        return Err(too_long(g, e, len, pos));
-                    }
-                    pos += len as usize;
-                }
-                0xE000 | 0xE00D => {}
-                0xE0DD => in_fragments = false,
-                _ => return Ok(()),
-            }
-            continue;
-        }
-        if in_fragments {
-            return Ok(());
-        }
-        let (len, header, is_sq) = if explicit {
-            let vr = &data[pos + 4..pos + 6];
-            let known = vr[0].is_ascii_uppercase() && vr[1].is_ascii_uppercase();
-            // An unknown VR is read as UN (4-byte length) by the parser; check it the same way.
-            if !known || is_long_vr(vr) {
-                let Some(l) = rd32(pos + 8) else {
-                    return Ok(());
-                };
-                (l, 12, vr == b"SQ")
-            } else {
-                let Some(l) = rd16(pos + 6) else {
-                    return Ok(());
-                };
-                (l as u32, 8, false)
-            }
-        } else {
-            let Some(l) = rd32(pos + 4) else {
-                return Ok(());
-            };
-            (l, 8, false)
-        };
-        pos += header;
-        if len == 0xFFFF_FFFF {
-            if (g, e) == (0x7FE0, 0x0010) {
-                in_fragments = true;
-            } else if explicit && !is_sq {
-                return Ok(()); // UN/OB with undefined length: cannot follow
-            }
-            continue; // sequence: walk into its items
-        }
-        let len = len as usize;
-        if pos + len > n {
-            return Err(too_long(g, e, len as u32, pos));
-        }
-        let starts_with_item =
-            len >= 8 && rd16(pos) == Some(0xFFFE) && rd16(pos + 2) == Some(0xE000);
-        if !(is_sq || (!explicit && starts_with_item)) {
-            pos += len;
-        }
-    }
-    Ok(())
+    super::lengths::check(
+        data,
+        super::lengths::Encoding {
+            explicit,
+            big_endian,
+        },
+    )
 }
 
 /// A file whose meta says "uncompressed" but whose pixel data is encapsulated: use the
@@ -589,6 +502,7 @@ pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dicom::MAX_SEQUENCE_DEPTH;
 
     #[test]
     fn random_bytes_are_not_dicom() {
@@ -641,6 +555,125 @@ mod tests {
         file.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(&inner, 6));
         let e = parse_object(&file).err().unwrap_or_default();
         assert!(e.contains("claims"), "{e}");
+    }
+
+    #[test]
+    fn fuzz_dicom_damaged_deflate_stream_element_length_timeout() {
+        // The fuzzer's 20 s timeout (1.5 GB): a Deflated Explicit VR file whose deflate
+        // stream is damaged after an element claiming far more than the stream holds.
+        // The pre-scan skipped damaged streams and the parser allocated the claim from
+        // the bytes inflated before the damage; those bytes are now checked.
+        let mut inner = Vec::new();
+        inner.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'C', b'T']);
+        inner.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'O', b'B', 0, 0]);
+        inner.extend_from_slice(&0x5000_0000u32.to_le_bytes());
+        inner.extend_from_slice(&[0xAB; 4000]);
+        let mut deflated = miniz_oxide::deflate::compress_to_vec(&inner, 0);
+        deflated.truncate(deflated.len() / 2); // the stream ends in the middle
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        let ts = b"1.2.840.10008.1.2.1.99\0";
+        file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        file.extend_from_slice(ts);
+        file.extend_from_slice(&deflated);
+        let e = parse_object(&file).err().unwrap_or_default();
+        assert!(
+            e.contains("element (0010,0010) claims 1342177280 bytes"),
+            "{e}"
+        );
+    }
+
+    /// Preamble, DICM and a file meta group whose transfer syntax is empty, so the
+    /// reader guesses it from the data set (explicit VR little endian here).
+    fn file_with_empty_transfer_syntax(dataset: &[u8]) -> Vec<u8> {
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I', 0, 0]);
+        file.extend_from_slice(dataset);
+        file
+    }
+
+    /// Explicit VR little endian element with a 4-byte length field.
+    fn long_element(out: &mut Vec<u8>, group: u16, elem: u16, vr: &[u8; 2], len: u32) {
+        out.extend_from_slice(&group.to_le_bytes());
+        out.extend_from_slice(&elem.to_le_bytes());
+        out.extend_from_slice(vr);
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+
+    fn item_header(out: &mut Vec<u8>, elem: u16, len: u32) {
+        out.extend_from_slice(&[0xFE, 0xFF]);
+        out.extend_from_slice(&elem.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+
+    /// Modality, then `levels` nested undefined-length sequences (a private UN element,
+    /// then SQ elements), each with one undefined-length item, holding `inner`; every
+    /// item and sequence closed by its delimiter.
+    fn nested_dataset(levels: usize, inner: &[u8]) -> Vec<u8> {
+        let mut d = vec![0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'C', b'T'];
+        for level in 0..levels {
+            let vr = if level == 0 { b"UN" } else { b"SQ" };
+            long_element(&mut d, 0x0009, 0x1010, vr, 0xFFFF_FFFF);
+            item_header(&mut d, 0xE000, 0xFFFF_FFFF);
+        }
+        d.extend_from_slice(inner);
+        for _ in 0..levels {
+            item_header(&mut d, 0xE00D, 0);
+            item_header(&mut d, 0xE0DD, 0);
+        }
+        d
+    }
+
+    #[test]
+    fn fuzz_dicom_nested_undefined_sequence_element_length_oom() {
+        // The fuzzer's out-of-memory input, rebuilt: an empty transfer syntax (guessed
+        // explicit VR little endian), nested undefined-length sequences (the outer one
+        // a UN element, which the parser reads as a sequence), and deep inside an OB
+        // element claiming 3.75 GB. The length pre-scan used to stop at the UN element
+        // and the parser allocated the claim.
+        let mut inner = Vec::new();
+        long_element(&mut inner, 0x0010, 0x0010, b"OB", 0xF000_0000);
+        inner.extend_from_slice(b"DOE^JOHN");
+        let file = file_with_empty_transfer_syntax(&nested_dataset(3, &inner));
+        let e = parse_object(&file).err().unwrap_or_default();
+        assert!(
+            e.contains("element (0010,0010) claims 4026531840 bytes but only 56 remain"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nested_undefined_sequences_with_sound_lengths_still_parse() {
+        let mut inner = Vec::new();
+        inner.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, b'P', b'N', 8, 0]);
+        inner.extend_from_slice(b"DOE^JOHN");
+        let file = file_with_empty_transfer_syntax(&nested_dataset(3, &inner));
+        let p = parse_object(&file).unwrap();
+        assert_eq!(get_str(&p.obj, tags::MODALITY).as_deref(), Some("CT"));
+        let mut item = p.obj.element(Tag(0x0009, 0x1010)).unwrap().items().unwrap();
+        for _ in 1..3 {
+            item = item[0]
+                .element(Tag(0x0009, 0x1010))
+                .unwrap()
+                .items()
+                .unwrap();
+        }
+        assert_eq!(
+            get_str(&item[0], tags::PATIENT_NAME).as_deref(),
+            Some("DOE^JOHN")
+        );
+    }
+
+    #[test]
+    fn sequences_nested_past_the_limit_are_refused_naming_it() {
+        let ok = file_with_empty_transfer_syntax(&nested_dataset(MAX_SEQUENCE_DEPTH, &[]));
+        assert!(parse_object(&ok).is_ok());
+        let deep = file_with_empty_transfer_syntax(&nested_dataset(MAX_SEQUENCE_DEPTH + 1, &[]));
+        let e = parse_object(&deep).err().unwrap_or_default();
+        assert!(e.contains("dicom::MAX_SEQUENCE_DEPTH"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! otherwise); `triangles[t] = [a, b, c]` (u32 vertex indices), counter-clockwise seen
 //! from outside, so `(b - a) × (c - a)` points out of the solid. This rule is written
 //! here once; every module relies on it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // Mesh core: formats, adjacency, checks and repair, measurement, mirror, BVH, distance.
 pub mod adjacency;

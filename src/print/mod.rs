@@ -7,6 +7,7 @@
 //! → [`hatch::hatch_all`] (offset contours and hatch vectors per layer) →
 //! [`export`] (G-code, CLI ASCII/binary, SVG bytes) and [`estimate::estimate`] (time,
 //! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod estimate;
 pub mod export;

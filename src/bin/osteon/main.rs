@@ -43,6 +43,7 @@ USAGE:
 ";
 
 fn main() -> ExitCode {
+    die_quietly_on_broken_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("info") => info::run(&args[1..]),
@@ -67,6 +68,27 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `osteon info … | head`: when the reader of stdout goes away, stop the way Unix tools
+/// do (killed by SIGPIPE, status 141 in the shell, nothing on stderr) instead of
+/// panicking in `println!`. The Rust runtime ignores SIGPIPE at start-up, which turns
+/// the closed pipe into a write error that `println!` reports by panicking; restoring
+/// the default disposition is the standard fix (std has no stable switch for it).
+fn die_quietly_on_broken_pipe() {
+    #[cfg(unix)]
+    {
+        const SIGPIPE: i32 = 13; // same number on Linux and macOS
+        const SIG_DFL: usize = 0;
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        // SAFETY: called first thing in main, before any other thread exists; resets
+        // one signal to its default disposition and touches no Rust state.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
         }
     }
 }
