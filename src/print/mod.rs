@@ -8,6 +8,7 @@
 //! [`export`] (G-code, CLI ASCII/binary, SVG bytes) and [`estimate::estimate`] (time,
 //! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
 
+pub mod block_supports;
 pub mod estimate;
 pub mod export;
 pub mod hatch;
