@@ -322,3 +322,60 @@ fn real_talus_gets_block_supports_clear_of_its_joint_surfaces() {
     assert!(free.volume_mm3 > 0.1 * length && free.volume_mm3 < 0.25 * 60.0 * length);
     assert!(r.volume_mm3 <= free.volume_mm3);
 }
+
+// ------------------------------------------------------------------ command line
+
+#[test]
+fn cli_writes_block_supports_and_refuses_an_unknown_style() {
+    let dir = std::env::temp_dir().join(format!("osteon-print-block-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let part = dir.join("slab.stl");
+    let slab = box_mesh([0.1, 0.1, 5.0], [6.1, 3.1, 6.0]);
+    std::fs::write(
+        &part,
+        osteon::mesh::io::write_stl_binary(&slab, "slab").unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_osteon"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let p = |f: &str| dir.join(f).to_string_lossy().to_string();
+    // The plate is at the part's lowest point: a post beside the slab reaches z = 0.
+    let stand =
+        osteon::mesh::shapes::concat(&[&slab, &box_mesh([10.0, 0.0, 0.0], [11.0, 1.0, 6.0])]);
+    std::fs::write(
+        dir.join("table.stl"),
+        osteon::mesh::io::write_stl_binary(&stand, "table").unwrap(),
+    )
+    .unwrap();
+    let (ok, out, err) = run(&[
+        "supports",
+        &p("table.stl"),
+        "--style",
+        "block",
+        "--out",
+        &p("walls.stl"),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["walls"].as_u64().unwrap(), 15, "{out}");
+    assert_eq!(v["supports"].as_u64().unwrap(), 0);
+    let walls = read_stl(&std::fs::read(dir.join("walls.stl")).unwrap()).unwrap();
+    let rep = check(&walls).unwrap();
+    assert!(rep.watertight && rep.components == 15, "{rep:?}");
+    let (ok, _, err) = run(&["supports", &p("slab.stl"), "--style", "tree"]);
+    assert!(
+        !ok && err.contains("use cone") && err.contains("block"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -632,8 +632,8 @@ pub(super) fn generate(
             });
             r.triangles += 1;
             r.area += 0.5 * a2;
-            for k in 0..3 {
-                r.moment[k] += 0.5 * a2 * (corners[0][k] + corners[1][k] + corners[2][k]) / 3.0;
+            for (k, m) in r.moment.iter_mut().enumerate() {
+                *m += 0.5 * a2 * (corners[0][k] + corners[1][k] + corners[2][k]) / 3.0;
             }
             r.touched |= touched.contains(&(tri as u32));
         }
@@ -921,10 +921,10 @@ fn append_profile(
     }
     // Exposed vertical pieces: where one neighbouring span is solid and the other not.
     let inside = |iv: &[(f64, f64)], z: f64| iv.iter().any(|&(lo, hi)| lo < z && z < hi);
-    for k in 0..n {
+    for (k, level) in levels.iter().enumerate() {
         let lsol = if k > 0 { solid(k - 1, 1) } else { Vec::new() };
         let rsol = if k + 1 < n { solid(k, 0) } else { Vec::new() };
-        for w in levels[k].windows(2) {
+        for w in level.windows(2) {
             let mid = 0.5 * (w[0] + w[1]);
             let (l, r) = (inside(&lsol, mid), inside(&rsol, mid));
             if l == r {
