@@ -629,6 +629,52 @@ fn time_slicing_a_190k_triangle_sphere_at_30_um() {
     );
 }
 
+/// Timing of hatching every layer and of the orientation search on the real talus (not a
+/// test of speed: run with `cargo test --release --test print_slice -- --ignored --nocapture
+/// time_real_talus`). Also prints checksums of the results so runs can be compared.
+#[test]
+#[ignore]
+fn time_real_talus_hatching_and_orientation() {
+    use osteon::print::orient::{orient, OrientParams};
+    use osteon::print::overhang::ArticularMarks;
+    let Some(dir) = shared_meshes() else { return };
+    let m = io::read_stl(&std::fs::read(dir.join("talus_r.stl")).unwrap()).unwrap();
+    let s = slice(&m, &SliceParams { layer_um: 30.0 }).unwrap();
+    let p = HatchParams::default();
+    let mut best = f64::INFINITY;
+    let mut scans = Vec::new();
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        scans = hatch_all(&s, &p).unwrap();
+        best = best.min(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (c, h, n) = scans.iter().fold((0.0, 0.0, 0), |a, l| {
+        (
+            a.0 + l.contour_length_mm,
+            a.1 + l.hatch_length_mm,
+            a.2 + l.hatches.len(),
+        )
+    });
+    println!(
+        "talus: {} triangles, {} layers; hatch_all best of 3: {best:.1} ms; contours {c:.3} mm, hatches {h:.3} mm, {n} vectors",
+        m.triangle_count(),
+        s.layers.len()
+    );
+    let marks = ArticularMarks::none(m.triangle_count());
+    let mut best = f64::INFINITY;
+    let mut o = None;
+    for _ in 0..3 {
+        let t0 = std::time::Instant::now();
+        o = Some(orient(&m, &marks, &OrientParams::default()).unwrap());
+        best = best.min(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let o = o.unwrap();
+    println!(
+        "orient best of 3: {best:.1} ms; best up {:?} score {:.6} supported {:.3} mm² height {:.3} mm",
+        o.best.up, o.best.score, o.best.supported_area_mm2, o.best.height_mm
+    );
+}
+
 // ------------------------------------------------------------------ command line
 
 #[test]

@@ -33,6 +33,7 @@
 //! Every support's foot radius is at most 0.45 × spacing, so feet on neighbouring
 //! lattice points are disjoint and the support mesh has no self-intersections.
 
+use super::block_supports::{BlockParams, SupportWall};
 use super::overhang::{
     det_cos, normal_and_double_area, overhang_map_with_params, used_vertices, ArticularMarks,
     OverhangError, OverhangParams, CLASS_ARTICULAR_OVERHANG, CLASS_OVERHANG,
@@ -77,6 +78,21 @@ pub struct SupportParams {
     pub articular_clearance_mm: f64,
     /// Gap between supports stacked on one lattice point (mm), > 0. Default 0.2.
     pub min_gap_mm: f64,
+    /// Cones (default) or perforated block walls with teeth.
+    pub style: SupportStyle,
+    /// Options of block supports (used when `style` is [`SupportStyle::Block`]; the
+    /// cone fields `spacing_mm`, `tip_radius_mm`, `base_fraction` and `sides` are not).
+    pub block: BlockParams,
+}
+
+/// Kind of supports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub enum SupportStyle {
+    /// Cone supports on a lattice (this module).
+    #[default]
+    Cone,
+    /// Perforated block walls with teeth ([`super::block_supports`]).
+    Block,
 }
 
 impl Default for SupportParams {
@@ -90,6 +106,8 @@ impl Default for SupportParams {
             penetration_mm: 0.1,
             articular_clearance_mm: 0.5,
             min_gap_mm: 0.2,
+            style: SupportStyle::Cone,
+            block: BlockParams::default(),
         }
     }
 }
@@ -132,8 +150,10 @@ pub struct UnsupportedRegion {
 pub struct SupportResult {
     /// All supports as one mesh (one closed outward component per support).
     pub mesh: Mesh,
-    /// The supports, in mesh order.
+    /// The cone supports, in mesh order (empty for block supports).
     pub supports: Vec<Support>,
+    /// The block-support walls, in mesh order (empty for cones).
+    pub walls: Vec<SupportWall>,
     /// Volume of the supports (mm³).
     pub volume_mm3: f64,
     /// Area where supports touch the part: tips and landings (mm²).
@@ -247,6 +267,9 @@ pub fn generate(
     marks: &ArticularMarks,
     params: &SupportParams,
 ) -> Result<SupportResult, SupportError> {
+    if params.style == SupportStyle::Block {
+        return super::block_supports::generate(mesh, marks, params);
+    }
     params.validate()?;
     let map = overhang_map_with_params(mesh, [0.0, 0.0, 1.0], marks, &params.overhang)?;
     let plate_z = match params.overhang.plate_height_mm {
@@ -496,6 +519,7 @@ pub fn generate(
     Ok(SupportResult {
         mesh: out,
         supports,
+        walls: Vec::new(),
         volume_mm3: volume,
         contact_area_mm2: contact,
         plate_area_mm2: plate,

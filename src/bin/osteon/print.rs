@@ -1,18 +1,19 @@
 //! `osteon orient|supports|plate`: print preparation on files (orientation search,
-//! cone supports, three-size build plate). Meshes by extension: .stl, .obj, .3mf (first
+//! cone or block supports, three-size build plate). Meshes by extension: .stl, .obj, .3mf (first
 //! object); coordinates in mm.
 
 use crate::{flag_value, positionals};
 use osteon::mesh::{self, Mesh};
+use osteon::print::block_supports::BlockParams;
 use osteon::print::orient::{orient, pose_with_rotation, OrientParams};
 use osteon::print::overhang::{ArticularMarks, OverhangParams};
 use osteon::print::plate::{build_plate, PlateParams};
-use osteon::print::supports::{generate, SupportParams};
+use osteon::print::supports::{generate, SupportParams, SupportStyle};
 use serde_json::{json, Value};
 use std::path::Path;
 
 pub const ORIENT_USAGE: &str = "usage: osteon orient <mesh> [--critical-deg 45] [--articular X,Y,Z:R ...] [--directions 2000] [--out oriented.stl] [--json]";
-pub const SUPPORTS_USAGE: &str = "usage: osteon supports <mesh in build space> [--spacing-mm 1.5] [--critical-deg 45] [--articular X,Y,Z:R ...] [--out supports.stl] [--json]";
+pub const SUPPORTS_USAGE: &str = "usage: osteon supports <mesh in build space> [--style cone|block] [--spacing-mm 1.5 (cones) / 1 (block walls)] [--critical-deg 45] [--articular X,Y,Z:R ...] [--out supports.stl] [--json]";
 pub const PLATE_USAGE: &str = "usage: osteon plate <implant mesh in build space> --out plate.3mf [--sizes 95,100,105] [--coupons 2] [--spacing-mm 10] [--machine 250,250,300] [--lift-mm 0] [--json]";
 
 const VALUE_FLAGS: &[&str] = &[
@@ -25,6 +26,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--coupons",
     "--machine",
     "--lift-mm",
+    "--style",
 ];
 
 fn write(path: &str, m: &Mesh, name: &str) -> Result<(), String> {
@@ -178,10 +180,32 @@ pub fn run_supports(args: &[String]) -> Result<(), String> {
     let path = input(args, SUPPORTS_USAGE)?;
     let m = crate::mesh::read(path)?;
     let marks = articular(args, &m)?;
-    let params = SupportParams {
-        overhang: overhang_params(args)?,
-        spacing_mm: number(args, "--spacing-mm", 1.5)?,
-        ..Default::default()
+    let style = match flag_value(args, "--style").map(|s| s.to_ascii_lowercase()) {
+        None => SupportStyle::Cone,
+        Some(s) if s == "cone" || s == "cones" => SupportStyle::Cone,
+        Some(s) if s == "block" || s == "blocks" => SupportStyle::Block,
+        Some(s) => {
+            return Err(format!(
+                "--style {s}: use cone (cone supports) or block (perforated walls with teeth)"
+            ))
+        }
+    };
+    let defaults = SupportParams::default();
+    let params = match style {
+        SupportStyle::Cone => SupportParams {
+            overhang: overhang_params(args)?,
+            spacing_mm: number(args, "--spacing-mm", defaults.spacing_mm)?,
+            ..defaults
+        },
+        SupportStyle::Block => SupportParams {
+            overhang: overhang_params(args)?,
+            style,
+            block: BlockParams {
+                spacing_mm: number(args, "--spacing-mm", BlockParams::default().spacing_mm)?,
+                ..BlockParams::default()
+            },
+            ..defaults
+        },
     };
     let r = generate(&m, &marks, &params).map_err(|e| e.to_string())?;
     if let Some(out) = flag_value(args, "--out") {
@@ -194,9 +218,24 @@ pub fn run_supports(args: &[String]) -> Result<(), String> {
         write(out, &r.mesh, "supports")?;
     }
     let warnings = r.warnings();
+    let what = match style {
+        SupportStyle::Cone => format!(
+            "{} supports (cones, {} mm spacing)",
+            r.supports.len(),
+            params.spacing_mm
+        ),
+        SupportStyle::Block => format!(
+            "{} support walls ({} teeth, {} windows; {} mm spacing, {} mm thick)",
+            r.walls.len(),
+            r.walls.iter().map(|w| w.teeth).sum::<usize>(),
+            r.walls.iter().map(|w| w.windows).sum::<usize>(),
+            params.block.spacing_mm,
+            params.block.wall_mm
+        ),
+    };
     let mut text = format!(
-        "{} supports (cones, {} mm spacing) under {:.1} mm² of overhang; volume {:.1} mm³, contact on the part {:.2} mm², on the plate {:.2} mm²",
-        r.supports.len(), params.spacing_mm, r.supported_area_mm2, r.volume_mm3, r.contact_area_mm2, r.plate_area_mm2
+        "{what} under {:.1} mm² of overhang; volume {:.1} mm³, contact on the part {:.2} mm², on the plate {:.2} mm²",
+        r.supported_area_mm2, r.volume_mm3, r.contact_area_mm2, r.plate_area_mm2
     );
     for w in &warnings {
         text.push_str(&format!("\nwarning: {w}"));
@@ -204,8 +243,11 @@ pub fn run_supports(args: &[String]) -> Result<(), String> {
     emit(
         args,
         json!({
+            "style": style,
             "supports": r.supports.len(),
             "on_plate": r.supports.iter().filter(|s| s.on_plate).count(),
+            "walls": r.walls.len(),
+            "walls_on_plate": r.walls.iter().filter(|w| w.on_plate).count(),
             "supported_area_mm2": r.supported_area_mm2,
             "volume_mm3": r.volume_mm3,
             "contact_area_mm2": r.contact_area_mm2,
