@@ -90,6 +90,8 @@ pub enum PrintOpError {
 pub struct Oriented {
     /// Name of the source surface ("left talus (mirrored)").
     pub name: String,
+    /// The surface it was made from.
+    pub target: MeshRef,
     /// The surface as read (patient mm), kept for the hand-rotation preview.
     pub source_mesh: Mesh,
     /// The part in build space.
@@ -472,6 +474,7 @@ pub fn apply(
             *store = PrintStore {
                 oriented: Some(Oriented {
                     name,
+                    target: *target,
                     source_mesh: mesh,
                     mesh: posed.mesh,
                     map: posed.map,
@@ -662,6 +665,7 @@ pub struct PrintReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct OrientedReport {
     pub name: String,
+    pub target: MeshRef,
     pub triangles: usize,
     pub articular_triangles: usize,
     pub searched: usize,
@@ -721,6 +725,7 @@ pub fn report(store: &PrintStore) -> PrintReport {
     PrintReport {
         oriented: store.oriented.as_ref().map(|o| OrientedReport {
             name: o.name.clone(),
+            target: o.target,
             triangles: o.mesh.triangle_count(),
             articular_triangles: 0,
             searched: o.searched,
