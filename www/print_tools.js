@@ -272,7 +272,7 @@ export class PrintTools {
     for (const id of ['print-apply-rotation', 'print-supports', 'print-slice', 'print-plate', 'print-rx', 'print-ry', 'print-rz']) $(id).disabled = !o;
     const sup = s.supports;
     $('print-supports-report').textContent = sup
-      ? `${sup.count} supports (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang.${sup.warnings.length ? ` ${sup.warnings.join('; ')}.` : ''}`
+      ? `${sup.count} supports (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang.${sup.warnings.length ? ` ${sup.warnings.length} warning(s): ${sup.warnings.slice(0, 2).join('; ')}${sup.warnings.length > 2 ? '; …' : ''}.` : ''}`
       : '';
     $('print-supports-report').dataset.count = sup ? String(sup.count) : '';
     $('print-export-supports').disabled = !sup || !sup.count;

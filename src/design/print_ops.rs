@@ -499,6 +499,9 @@ pub fn apply(
             min_gap_mm,
         } => {
             let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
+            // Fields the kernel gains later (e.g. a support style) keep their defaults
+            // until the op carries them.
+            #[allow(clippy::needless_update)]
             let params = SupportParams {
                 overhang: OverhangParams {
                     critical_angle_deg: *critical_angle_deg,
@@ -876,6 +879,36 @@ mod tests {
         assert!(r.supports.unwrap().count > 0);
         assert!(fa[2].1.starts_with(b";"), "G-code starts with a comment");
         assert!(fa[3].1.starts_with(b"$$HEADERSTART"));
+    }
+
+    #[test]
+    fn print_ops_travel_in_a_design_link() {
+        use crate::design::{decode_link, encode_link, DesignState, ViewState};
+        let design = DesignState {
+            study_fingerprint: "ab".repeat(32),
+            app_version: "0.1.0".into(),
+            ops: vec![
+                orient_op(2, [12.5, -90.0, 0.1]),
+                supports_op(),
+                slice_op(30.0),
+                Op::BuildPlate {
+                    sizes_percent: vec![95.0, 100.0, 105.0],
+                    coupons: 2,
+                    spacing_mm: 10.0,
+                    margin_mm: 5.0,
+                    machine_mm: [250.0, 250.0, 300.0],
+                    scan: default_scan(),
+                },
+            ],
+            view: ViewState::default(),
+        };
+        let link = encode_link(&design).unwrap();
+        assert_eq!(decode_link(&link).unwrap(), design);
+        let json = serde_json::to_string(&design.ops[2]).unwrap();
+        assert!(json.contains("\"op\":\"slice_print\""), "{json}");
+        // An unknown field is refused, as for every op.
+        let bad = json.replace("\"layer_um\"", "\"layer_mm\"");
+        assert!(serde_json::from_str::<Op>(&bad).is_err());
     }
 
     #[test]
