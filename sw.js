@@ -1,7 +1,7 @@
 // Offline support: serves Osteon's own files from a versioned cache when the network is
 // unavailable (conference demos). Network first, so an online visit always gets the
 // current build; only the page's own origin is ever fetched.
-const CACHE = 'osteon-v2';
+const CACHE = 'osteon-v3';
 const ASSETS = [
   './',
   './index.html',
@@ -11,6 +11,8 @@ const ASSETS = [
   './www/mpr_view.js',
   './www/edit_tools.js',
   './www/mesh_tools.js',
+  './www/print_tools.js',
+  './www/print_view.js',
   './www/files.js',
   './www/pkg/osteon.js',
   './www/pkg/osteon_bg.wasm',

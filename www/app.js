@@ -6,6 +6,7 @@ import { MprView } from './mpr_view.js';
 import { EditTools } from './edit_tools.js';
 import { filesFromDrop, filesFromInput, readAll } from './files.js';
 import { MeshTools } from './mesh_tools.js';
+import { PrintTools } from './print_tools.js';
 
 const PRESETS = {
   bone: { center: 400, width: 1800 },
@@ -49,6 +50,7 @@ class App {
     this.worker = this.startWorker();
     this.bindUi();
     this.meshTools = new MeshTools(this, PART_ISO_HU);
+    this.printTools = new PrintTools(this, PART_ISO_HU);
     new ResizeObserver(() => this.redraw()).observe($('views'));
   }
 
@@ -137,6 +139,9 @@ class App {
       case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
       case 'meshes': this.meshTools.onMeshes(msg); break;
+      case 'print': this.printTools.onPrint(msg); break;
+      case 'printlayer': this.printTools.onLayer(msg); break;
+      case 'printpreview': this.printTools.onPreview(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
       case 'history': this.showHistory(msg); break;
       case 'meshlink': this.copyImplantLink(msg.link); break;
@@ -170,7 +175,7 @@ class App {
     }
     const what = {
       demo: 'open the demo study', files: 'read the files', load: 'load the series', surface: 'extract the bone surface',
-      op: 'do that', meshop: 'do that to the mesh', meshexport: 'export', replay: 'replay the design', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
+      op: 'do that', meshop: 'do that to the mesh', meshexport: 'export', replay: 'replay the design', printop: 'prepare the print', printexport: 'export', printlayer: 'show the layer', printpreview: 'preview the rotation', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
     }[msg.context] || msg.context;
     this.fail(`Could not ${what}: ${msg.message}`);
   }
@@ -242,6 +247,7 @@ class App {
     this.surfaceInfo = new Map();
     this.renderPartsTable();
     this.meshTools.reset();
+    this.printTools.reset();
     $('seg-panel').hidden = false;
     this.edit.reset();
     for (const v of this.views) v.reset();
@@ -407,6 +413,7 @@ class App {
   }
 
   renderPartsTable() {
+    if (this.printTools) this.printTools.render();
     const parts = this.seg ? this.seg.parts : [];
     const body = $('parts-table').querySelector('tbody');
     body.replaceChildren();

@@ -56,6 +56,17 @@ const MESH_OP_LABELS = {
   remesh_mesh: 'Remeshing', decimate_mesh: 'Decimating', delete_mesh: 'Deleting',
 };
 
+// Print panel (print_tools.js on the page): the print state after every op that may change it.
+function sendPrint(seg) {
+  const state = session.printState();
+  const scene = state.oriented ? session.printScene() : null;
+  post({ type: 'print', seg, state, scene }, scene ? [scene.positions.buffer, scene.indices.buffer] : []);
+}
+const PRINT_OP_LABELS = {
+  orient_print: 'Searching build directions', print_supports: 'Generating supports',
+  slice_print: 'Slicing and hatching', build_plate: 'Building and slicing the plate',
+};
+
 const handlers = {
   async op({ op }) {
     progress('Working on the bones', 0, 1);
@@ -65,9 +76,21 @@ const handlers = {
     progress('Replaying the design', 0, 1);
     sendSegmentation(session.replayOps(ops));
     sendMeshes();
+    sendPrint();
   },
-  async undo() { sendSegmentation(session.undo()); sendMeshes(); },
-  async redo() { sendSegmentation(session.redo()); sendMeshes(); },
+  async undo() { sendSegmentation(session.undo()); sendMeshes(); sendPrint(); },
+  async redo() { sendSegmentation(session.redo()); sendMeshes(); sendPrint(); },
+  async printop({ op }) {
+    const label = PRINT_OP_LABELS[op.op] || 'Preparing the print';
+    progress(label, 0, 1);
+    sendPrint(session.applyMeshOp(op, (done, total) => progress(label, done, total)));
+  },
+  async printpreview({ rank, r }) { post({ type: 'printpreview', ...session.printPreview(rank, r[0], r[1], r[2]) }); },
+  async printlayer({ plate, k }) { post({ type: 'printlayer', ...session.printLayer(plate, k) }); },
+  async printexport({ kind, plate, layer, name }) {
+    const bytes = session.exportPrint(kind, plate, layer, (done, total) => progress('Writing the scan paths', done, total));
+    post({ type: 'export', name, bytes }, [bytes.buffer]);
+  },
   async meshop({ op }) {
     const label = MESH_OP_LABELS[op.op] || 'Working on the mesh';
     progress(label, 0, 1);

@@ -8,10 +8,12 @@ pub mod link;
 pub mod mesh_link;
 pub mod meshes;
 pub mod outputs;
+pub mod print_ops;
 pub mod replay;
 pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
 pub use state::{
-    ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op, ViewState, SCHEMA_VERSION,
+    ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op, ScanSettings, ViewState,
+    SCHEMA_VERSION,
 };

@@ -1,5 +1,5 @@
 //! The output files of a design: the label volume, one STL per part and one 3MF with
-//! every part. The browser and `osteon replay` both build them here, so the same design
+//! every part, then the print outputs (`print_ops::output_files`). The browser and `osteon replay` both build them here, so the same design
 //! on the same study gives the same bytes — and the same SHA-256 in the design history —
 //! on both ends of a design call.
 
@@ -98,6 +98,8 @@ pub fn output_files(
             write_3mf(&named).map_err(|e| e.to_string())?,
         ));
     }
+    // Print preparation (oriented part, supports, G-code/CLI of the part and the plate).
+    files.extend(super::print_ops::output_files(&seg.print)?);
     Ok(files)
 }
 

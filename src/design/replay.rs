@@ -55,6 +55,8 @@ pub struct Segmentation {
     pub threshold: Threshold,
     /// Mesh objects made by the mesh operations (`design::meshes`).
     pub meshes: super::meshes::MeshStore,
+    /// Print preparation made by the print operations (`design::print_ops`).
+    pub print: super::print_ops::PrintStore,
 }
 
 /// Why an operation cannot be applied. The design is left as it was.
@@ -76,6 +78,8 @@ pub enum ReplayError {
     Edit(#[from] super::edit_ops::EditError),
     #[error("{0}")]
     Mesh(#[from] super::meshes::MeshOpError),
+    #[error("{0}")]
+    Print(#[from] super::print_ops::PrintOpError),
 }
 
 impl Segmentation {
@@ -94,6 +98,7 @@ impl Segmentation {
                 upper_hu: 3071,
             },
             meshes: Default::default(),
+            print: Default::default(),
         }
     }
 
@@ -280,6 +285,20 @@ pub fn apply(
             keep,
             line,
         } => edit_ops::cut_part(seg, *label, *axis, *index, *keep, *line)?,
+        // Print preparation: the label volume is not touched.
+        Op::OrientPrint { .. }
+        | Op::PrintSupports { .. }
+        | Op::SlicePrint { .. }
+        | Op::BuildPlate { .. } => {
+            let inputs = super::print_ops::Inputs {
+                ct,
+                labels: &seg.labels,
+                parts: &seg.parts,
+                meshes: &seg.meshes,
+            };
+            super::print_ops::apply(&inputs, &mut seg.print, op, progress)?;
+            return Ok(());
+        }
         // Mesh objects: the label volume is not touched.
         Op::MirrorMesh { .. }
         | Op::RegisterMesh { .. }

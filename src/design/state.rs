@@ -144,6 +144,64 @@ pub enum Op {
     },
     /// Remove a mesh object.
     DeleteMesh { id: u32 },
+    // Print preparation (applied by `design::print_ops`). Every parameter that shapes a
+    // result is written in the op, so a later change of a default does not change how an
+    // existing link replays. Build space: mm, +z up from the plate.
+    /// Orient a part's surface or a mesh object for printing: search `directions` build
+    /// directions (`print::orient`), take the candidate at `rank` (0 = best), then turn the
+    /// part by `rotate_deg` about the build x, y, z axes (the user's hand rotation).
+    /// Replaces any earlier print preparation.
+    OrientPrint {
+        target: MeshRef,
+        iso_hu: f64,
+        critical_angle_deg: f64,
+        directions: u32,
+        /// Weights of supported area, height and articular area (`print::orient`).
+        weights: [f64; 3],
+        rank: u32,
+        rotate_deg: [f64; 3],
+    },
+    /// Cone supports (`print::supports`) under the oriented part.
+    PrintSupports {
+        critical_angle_deg: f64,
+        spacing_mm: f64,
+        tip_radius_mm: f64,
+        base_fraction: f64,
+        sides: u32,
+        penetration_mm: f64,
+        articular_clearance_mm: f64,
+        min_gap_mm: f64,
+    },
+    /// Slice and hatch the oriented part (and its supports, when made).
+    SlicePrint { scan: ScanSettings },
+    /// Build job: the oriented part in `sizes_percent` (by volume) plus `coupons` tensile
+    /// coupons on one plate (`print::plate`), sliced with `scan`.
+    BuildPlate {
+        sizes_percent: Vec<f64>,
+        coupons: u32,
+        spacing_mm: f64,
+        margin_mm: f64,
+        machine_mm: [f64; 3],
+        scan: ScanSettings,
+    },
+}
+
+/// Slicing and laser settings of [`Op::SlicePrint`] and [`Op::BuildPlate`] (µm, W, mm/s,
+/// degrees as named).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSettings {
+    pub layer_um: f64,
+    pub hatch_spacing_um: f64,
+    pub laser_power_w: f64,
+    pub scan_speed_mm_s: f64,
+    pub contour_count: u32,
+    pub beam_offset_um: f64,
+    /// Stripes `size_mm` wide, or a chessboard of `size_mm` squares.
+    pub chessboard: bool,
+    pub size_mm: f64,
+    /// Turn of the hatch direction per layer (degrees).
+    pub rotation_deg: f64,
 }
 
 /// A surface a mesh operation reads: a part's surface (by label) or a mesh object (by id).
@@ -167,7 +225,8 @@ pub enum MirrorPlane {
 }
 
 impl Op {
-    /// True for the operations on mesh objects: they never change the label volume.
+    /// True for the operations on mesh objects and the print operations: they never change
+    /// the label volume.
     pub fn is_mesh_op(&self) -> bool {
         matches!(
             self,
@@ -177,6 +236,17 @@ impl Op {
                 | Op::RemeshMesh { .. }
                 | Op::DecimateMesh { .. }
                 | Op::DeleteMesh { .. }
+        ) || self.is_print_op()
+    }
+
+    /// True for the print-preparation operations (`design::print_ops`).
+    pub fn is_print_op(&self) -> bool {
+        matches!(
+            self,
+            Op::OrientPrint { .. }
+                | Op::PrintSupports { .. }
+                | Op::SlicePrint { .. }
+                | Op::BuildPlate { .. }
         )
     }
 }

@@ -13,6 +13,7 @@ mod design;
 mod session;
 mod session_history;
 mod session_mesh;
+mod session_print;
 mod session_recovery;
 mod viewer;
 

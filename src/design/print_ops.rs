@@ -1,0 +1,998 @@
+//! Print preparation of a design: the print operations of the op log (orient, supports,
+//! slice, build plate) applied to a part's surface or a mesh object, with the kernels of
+//! [`crate::print`].
+//!
+//! Spaces and units: the source surface is in patient LPS mm; everything made here is in
+//! build space (mm, +z up from the plate, the oriented part resting on it at z = 0 and
+//! centred on x = y = 0; the plate's objects at their plate positions). Layer settings
+//! in µm, laser power in W, speeds in mm/s.
+//!
+//! Every parameter that shapes a result is written in the op (kernel defaults are only
+//! used for fields the op cannot change, through `..Default::default()`), so a later
+//! change of a default does not change how an old link replays. Each op replaces the
+//! state it makes and clears what depended on the old state: a new orientation drops the
+//! supports, the slicing and the plate; new supports drop the slicing.
+//!
+//! Memory: the layer polygons are kept (for the layer viewer and the exports), the scan
+//! paths are not: a 30 µm talus has ~1,400 layers and millions of hatch vectors, so the
+//! paths are made again for the layer shown ([`layer_scan`]) and for an export
+//! ([`scans`]); only their lengths are kept for the estimate.
+//!
+//! Articular surfaces: a design has no articular marks yet, so none are used (the report
+//! says so); the kernels take them when the design gains them.
+//!
+//! Errors leave the store as it was: results are computed first and committed last.
+
+use super::history::file_stem;
+use super::meshes::{MeshStore, STL_HEADER as MESH_STL_HEADER};
+use super::replay::PartInfo;
+use super::state::{MeshRef, Op, ScanSettings};
+use crate::mesh::measure::bounding_box;
+use crate::mesh::repair::{check_with_params, CheckParams};
+use crate::mesh::Mesh;
+use crate::print::estimate::{estimate, Estimate, EstimateParams, MachineProfile};
+use crate::print::export::{cli_ascii, cli_binary, gcode, svg_layer, ExportInfo};
+use crate::print::hatch::{hatch_layer, HatchParams, HatchPattern, LayerScan};
+use crate::print::orient::{
+    orient, pose_with_rotation, rotation_from_euler_deg, rotation_to_z, Candidate, OrientParams,
+};
+use crate::print::overhang::{ArticularMarks, OverhangMap, OverhangParams};
+use crate::print::plate::{build_plate, BuildPlate, PlateParams};
+use crate::print::slice::{slice, slice_at_heights, Layer, SliceParams, Slices};
+use crate::print::supports::{generate, SupportParams, SupportResult};
+use crate::progress::Progress;
+use crate::surface::mc::{label_surface, McParams};
+use crate::volume::Volume;
+use nalgebra::Matrix3;
+use serde::Serialize;
+
+/// Header of the support STL (build space).
+pub const SUPPORT_STL_HEADER: &str = "Osteon supports (mm, build space)";
+/// Candidates kept for the ranking shown to the user.
+pub const RANKING_SHOWN: usize = 10;
+/// The machine every print op checks against (250 × 250 × 300 mm).
+pub fn machine() -> MachineProfile {
+    MachineProfile::default()
+}
+
+/// Why a print operation cannot be applied. Nothing is changed.
+#[derive(thiserror::Error, Debug)]
+pub enum PrintOpError {
+    #[error("there is no part with label {0}; it may have been removed already")]
+    NoSuchPart(u8),
+    #[error("there is no mesh object {0}; it may have been deleted already")]
+    NoSuchMesh(u32),
+    #[error("\"{name}\" gives no surface: {reason}")]
+    NoSurface { name: String, reason: String },
+    #[error("\"{name}\" is not watertight ({open} open edge(s), {non_manifold} non-manifold edge(s){at}); it cannot be printed as it is: remesh it in the Meshes panel or recalculate the part")]
+    NotWatertight {
+        name: String,
+        open: usize,
+        non_manifold: usize,
+        at: String,
+    },
+    #[error("orient the part first (Print panel: Orient)")]
+    NotOriented,
+    #[error("rank {rank} is not among the {have} candidates shown; pick one of the list")]
+    BadRank { rank: u32, have: usize },
+    #[error("the hand rotation must be three finite angles in degrees (got {0:?})")]
+    BadRotation([f64; 3]),
+    #[error("{0}")]
+    Kernel(String),
+    #[error("{what} are all empty: the part has no cross-section to print; check the part and its orientation")]
+    Empty { what: &'static str },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// The oriented part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Oriented {
+    /// Name of the source surface ("left talus (mirrored)").
+    pub name: String,
+    /// The surface it was made from.
+    pub target: MeshRef,
+    /// The surface as read (patient mm), kept for the hand-rotation preview.
+    pub source_mesh: Mesh,
+    /// The part in build space.
+    pub mesh: Mesh,
+    /// Overhang map of the part in build space (+z up).
+    pub map: OverhangMap,
+    /// Best candidates of the search, best first (at most [`RANKING_SHOWN`]).
+    pub ranked: Vec<Candidate>,
+    /// The part as it came, scored the same way.
+    pub as_given: Candidate,
+    pub rank: u32,
+    pub rotate_deg: [f64; 3],
+    pub critical_angle_deg: f64,
+    /// Directions searched.
+    pub searched: usize,
+}
+
+/// The supports of the oriented part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Supported {
+    pub result: SupportResult,
+}
+
+/// A sliced job: layer polygons (part, and supports at the same heights), the settings,
+/// the estimate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SlicedJob {
+    /// File-name stem of the job ("left_talus", "plate").
+    pub name: String,
+    pub slices: Slices,
+    /// Support sections at the part's layer heights, when there are supports.
+    pub support_layers: Option<Vec<Layer>>,
+    pub scan: ScanSettings,
+    pub estimate: Estimate,
+    /// Plate region shown by the layer viewer and the SVG (x0, y0, x1, y1 mm).
+    pub view_mm: [f64; 4],
+}
+
+/// The build plate and its slicing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plated {
+    pub plate: BuildPlate,
+    pub job: SlicedJob,
+}
+
+/// The print preparation of a design.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PrintStore {
+    pub oriented: Option<Oriented>,
+    pub supports: Option<Supported>,
+    pub sliced: Option<SlicedJob>,
+    pub plate: Option<Plated>,
+}
+
+/// What a print operation reads besides the store.
+pub struct Inputs<'a> {
+    pub ct: &'a Volume<i16>,
+    pub labels: &'a Volume<u8>,
+    pub parts: &'a [PartInfo],
+    pub meshes: &'a MeshStore,
+}
+
+fn kernel<E: std::fmt::Display>(e: E) -> PrintOpError {
+    PrintOpError::Kernel(e.to_string())
+}
+
+/// The surface of a part (marching cubes at `iso_hu`) or a mesh object, with its name.
+fn surface(inputs: &Inputs, r: MeshRef, iso_hu: f64) -> Result<(String, Mesh), PrintOpError> {
+    match r {
+        MeshRef::Part(label) => {
+            let part = inputs
+                .parts
+                .iter()
+                .find(|p| p.label == label)
+                .ok_or(PrintOpError::NoSuchPart(label))?;
+            let mesh = label_surface(inputs.ct, inputs.labels, label, &McParams { iso_hu })
+                .map_err(|e| PrintOpError::NoSurface {
+                    name: part.name.clone(),
+                    reason: e.to_string(),
+                })?;
+            Ok((part.name.clone(), mesh))
+        }
+        MeshRef::Mesh(id) => {
+            let o = inputs.meshes.get(id).ok_or(PrintOpError::NoSuchMesh(id))?;
+            Ok((o.name.clone(), o.mesh.clone()))
+        }
+    }
+}
+
+/// Refuses a surface that is not closed, saying where the first open edges are.
+fn require_watertight(name: &str, mesh: &Mesh) -> Result<(), PrintOpError> {
+    let params = CheckParams {
+        self_intersections: false,
+        ..CheckParams::default()
+    };
+    let report = check_with_params(mesh, &params).map_err(|e| PrintOpError::NoSurface {
+        name: name.to_string(),
+        reason: e.to_string(),
+    })?;
+    if report.watertight {
+        return Ok(());
+    }
+    // The slicer names the first bad edges; use its wording for "where".
+    let at = match slice(mesh, &SliceParams { layer_um: 100.0 }) {
+        Err(crate::print::slice::SliceError::NotWatertight { locations, .. }) => {
+            format!(", e.g. at {locations} mm")
+        }
+        _ => String::new(),
+    };
+    Err(PrintOpError::NotWatertight {
+        name: name.to_string(),
+        open: report.boundary_edges,
+        non_manifold: report.non_manifold_edges,
+        at,
+    })
+}
+
+/// Build rotation of a candidate followed by the hand rotation.
+pub fn build_rotation(candidate: &Candidate, rotate_deg: [f64; 3]) -> Matrix3<f64> {
+    rotation_from_euler_deg(rotate_deg[0], rotate_deg[1], rotate_deg[2])
+        * rotation_to_z(candidate.up)
+}
+
+fn check_rotation(rotate_deg: [f64; 3]) -> Result<(), PrintOpError> {
+    if rotate_deg
+        .iter()
+        .all(|a| a.is_finite() && a.abs() <= 3600.0)
+    {
+        Ok(())
+    } else {
+        Err(PrintOpError::BadRotation(rotate_deg))
+    }
+}
+
+/// The oriented part turned by another hand rotation (the preview while the user drags
+/// the angle sliders; not an op).
+pub fn preview(
+    o: &Oriented,
+    rank: u32,
+    rotate_deg: [f64; 3],
+) -> Result<crate::print::orient::Posed, PrintOpError> {
+    check_rotation(rotate_deg)?;
+    let c = o.ranked.get(rank as usize).ok_or(PrintOpError::BadRank {
+        rank,
+        have: o.ranked.len(),
+    })?;
+    let marks = ArticularMarks::none(o.source_mesh.triangle_count());
+    pose_with_rotation(
+        &o.source_mesh,
+        &marks,
+        &build_rotation(c, rotate_deg),
+        &OverhangParams {
+            critical_angle_deg: o.critical_angle_deg,
+            ..OverhangParams::default()
+        },
+    )
+    .map_err(kernel)
+}
+
+/// Hatch settings of a scan op.
+pub fn hatch_params(s: &ScanSettings) -> HatchParams {
+    HatchParams {
+        laser_power_w: s.laser_power_w,
+        scan_speed_mm_s: s.scan_speed_mm_s,
+        contour_count: s.contour_count,
+        beam_offset_um: s.beam_offset_um,
+        hatch_spacing_um: s.hatch_spacing_um,
+        pattern: if s.chessboard {
+            HatchPattern::Chessboard {
+                square_mm: s.size_mm,
+            }
+        } else {
+            HatchPattern::Stripes {
+                width_mm: s.size_mm,
+            }
+        },
+        rotation_deg: s.rotation_deg,
+    }
+}
+
+/// The settings the app starts with (30 µm, 110 µm, 200 W, 1000 mm/s, 2 contours, 50 µm
+/// offset, 10 mm stripes turned 67° per layer).
+pub fn default_scan() -> ScanSettings {
+    ScanSettings {
+        layer_um: 30.0,
+        hatch_spacing_um: 110.0,
+        laser_power_w: 200.0,
+        scan_speed_mm_s: 1000.0,
+        contour_count: 2,
+        beam_offset_um: 50.0,
+        chessboard: false,
+        size_mm: 10.0,
+        rotation_deg: 67.0,
+    }
+}
+
+/// Scan paths of layer `k` of a job: the part's, then the supports'.
+pub fn layer_scan(job: &SlicedJob, k: usize) -> Result<LayerScan, PrintOpError> {
+    let hatch = hatch_params(&job.scan);
+    let layer = job.slices.layers.get(k).ok_or_else(|| {
+        PrintOpError::Kernel(format!(
+            "there is no layer {k}; the job has {} layers",
+            job.slices.layers.len()
+        ))
+    })?;
+    let mut scan = hatch_layer(layer, &hatch).map_err(kernel)?;
+    if let Some(s) = job.support_layers.as_ref().and_then(|s| s.get(k)) {
+        let sup = hatch_layer(s, &hatch).map_err(kernel)?;
+        scan.contours.extend(sup.contours);
+        scan.hatches.extend(sup.hatches);
+        scan.contour_length_mm += sup.contour_length_mm;
+        scan.hatch_length_mm += sup.hatch_length_mm;
+        scan.jump_length_mm += sup.jump_length_mm;
+    }
+    Ok(scan)
+}
+
+/// Scan paths of every layer (for an export); `progress` can cancel.
+pub fn scans(job: &SlicedJob, progress: &mut dyn Progress) -> Result<Vec<LayerScan>, PrintOpError> {
+    let n = job.slices.layers.len();
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        if k % 16 == 0 && !progress.report(k, n) {
+            return Err(PrintOpError::Cancelled);
+        }
+        out.push(layer_scan(job, k)?);
+    }
+    Ok(out)
+}
+
+/// Slices `part` (and `supports` at the same heights), hatches every layer to measure
+/// the scan lengths, and estimates the job.
+fn slice_job(
+    name: String,
+    part: &Mesh,
+    supports: Option<&Mesh>,
+    scan: &ScanSettings,
+    progress: &mut dyn Progress,
+) -> Result<SlicedJob, PrintOpError> {
+    let slice_params = SliceParams {
+        layer_um: scan.layer_um,
+    };
+    slice_params.validate().map_err(kernel)?;
+    let hatch = hatch_params(scan);
+    hatch.validate().map_err(kernel)?;
+    let all = match supports {
+        Some(s) => crate::mesh::shapes::concat(&[part, s]),
+        None => part.clone(),
+    };
+    machine().check_mesh_fits(&all).map_err(kernel)?;
+    let bb = bounding_box(&all).ok_or(PrintOpError::Empty { what: "the layers" })?;
+    let slices = slice(part, &slice_params).map_err(kernel)?;
+    if slices.layers.len() == slices.zero_area_layers.len() {
+        return Err(PrintOpError::Empty { what: "the layers" });
+    }
+    let support_layers = match supports {
+        Some(s) if !s.triangles.is_empty() => {
+            let z: Vec<f64> = slices.layers.iter().map(|l| l.z_mm).collect();
+            Some(slice_at_heights(s, &z).map_err(|e| kernel(format!("supports: {e}")))?)
+        }
+        _ => None,
+    };
+    let mut job = SlicedJob {
+        name,
+        slices,
+        support_layers,
+        scan: scan.clone(),
+        estimate: empty_estimate(),
+        view_mm: [
+            bb.min_mm[0] - 1.0,
+            bb.min_mm[1] - 1.0,
+            bb.max_mm[0] + 1.0,
+            bb.max_mm[1] + 1.0,
+        ],
+    };
+    // Lengths of every layer; the paths themselves are dropped (one item kept so the
+    // estimate can still tell empty layers from the others).
+    let n = job.slices.layers.len();
+    let mut lengths = Vec::with_capacity(n);
+    for k in 0..n {
+        if k % 16 == 0 && !progress.report(k, n) {
+            return Err(PrintOpError::Cancelled);
+        }
+        let mut s = layer_scan(&job, k)?;
+        s.contours.truncate(1);
+        if let Some(c) = s.contours.first_mut() {
+            c.clear();
+        }
+        s.hatches.truncate(1);
+        lengths.push(s);
+    }
+    job.estimate = estimate(
+        part,
+        supports.filter(|s| !s.triangles.is_empty()),
+        &lengths,
+        scan.layer_um,
+        &hatch,
+        &machine(),
+        &EstimateParams::default(),
+    )
+    .map_err(kernel)?;
+    if !job.slices.zero_area_layers.is_empty() {
+        job.estimate.warnings.push(format!(
+            "{} layer(s) have zero area (first: layer {}); they are recoated but not scanned",
+            job.slices.zero_area_layers.len(),
+            job.slices.zero_area_layers[0]
+        ));
+    }
+    Ok(job)
+}
+
+fn empty_estimate() -> Estimate {
+    Estimate {
+        layers: 0,
+        build_height_mm: 0.0,
+        contour_length_mm: 0.0,
+        hatch_length_mm: 0.0,
+        jump_length_mm: 0.0,
+        scan_time_s: 0.0,
+        jump_time_s: 0.0,
+        recoat_time_s: 0.0,
+        build_time_s: 0.0,
+        part_volume_mm3: 0.0,
+        part_mass_g: 0.0,
+        support_volume_mm3: None,
+        support_mass_g: None,
+        powder_needed_g: 0.0,
+        powder_full_plate_g: 0.0,
+        enclosed_cavities: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Applies one print operation to `store`; other ops are ignored. On error `store` is
+/// unchanged.
+pub fn apply(
+    inputs: &Inputs,
+    store: &mut PrintStore,
+    op: &Op,
+    progress: &mut dyn Progress,
+) -> Result<(), PrintOpError> {
+    match op {
+        Op::OrientPrint {
+            target,
+            iso_hu,
+            critical_angle_deg,
+            directions,
+            weights,
+            rank,
+            rotate_deg,
+        } => {
+            check_rotation(*rotate_deg)?;
+            let (name, mesh) = surface(inputs, *target, *iso_hu)?;
+            require_watertight(&name, &mesh)?;
+            let overhang = OverhangParams {
+                critical_angle_deg: *critical_angle_deg,
+                ..OverhangParams::default()
+            };
+            let params = OrientParams {
+                overhang: overhang.clone(),
+                directions: *directions as usize,
+                weight_area: weights[0],
+                weight_height: weights[1],
+                weight_articular: weights[2],
+            };
+            let marks = ArticularMarks::none(mesh.triangle_count());
+            progress.report(0, 2);
+            let o = orient(&mesh, &marks, &params).map_err(kernel)?;
+            let searched = o.ranked.len();
+            let ranked: Vec<Candidate> = o.ranked.into_iter().take(RANKING_SHOWN).collect();
+            let c = ranked.get(*rank as usize).ok_or(PrintOpError::BadRank {
+                rank: *rank,
+                have: ranked.len(),
+            })?;
+            progress.report(1, 2);
+            let posed =
+                pose_with_rotation(&mesh, &marks, &build_rotation(c, *rotate_deg), &overhang)
+                    .map_err(kernel)?;
+            machine().check_mesh_fits(&posed.mesh).map_err(kernel)?;
+            *store = PrintStore {
+                oriented: Some(Oriented {
+                    name,
+                    target: *target,
+                    source_mesh: mesh,
+                    mesh: posed.mesh,
+                    map: posed.map,
+                    ranked,
+                    as_given: o.as_given,
+                    rank: *rank,
+                    rotate_deg: *rotate_deg,
+                    critical_angle_deg: *critical_angle_deg,
+                    searched,
+                }),
+                ..PrintStore::default()
+            };
+        }
+        Op::PrintSupports {
+            critical_angle_deg,
+            spacing_mm,
+            tip_radius_mm,
+            base_fraction,
+            sides,
+            penetration_mm,
+            articular_clearance_mm,
+            min_gap_mm,
+        } => {
+            let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
+            // Fields the kernel gains later (e.g. a support style) keep their defaults
+            // until the op carries them.
+            #[allow(clippy::needless_update)]
+            let params = SupportParams {
+                overhang: OverhangParams {
+                    critical_angle_deg: *critical_angle_deg,
+                    ..OverhangParams::default()
+                },
+                spacing_mm: *spacing_mm,
+                tip_radius_mm: *tip_radius_mm,
+                base_fraction: *base_fraction,
+                sides: *sides as usize,
+                penetration_mm: *penetration_mm,
+                articular_clearance_mm: *articular_clearance_mm,
+                min_gap_mm: *min_gap_mm,
+                ..SupportParams::default()
+            };
+            let marks = ArticularMarks::none(o.mesh.triangle_count());
+            let result = generate(&o.mesh, &marks, &params).map_err(kernel)?;
+            store.supports = Some(Supported { result });
+            store.sliced = None;
+        }
+        Op::SlicePrint { scan } => {
+            let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
+            let supports = store.supports.as_ref().map(|s| &s.result.mesh);
+            let job = slice_job(file_stem(&o.name), &o.mesh, supports, scan, progress)?;
+            store.sliced = Some(job);
+        }
+        Op::BuildPlate {
+            sizes_percent,
+            coupons,
+            spacing_mm,
+            margin_mm,
+            machine_mm,
+            scan,
+        } => {
+            let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
+            // Check the cheap settings before building and slicing the plate.
+            SliceParams {
+                layer_um: scan.layer_um,
+            }
+            .validate()
+            .map_err(kernel)?;
+            hatch_params(scan).validate().map_err(kernel)?;
+            let params = PlateParams {
+                sizes_percent: sizes_percent.clone(),
+                coupons: *coupons as usize,
+                spacing_mm: *spacing_mm,
+                margin_mm: *margin_mm,
+                machine_mm: *machine_mm,
+                lift_mm: 0.0,
+                ..PlateParams::default()
+            };
+            let plate = build_plate(&o.mesh, &params).map_err(kernel)?;
+            let meshes: Vec<&Mesh> = plate.objects.iter().map(|p| &p.mesh).collect();
+            let all = crate::mesh::shapes::concat(&meshes);
+            let job = slice_job("plate".into(), &all, None, scan, progress)?;
+            store.plate = Some(Plated { plate, job });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Machine-instruction bytes of a job.
+pub fn export_info(job: &SlicedJob) -> ExportInfo {
+    ExportInfo {
+        name: job.name.clone(),
+        layer_um: job.scan.layer_um,
+        hatch: hatch_params(&job.scan),
+    }
+}
+
+/// Format of [`export_job`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobFormat {
+    Gcode,
+    CliAscii,
+    CliBinary,
+}
+
+/// G-code or CLI bytes of a job.
+pub fn export_job(
+    job: &SlicedJob,
+    format: JobFormat,
+    progress: &mut dyn Progress,
+) -> Result<Vec<u8>, PrintOpError> {
+    let scans = scans(job, progress)?;
+    let info = export_info(job);
+    Ok(match format {
+        JobFormat::Gcode => gcode(&scans, &info),
+        JobFormat::CliAscii => cli_ascii(&scans, &info),
+        JobFormat::CliBinary => cli_binary(&scans, &info),
+    })
+}
+
+/// SVG of layer `k` of a job.
+pub fn export_svg(job: &SlicedJob, k: usize) -> Result<Vec<u8>, PrintOpError> {
+    let scan = layer_scan(job, k)?;
+    let section = job
+        .slices
+        .layers
+        .get(k)
+        .ok_or(PrintOpError::Empty { what: "the layers" })?;
+    let sup = job.support_layers.as_ref().and_then(|s| s.get(k));
+    Ok(svg_layer(&scan, section, sup, job.view_mm))
+}
+
+/// Binary STL of the supports.
+pub fn support_stl(s: &Supported) -> Result<Vec<u8>, PrintOpError> {
+    crate::mesh::io::write_stl_binary(&s.result.mesh, SUPPORT_STL_HEADER).map_err(kernel)
+}
+
+/// The print outputs of a design, after the other outputs (`design::outputs`): the
+/// oriented part and its supports (STL, build space), the sliced part's G-code and
+/// binary CLI, the plate's 3MF and binary CLI. The G-code of the plate is left out: it
+/// runs to hundreds of MB at 30 µm; export it from the Print panel.
+pub fn output_files(store: &PrintStore) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = Vec::new();
+    let mut none = crate::progress::NoProgress;
+    if let Some(o) = &store.oriented {
+        let stem = file_stem(&o.name);
+        files.push((
+            format!("print_{stem}_oriented.stl"),
+            crate::mesh::io::write_stl_binary(&o.mesh, MESH_STL_HEADER)
+                .map_err(|e| e.to_string())?,
+        ));
+        if let Some(s) = &store.supports {
+            if !s.result.mesh.triangles.is_empty() {
+                files.push((
+                    format!("print_{stem}_supports.stl"),
+                    support_stl(s).map_err(|e| e.to_string())?,
+                ));
+            }
+        }
+    }
+    if let Some(job) = &store.sliced {
+        for (format, ext) in [(JobFormat::Gcode, "gcode"), (JobFormat::CliBinary, "cli")] {
+            files.push((
+                format!("print_{}.{ext}", job.name),
+                export_job(job, format, &mut none).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    if let Some(p) = &store.plate {
+        files.push((
+            "print_plate.3mf".into(),
+            crate::mesh::io::write_3mf(&p.plate.named_meshes()).map_err(|e| e.to_string())?,
+        ));
+        files.push((
+            "print_plate.cli".into(),
+            export_job(&p.job, JobFormat::CliBinary, &mut none).map_err(|e| e.to_string())?,
+        ));
+    }
+    Ok(files)
+}
+
+/// Summary of the print state for the page (no meshes, no layers).
+#[derive(Clone, Debug, Serialize)]
+pub struct PrintReport {
+    pub oriented: Option<OrientedReport>,
+    pub supports: Option<SupportsReport>,
+    pub sliced: Option<JobReport>,
+    pub plate: Option<PlateReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OrientedReport {
+    pub name: String,
+    pub target: MeshRef,
+    pub triangles: usize,
+    pub articular_triangles: usize,
+    pub searched: usize,
+    pub ranked: Vec<Candidate>,
+    pub as_given: Candidate,
+    pub rank: u32,
+    pub rotate_deg: [f64; 3],
+    pub critical_angle_deg: f64,
+    pub supported_area_mm2: f64,
+    pub height_mm: f64,
+    pub size_mm: [f64; 3],
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SupportsReport {
+    pub count: usize,
+    pub on_plate: usize,
+    pub volume_mm3: f64,
+    pub contact_area_mm2: f64,
+    pub plate_area_mm2: f64,
+    pub supported_area_mm2: f64,
+    pub triangles: usize,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct JobReport {
+    pub name: String,
+    pub layers: usize,
+    pub layer_um: f64,
+    pub scan: ScanSettings,
+    pub zero_area_layers: usize,
+    pub estimate: Estimate,
+    pub view_mm: [f64; 4],
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlateReport {
+    pub objects: Vec<String>,
+    pub job: JobReport,
+}
+
+fn job_report(j: &SlicedJob) -> JobReport {
+    JobReport {
+        name: j.name.clone(),
+        layers: j.slices.layers.len(),
+        layer_um: j.scan.layer_um,
+        scan: j.scan.clone(),
+        zero_area_layers: j.slices.zero_area_layers.len(),
+        estimate: j.estimate.clone(),
+        view_mm: j.view_mm,
+    }
+}
+
+/// The page's summary of `store`.
+pub fn report(store: &PrintStore) -> PrintReport {
+    PrintReport {
+        oriented: store.oriented.as_ref().map(|o| OrientedReport {
+            name: o.name.clone(),
+            target: o.target,
+            triangles: o.mesh.triangle_count(),
+            articular_triangles: 0,
+            searched: o.searched,
+            ranked: o.ranked.clone(),
+            as_given: o.as_given.clone(),
+            rank: o.rank,
+            rotate_deg: o.rotate_deg,
+            critical_angle_deg: o.critical_angle_deg,
+            supported_area_mm2: o.map.supported_area_mm2,
+            height_mm: o.map.height_mm,
+            size_mm: bounding_box(&o.mesh)
+                .map(|b| b.extent_mm())
+                .unwrap_or_default(),
+        }),
+        supports: store.supports.as_ref().map(|s| SupportsReport {
+            count: s.result.supports.len(),
+            on_plate: s.result.supports.iter().filter(|s| s.on_plate).count(),
+            volume_mm3: s.result.volume_mm3,
+            contact_area_mm2: s.result.contact_area_mm2,
+            plate_area_mm2: s.result.plate_area_mm2,
+            supported_area_mm2: s.result.supported_area_mm2,
+            triangles: s.result.mesh.triangle_count(),
+            warnings: s.result.warnings(),
+        }),
+        sliced: store.sliced.as_ref().map(job_report),
+        plate: store.plate.as_ref().map(|p| PlateReport {
+            objects: p.plate.objects.iter().map(|o| o.name.clone()).collect(),
+            job: job_report(&p.job),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::replay::{apply as replay_apply, Segmentation};
+    use crate::design::MirrorPlane;
+    use crate::mesh::shapes::{box_with_hole, translated, uv_sphere};
+    use crate::progress::NoProgress;
+
+    /// A study with one mesh object: a sphere of radius 6 mm plus a box, mirrored in so
+    /// the store holds it (built directly: the op log is the thing under test).
+    fn seg_with(mesh: Mesh) -> (Volume<i16>, Segmentation) {
+        let ct = Volume {
+            dims: [2, 2, 2],
+            spacing_mm: [1.0; 3],
+            patient_from_voxel: nalgebra::Matrix4::identity(),
+            data: vec![0i16; 8],
+        };
+        let mut seg = Segmentation::empty(&ct);
+        let obj = super::super::meshes::MeshObject {
+            id: 1,
+            name: "left talus (mirrored)".into(),
+            colour: [1, 2, 3],
+            source: Op::MirrorMesh {
+                source: MeshRef::Part(1),
+                plane: MirrorPlane::Fitted,
+                iso_hu: 720.0,
+            },
+            mesh,
+            report: super::super::meshes::MeshReport {
+                triangles: 0,
+                vertices: 0,
+                volume_mm3: 0.0,
+                area_mm2: 0.0,
+                stl_sha256: String::new(),
+                plane: None,
+                registration: None,
+                history: Vec::new(),
+            },
+        };
+        seg.meshes.objects.push(obj);
+        seg.meshes.next_id = 2;
+        (ct, seg)
+    }
+
+    fn orient_op(rank: u32, rotate_deg: [f64; 3]) -> Op {
+        Op::OrientPrint {
+            target: MeshRef::Mesh(1),
+            iso_hu: 720.0,
+            critical_angle_deg: 45.0,
+            directions: 1000,
+            weights: [1.0, 0.5, 100.0],
+            rank,
+            rotate_deg,
+        }
+    }
+
+    fn supports_op() -> Op {
+        Op::PrintSupports {
+            critical_angle_deg: 45.0,
+            spacing_mm: 2.0,
+            tip_radius_mm: 0.25,
+            base_fraction: 0.4,
+            sides: 8,
+            penetration_mm: 0.1,
+            articular_clearance_mm: 0.5,
+            min_gap_mm: 0.2,
+        }
+    }
+
+    fn slice_op(layer_um: f64) -> Op {
+        Op::SlicePrint {
+            scan: ScanSettings {
+                layer_um,
+                ..default_scan()
+            },
+        }
+    }
+
+    fn run(ct: &Volume<i16>, seg: &mut Segmentation, ops: &[Op]) {
+        for op in ops {
+            replay_apply(ct, seg, op, &mut NoProgress).unwrap();
+        }
+    }
+
+    fn part() -> Mesh {
+        translated(&uv_sphere(6.0, 16, 32), [40.0, -10.0, 100.0])
+    }
+
+    #[test]
+    fn the_print_ops_replay_to_the_same_outputs() {
+        let ops = [orient_op(0, [0.0; 3]), supports_op(), slice_op(100.0)];
+        let (ct, mut a) = seg_with(part());
+        run(&ct, &mut a, &ops);
+        let (_, mut b) = seg_with(part());
+        run(&ct, &mut b, &ops);
+        let fa = output_files(&a.print).unwrap();
+        let fb = output_files(&b.print).unwrap();
+        let names: Vec<&str> = fa.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "print_left_talus__mirrored_oriented.stl",
+                "print_left_talus__mirrored_supports.stl",
+                "print_left_talus__mirrored.gcode",
+                "print_left_talus__mirrored.cli"
+            ]
+        );
+        assert_eq!(fa, fb);
+        let r = report(&a.print);
+        let s = r.sliced.unwrap();
+        // A 12 mm sphere at 100 µm: about 120 layers; the mass is the sphere's.
+        assert!((115..=125).contains(&s.layers), "{} layers", s.layers);
+        let sphere_g = 4.0 / 3.0 * std::f64::consts::PI * 216.0 * 4.43e-3;
+        assert!((s.estimate.part_mass_g - sphere_g).abs() / sphere_g < 0.02);
+        assert!(s.estimate.support_mass_g.unwrap() > 0.0);
+        assert!(r.supports.unwrap().count > 0);
+        assert!(fa[2].1.starts_with(b";"), "G-code starts with a comment");
+        assert!(fa[3].1.starts_with(b"$$HEADERSTART"));
+    }
+
+    #[test]
+    fn print_ops_travel_in_a_design_link() {
+        use crate::design::{decode_link, encode_link, DesignState, ViewState};
+        let design = DesignState {
+            study_fingerprint: "ab".repeat(32),
+            app_version: "0.1.0".into(),
+            ops: vec![
+                orient_op(2, [12.5, -90.0, 0.1]),
+                supports_op(),
+                slice_op(30.0),
+                Op::BuildPlate {
+                    sizes_percent: vec![95.0, 100.0, 105.0],
+                    coupons: 2,
+                    spacing_mm: 10.0,
+                    margin_mm: 5.0,
+                    machine_mm: [250.0, 250.0, 300.0],
+                    scan: default_scan(),
+                },
+            ],
+            view: ViewState::default(),
+        };
+        let link = encode_link(&design).unwrap();
+        assert_eq!(decode_link(&link).unwrap(), design);
+        let json = serde_json::to_string(&design.ops[2]).unwrap();
+        assert!(json.contains("\"op\":\"slice_print\""), "{json}");
+        // An unknown field is refused, as for every op.
+        let bad = json.replace("\"layer_um\"", "\"layer_mm\"");
+        assert!(serde_json::from_str::<Op>(&bad).is_err());
+    }
+
+    #[test]
+    fn a_hand_rotation_changes_the_part_and_a_new_orientation_clears_the_rest() {
+        let (ct, mut seg) = seg_with(box_with_hole(20.0, 10.0, 6.0));
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3]), supports_op()]);
+        let flat = seg.print.oriented.clone().unwrap();
+        assert!(seg.print.supports.is_some());
+        run(&ct, &mut seg, &[orient_op(0, [90.0, 0.0, 0.0])]);
+        let turned = seg.print.oriented.clone().unwrap();
+        assert!(
+            seg.print.supports.is_none(),
+            "supports of the old pose dropped"
+        );
+        let h = |o: &Oriented| bounding_box(&o.mesh).unwrap().extent_mm()[2];
+        assert!((h(&flat) - h(&turned)).abs() > 1.0);
+        let p = preview(&flat, 0, [90.0, 0.0, 0.0]).unwrap();
+        assert_eq!(p.mesh, turned.mesh, "the preview is what the op records");
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_and_change_nothing() {
+        let (ct, mut seg) = seg_with(part());
+        let err = replay_apply(&ct, &mut seg, &slice_op(30.0), &mut NoProgress).unwrap_err();
+        assert!(err.to_string().contains("orient the part first"), "{err}");
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3])]);
+        let before = seg.print.clone();
+        for (op, words) in [
+            (slice_op(10.0), "20–100 µm"),
+            (slice_op(150.0), "20–100 µm"),
+            (orient_op(99, [0.0; 3]), "not among"),
+            (orient_op(0, [f64::NAN, 0.0, 0.0]), "finite"),
+        ] {
+            let err = replay_apply(&ct, &mut seg, &op, &mut NoProgress).unwrap_err();
+            assert!(err.to_string().contains(words), "{err}");
+            assert_eq!(seg.print, before);
+        }
+        let plate = Op::BuildPlate {
+            sizes_percent: vec![95.0, 100.0, 105.0],
+            coupons: 2,
+            spacing_mm: 10.0,
+            margin_mm: 5.0,
+            machine_mm: [30.0, 30.0, 30.0],
+            scan: default_scan(),
+        };
+        assert!(replay_apply(&ct, &mut seg, &plate, &mut NoProgress).is_err());
+        assert_eq!(seg.print, before);
+    }
+
+    #[test]
+    fn an_open_mesh_is_refused_with_where() {
+        let mut open = part();
+        open.triangles.truncate(open.triangles.len() - 3);
+        let (ct, mut seg) = seg_with(open);
+        let err = replay_apply(&ct, &mut seg, &orient_op(0, [0.0; 3]), &mut NoProgress)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not watertight"), "{err}");
+        assert!(err.contains("e.g. at"), "{err}");
+        assert!(seg.print.oriented.is_none());
+    }
+
+    #[test]
+    fn a_plate_holds_three_sizes_and_coupons_and_is_sliced() {
+        let (ct, mut seg) = seg_with(part());
+        let plate = Op::BuildPlate {
+            sizes_percent: vec![95.0, 100.0, 105.0],
+            coupons: 2,
+            spacing_mm: 10.0,
+            margin_mm: 5.0,
+            machine_mm: [250.0, 250.0, 300.0],
+            scan: ScanSettings {
+                layer_um: 100.0,
+                ..default_scan()
+            },
+        };
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3]), plate]);
+        let r = report(&seg.print).plate.unwrap();
+        assert_eq!(r.objects.len(), 5);
+        // The coupons (~101 mm) set the height.
+        assert!(r.job.layers > 900, "{} layers", r.job.layers);
+        let files = output_files(&seg.print).unwrap();
+        assert!(files
+            .iter()
+            .any(|(n, b)| n == "print_plate.cli" && b.starts_with(b"$$HEADERSTART")));
+    }
+}
