@@ -133,7 +133,8 @@ class App {
       case 'scanned': this.showSeries(msg.series, msg.errors); break;
       case 'study': this.showStudy(msg.report, msg.volume); break;
       case 'surface': this.showSurface(msg); break;
-      case 'segmentation': this.showSegmentation(msg.report, msg.labels); this.finishRecovery(); break;
+      case 'segmentation': this.lastTiming = msg.timing; this.showSegmentation(msg.report, msg.patch); this.finishRecovery(); break;
+      case 'digest': this.onDigest(msg.sha); break;
       case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
       case 'meshes': this.meshTools.onMeshes(msg); break;
@@ -160,6 +161,7 @@ class App {
       return;
     }
     this.recovering = null;
+    this.edit.clearPending();
     if (msg.context === 'load') this.loading = false;
     if (msg.context === 'load' && /PixelSpacing/i.test(msg.message)) {
       $('spacing-panel').hidden = false;
@@ -385,15 +387,39 @@ class App {
     return { lower_hu: Number($('thr-lo').value), upper_hu: Number($('thr-hi').value) };
   }
 
-  showSegmentation(report, labels) {
-    this.idle();
+  /**
+   * Takes a segmentation report as the current one. Its `labels_sha256` is computed only
+   * when read (a test, a check across a design call): it reads every voxel of the page's copy.
+   */
+  setSegReport(report) {
+    Object.defineProperty(report, 'labels_sha256', { get: () => this.viewer.labelsSha256(), configurable: true });
     this.seg = report;
+  }
+
+  /** The worker's digest of its label volume (a Promise), to compare with the page's copy. */
+  workerLabelsDigest() {
+    return new Promise((resolve) => {
+      (this.digestWaiters ||= []).push(resolve);
+      this.worker.postMessage({ type: 'digest' });
+    });
+  }
+
+  onDigest(sha) {
+    const w = this.digestWaiters && this.digestWaiters.shift();
+    if (w) w(sha);
+  }
+
+  /** A segmentation report and the box of labels that changed (`patch`, null when none did). */
+  showSegmentation(report, patch) {
+    this.idle();
+    this.setSegReport(report);
     const colours = new Uint8Array(256 * 3);
     for (const p of report.parts) colours.set(p.colour, p.label * 3);
-    this.viewer.setLabels(labels, colours);
+    this.viewer.setLabelColours(colours);
+    if (patch) this.viewer.patchLabels(patch.min, patch.size, patch.data);
     this.labelsVersion++;
+    this.edit.clearPending();
     this.surfaceInfo = new Map();
-    this.viewer.setParts(new Float32Array(), new Uint32Array(), new Uint32Array(), new Uint32Array(), new Uint8Array(), new Uint8Array());
     $('thr-lo').value = report.threshold.lower_hu;
     $('thr-hi').value = report.threshold.upper_hu;
     this.renderPartsTable();
@@ -402,8 +428,9 @@ class App {
       this.design.ops = [this.design.ops[0], ...report.ops];
       this.updateLink();
     }
-    this.setStatus(`${report.parts.length} part(s). Label fingerprint ${report.labels_sha256.slice(0, 12)}…`, 'ready');
-    this.redraw();
+    this.setStatus(`${report.parts.length} part(s).`, 'ready');
+    // The 3-D view was updated by meshTools.onSegmentation when it changed.
+    this.redraw2d();
   }
 
   renderPartsTable() {
@@ -611,9 +638,15 @@ class App {
 
   redraw() {
     if (!this.study) return;
+    this.redraw2d();
+    this.draw3d();
+  }
+
+  /** The three slice views only. */
+  redraw2d() {
+    if (!this.study) return;
     for (const v of this.views) { v.resize(); v.draw(); }
     $('wl-readout').textContent = `C ${this.windowLevel.center} / W ${this.windowLevel.width}`;
-    this.draw3d();
     this.scheduleLinkUpdate();
   }
 

@@ -124,11 +124,14 @@ export class MeshTools {
 
   /** A segmentation report arrived: the app has cleared the part surfaces of the 3-D view. */
   onSegmentation(report) {
+    // Only a change of the labels makes the part surfaces stale; the 3-D view is redrawn
+    // only when it showed them (an edit must not wait for a 3-D frame).
+    const wasShown = this.partsShown;
     this.partsShown = false;
     if (this.selected && this.selected.part !== undefined && !report.parts.some((p) => p.label === this.selected.part)) {
       this.selected = null;
     }
-    this.drawScene();
+    if (wasShown) this.drawScene();
     this.render();
   }
 
@@ -139,7 +142,7 @@ export class MeshTools {
     this.meshes = msg;
     if (msg.seg) {
       app.idle();
-      app.seg = msg.seg;
+      app.setSegReport(msg.seg);
       if (app.design) {
         app.design.ops = [app.design.ops[0], ...msg.seg.ops];
         app.updateLink();

@@ -188,6 +188,78 @@ impl Viewer {
         Ok(())
     }
 
+    /// Sets the colour of each label as flat RGB triples (`colours[3 * label..]`).
+    #[wasm_bindgen(js_name = setLabelColours)]
+    pub fn set_label_colours(&mut self, colours: Vec<u8>) {
+        self.label_colours = colours
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2], LABEL_ALPHA])
+            .collect();
+        if let Some(background) = self.label_colours.first_mut() {
+            background[3] = 0;
+        }
+    }
+
+    /// Writes a box of labels from the worker (`labelPatch`): `min` and `size` in voxels,
+    /// `data` the box's labels with `i` fastest. A box of the whole volume replaces it.
+    #[wasm_bindgen(js_name = patchLabels)]
+    pub fn patch_labels(
+        &mut self,
+        min: Vec<usize>,
+        size: Vec<usize>,
+        data: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let volume = self.volume.as_ref().ok_or_else(no_volume)?;
+        let (dims, spacing_mm, patient_from_voxel) =
+            (volume.dims, volume.spacing_mm, volume.patient_from_voxel);
+        let (&[i0, j0, k0], &[ni, nj, nk]) = (&min[..], &size[..]) else {
+            return Err(JsError::new("a label patch needs a 3-D corner and size"));
+        };
+        let fits = [(i0, ni), (j0, nj), (k0, nk)]
+            .iter()
+            .zip(dims)
+            .all(|(&(lo, n), d)| n > 0 && lo.checked_add(n).is_some_and(|hi| hi <= d));
+        if !fits || ni * nj * nk != data.len() {
+            return Err(JsError::new("the label patch does not fit the study"));
+        }
+        let b = crate::segment::mask::VoxelBox {
+            min: [i0, j0, k0],
+            max: [i0 + ni - 1, j0 + nj - 1, k0 + nk - 1],
+        };
+        let geometry = |data| Volume {
+            dims,
+            spacing_mm,
+            patient_from_voxel,
+            data,
+        };
+        if [ni, nj, nk] == dims {
+            self.labels = Some(geometry(data));
+            return Ok(());
+        }
+        let labels = match &mut self.labels {
+            Some(l) => l,
+            None => self.labels.insert(geometry(vec![0; dims.iter().product()])),
+        };
+        crate::design::label_delta::write(labels, &b, &data);
+        Ok(())
+    }
+
+    /// SHA-256 of the page's copy of the labels, defined as `osteon replay` and the
+    /// worker's `labelsSha256` define it (all zero before any segmentation).
+    #[wasm_bindgen(js_name = labelsSha256)]
+    pub fn labels_sha256(&self) -> Result<String, JsError> {
+        let volume = self.volume()?;
+        Ok(match &self.labels {
+            Some(l) => crate::volume::labels_sha256_hex(l),
+            None => crate::volume::labels_sha256_hex(&Volume {
+                dims: volume.dims,
+                spacing_mm: volume.spacing_mm,
+                patient_from_voxel: volume.patient_from_voxel,
+                data: vec![0u8; volume.data.len()],
+            }),
+        })
+    }
+
     /// Label at voxel (i, j, k), 0 for background or outside.
     #[wasm_bindgen(js_name = labelAt)]
     pub fn label_at(&self, i: i32, j: i32, k: i32) -> u8 {
