@@ -98,6 +98,27 @@ export class MeshTools {
     this.selected = sel;
     this.app.renderPartsTable();
     this.render();
+    this.syncHighlight();
+  }
+
+  /** The selection glows in the 3-D view. */
+  syncHighlight() {
+    const s = this.selected;
+    let label;
+    if (s && s.part !== undefined) label = s.part;
+    else if (s && this.meshes) {
+      const n = this.meshes.objects.findIndex((o) => o.id === s.mesh);
+      if (n >= 0) label = meshLabel(n);
+    }
+    this.app.viewer.setHighlight(label);
+    if (this.app.study) this.app.draw3d();
+  }
+
+  /** The mesh object drawn with viewer label `label`, or null. */
+  objectOfLabel(label) {
+    const objects = this.meshes ? this.meshes.objects : [];
+    const n = 255 - label;
+    return label > 0 && n >= 0 && n < objects.length ? objects[n] : null;
   }
 
   isSelected(sel) {
@@ -215,7 +236,7 @@ export class MeshTools {
     if (this.meshes) {
       this.meshes.objects.forEach((o, n) => { if (this.hidden.has(o.id)) app.viewer.setPartVisible(meshLabel(n), false); });
     }
-    if (app.study) app.draw3d();
+    this.syncHighlight();
   }
 
   render() {
