@@ -137,6 +137,18 @@ impl Volume<i16> {
 /// Covers dims, spacing, the affine and every voxel — no header text — so two copies of
 /// the same study give the same digest natively and in the browser.
 pub fn sha256_hex(volume: &Volume<i16>) -> String {
+    voxels_sha256_hex(volume, |v| (*v).to_le_bytes())
+}
+
+/// SHA-256 of a label volume, computed as [`sha256_hex`] of the labels widened to i16, so
+/// a label digest is comparable across the CLI, the browser and the tests. Streams in
+/// chunks: no widened copy of the volume is made.
+pub fn labels_sha256_hex(labels: &Volume<u8>) -> String {
+    voxels_sha256_hex(labels, |v| i16::from(*v).to_le_bytes())
+}
+
+/// The digest of [`sha256_hex`] with voxel values given as i16 bytes by `bytes`.
+fn voxels_sha256_hex<T: Copy>(volume: &Volume<T>, bytes: impl Fn(&T) -> [u8; 2]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for d in volume.dims {
@@ -148,23 +160,13 @@ pub fn sha256_hex(volume: &Volume<i16>) -> String {
     for v in volume.patient_from_voxel.iter() {
         h.update(v.to_le_bytes());
     }
-    let mut buf = Vec::with_capacity(volume.data.len() * 2);
-    for v in &volume.data {
-        buf.extend_from_slice(&v.to_le_bytes());
+    let mut buf = Vec::with_capacity(2 * 65536);
+    for chunk in volume.data.chunks(65536) {
+        buf.clear();
+        buf.extend(chunk.iter().flat_map(&bytes));
+        h.update(&buf);
     }
-    h.update(&buf);
     hex(&h.finalize())
-}
-
-/// SHA-256 of a label volume, computed as [`sha256_hex`] of the labels widened to i16, so
-/// a label digest is comparable across the CLI, the browser and the tests.
-pub fn labels_sha256_hex(labels: &Volume<u8>) -> String {
-    sha256_hex(&Volume {
-        dims: labels.dims,
-        spacing_mm: labels.spacing_mm,
-        patient_from_voxel: labels.patient_from_voxel,
-        data: labels.data.iter().map(|&l| i16::from(l)).collect(),
-    })
 }
 
 /// SHA-256 of a byte string (e.g. an exported file), as lowercase hex.

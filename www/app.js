@@ -135,7 +135,8 @@ class App {
       case 'scanned': this.showSeries(msg.series, msg.errors); break;
       case 'study': this.showStudy(msg.report, msg.volume); break;
       case 'surface': this.showSurface(msg); break;
-      case 'segmentation': this.showSegmentation(msg.report, msg.labels); this.finishRecovery(); break;
+      case 'segmentation': this.lastTiming = msg.timing; this.showSegmentation(msg.report, msg.patch); this.finishRecovery(); break;
+      case 'digest': this.onDigest(msg.sha); break;
       case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
       case 'meshes': this.meshTools.onMeshes(msg); break;
@@ -165,6 +166,7 @@ class App {
       return;
     }
     this.recovering = null;
+    this.edit.clearPending();
     if (msg.context === 'load') this.loading = false;
     if (msg.context === 'load' && /PixelSpacing/i.test(msg.message)) {
       $('spacing-panel').hidden = false;
@@ -391,15 +393,40 @@ class App {
     return { lower_hu: Number($('thr-lo').value), upper_hu: Number($('thr-hi').value) };
   }
 
-  showSegmentation(report, labels) {
-    this.idle();
+  /**
+   * Takes a segmentation report as the current one. Its `labels_sha256` is computed only
+   * when read (a test, a check across a design call): it reads every voxel of the page's copy.
+   */
+  setSegReport(report) {
+    Object.defineProperty(report, 'labels_sha256', { get: () => this.viewer.labelsSha256(), configurable: true });
     this.seg = report;
+  }
+
+  /** The worker's digest of its label volume (a Promise), to compare with the page's copy. */
+  workerLabelsDigest() {
+    return new Promise((resolve) => {
+      (this.digestWaiters ||= []).push(resolve);
+      this.worker.postMessage({ type: 'digest' });
+    });
+  }
+
+  onDigest(sha) {
+    const w = this.digestWaiters && this.digestWaiters.shift();
+    if (w) w(sha);
+  }
+
+  /** A segmentation report and the box of labels that changed (`patch`, null when none did). */
+  showSegmentation(report, patch) {
+    this.idle();
+    this.setSegReport(report);
     const colours = new Uint8Array(256 * 3);
     for (const p of report.parts) colours.set(p.colour, p.label * 3);
-    this.viewer.setLabels(labels, colours);
+    this.viewer.setLabelColours(colours);
+    if (patch) this.viewer.patchLabels(patch.min, patch.size, patch.data);
+    this.lastPatch = patch && { min: patch.min, size: patch.size };
     this.labelsVersion++;
+    this.edit.clearPending();
     this.surfaceInfo = new Map();
-    this.viewer.setParts(new Float32Array(), new Uint32Array(), new Uint32Array(), new Uint32Array(), new Uint8Array(), new Uint8Array());
     $('thr-lo').value = report.threshold.lower_hu;
     $('thr-hi').value = report.threshold.upper_hu;
     this.renderPartsTable();
@@ -408,8 +435,9 @@ class App {
       this.design.ops = [this.design.ops[0], ...report.ops];
       this.updateLink();
     }
-    this.setStatus(`${report.parts.length} part(s). Label fingerprint ${report.labels_sha256.slice(0, 12)}…`, 'ready');
-    this.redraw();
+    this.setStatus(`${report.parts.length} part(s).`, 'ready');
+    // The 3-D view was updated by meshTools.onSegmentation when it changed.
+    this.redraw2d();
   }
 
   renderPartsTable() {
@@ -618,9 +646,15 @@ class App {
 
   redraw() {
     if (!this.study) return;
+    this.redraw2d();
+    this.draw3d();
+  }
+
+  /** The three slice views only. */
+  redraw2d() {
+    if (!this.study) return;
     for (const v of this.views) { v.resize(); v.draw(); }
     $('wl-readout').textContent = `C ${this.windowLevel.center} / W ${this.windowLevel.width}`;
-    this.draw3d();
     this.scheduleLinkUpdate();
   }
 
@@ -709,10 +743,16 @@ class App {
   bind3d() {
     const c = $('canvas3d');
     let drag = null;
-    c.addEventListener('mousedown', (e) => { drag = { x: e.clientX, y: e.clientY, ...this.orbit }; });
-    window.addEventListener('mouseup', () => { drag = null; });
+    c.addEventListener('mousedown', (e) => { if (e.button === 0) drag = { x: e.clientX, y: e.clientY, moved: false, ...this.orbit }; });
+    // A press and release without moving is a click (pick); moving further rotates.
+    window.addEventListener('mouseup', (e) => {
+      if (drag && !drag.moved && e.target === c) this.pick3d(e);
+      drag = null;
+    });
     c.addEventListener('mousemove', (e) => {
       if (!drag) return;
+      if (!drag.moved && Math.hypot(e.clientX - drag.x, e.clientY - drag.y) < 4) return;
+      drag.moved = true;
       this.orbit.yaw = drag.yaw - (e.clientX - drag.x) * 0.5;
       this.orbit.pitch = Math.max(-89, Math.min(89, drag.pitch + (e.clientY - drag.y) * 0.5));
       this.draw3d();
@@ -724,6 +764,57 @@ class App {
       this.draw3d();
       this.scheduleLinkUpdate();
     }, { passive: false });
+  }
+
+  /**
+   * Click in the 3-D view: selects the part or mesh object under the mouse (its row in
+   * the Masks and Meshes panels, highlighted in 3-D), moves the crosshair to the picked
+   * point and shows it in patient mm. Empty space clears the selection.
+   */
+  pick3d(e) {
+    const c = $('canvas3d');
+    if (!this.study || !c.dataset.ready) return;
+    // Canvas pixels of the last frame, which the page may have stretched since (re-flow).
+    const r = c.getBoundingClientRect();
+    const hit = this.viewer.pick((e.clientX - r.left) * (c.width / r.width), (e.clientY - r.top) * (c.height / r.height),
+      c.width, c.height, this.orbit.yaw, this.orbit.pitch, this.orbit.zoom);
+    if (!hit) {
+      this.picked = null;
+      this.edit.select(null);
+      this.meshTools.select(null);
+      this.setStatus('Nothing under the mouse in the 3-D view: selection cleared.', 'ready');
+      return;
+    }
+    const object = this.meshTools.objectOfLabel(hit.label);
+    // On the preview surface (no parts calculated) the part is the one labelled at the point.
+    const label = object ? null : hit.label || this.labelNear(hit.voxel);
+    const part = label && this.seg ? this.seg.parts.find((p) => p.label === label) : null;
+    if (object) {
+      this.edit.select(null);
+      this.meshTools.select({ mesh: object.id });
+    } else {
+      this.edit.select(part ? part.label : null);
+      this.meshTools.select(part ? { part: part.label } : null);
+    }
+    const name = object ? object.name : part ? part.name : 'bone surface';
+    this.picked = { name, label: part ? part.label : null, mesh: object ? object.id : null, point_mm: hit.point_mm, voxel: hit.voxel };
+    this.cursor = [...hit.voxel];
+    this.redraw();
+    this.setStatus(`${name}: ${hit.point_mm.map((v) => v.toFixed(1)).join(', ')} mm (LPS), voxel ${hit.voxel.join(', ')}`, 'ready');
+  }
+
+  /** The part label at `voxel` or, on a part's boundary, the most common one around it. */
+  labelNear(voxel) {
+    const at = this.viewer.labelAt(...voxel);
+    if (at) return at;
+    const count = new Map();
+    for (let dk = -1; dk <= 1; dk++) for (let dj = -1; dj <= 1; dj++) for (let di = -1; di <= 1; di++) {
+      const l = this.viewer.labelAt(voxel[0] + di, voxel[1] + dj, voxel[2] + dk);
+      if (l) count.set(l, (count.get(l) || 0) + 1);
+    }
+    let best = 0;
+    for (const [l, n] of count) if (!best || n > count.get(best) || (n === count.get(best) && l < best)) best = l;
+    return best;
   }
 }
 

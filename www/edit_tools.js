@@ -19,6 +19,8 @@ export class EditTools {
     this.lasso = null; // { view, index, pts: [[u,v]...], screen }
     this.cut = null; // { view, index, keep: [u,v], label, line: [[u,v],[u,v]] | null }
     this.hover = null; // { view, x, y } screen pixels of the brush under the cursor
+    // The stroke or loop sent to the worker, drawn until its labels arrive (no flicker).
+    this.pending = null; // { view, index, stroke: screen[] } | { view, index, loop: screen[], erase }
     this.opacity = new Map(); // label -> 0..1 (1 not stored)
     this.clip = null; // { axis, position_mm, flip }
     this.bind();
@@ -227,17 +229,24 @@ export class EditTools {
 
   up(view) {
     if (this.stroke) {
-      const { points } = this.stroke;
+      const { points, screen } = this.stroke;
       this.stroke = null;
-      this.sendStroke(view, points);
+      if (this.sendStroke(view, points)) this.pending = { view, index: view.sliceIndex, stroke: screen, erase: this.tool === 'erase' };
     } else if (this.lasso) {
       const l = this.lasso;
       this.lasso = null;
-      this.sendLasso(l);
+      if (this.sendLasso(l)) this.pending = { view, index: l.index, loop: l.screen, erase: l.erase };
     } else if (this.cut && this.cut.line) {
       this.sendCut();
     }
     view.draw();
+  }
+
+  /** Hook: the worker answered (new labels or an error): stop drawing the sent stroke. */
+  clearPending() {
+    const p = this.pending;
+    this.pending = null;
+    if (p) p.view.draw();
   }
 
   screenOf(view, e) {
@@ -252,22 +261,24 @@ export class EditTools {
       const label = this.selected;
       if (label === null) this.selectNewPart = true;
       this.app.applyOp({ op: 'paint', label, axis, radius_mm, stroke: points });
-      return;
+      return true;
     }
     const label = this.selected ?? this.app.viewer.labelAt(...points[0]);
-    if (!label) { this.app.setStatus('Select the part to erase from in the masks table, or start the stroke inside it.', 'needs-input'); return; }
+    if (!label) { this.app.setStatus('Select the part to erase from in the masks table, or start the stroke inside it.', 'needs-input'); return false; }
     this.app.applyOp({ op: 'erase', label, axis, radius_mm, stroke: points });
+    return true;
   }
 
   sendLasso(l) {
     const axis = FIXED_AXIS[l.view.plane];
     if (l.erase) {
-      if (this.selected === null) { this.app.setStatus('Select the part to erase from in the masks table first.', 'needs-input'); return; }
+      if (this.selected === null) { this.app.setStatus('Select the part to erase from in the masks table first.', 'needs-input'); return false; }
       this.app.applyOp({ op: 'lasso_erase', label: this.selected, axis, index: l.index, polygon: l.pts });
-      return;
+      return true;
     }
     if (this.selected === null) this.selectNewPart = true;
     this.app.applyOp({ op: 'lasso_fill', label: this.selected, axis, index: l.index, polygon: l.pts });
+    return true;
   }
 
   cutDown(view, voxel, screen) {
@@ -295,6 +306,8 @@ export class EditTools {
 
   /** Hook from MprView.draw: brush outline, stroke, lasso and cut line. */
   drawOverlay(view, l) {
+    const p = this.pending;
+    if (p && p.view === view && p.index === view.sliceIndex) this.drawPending(view, l, p);
     if (!this.tool) return;
     const { ctx } = view;
     const dpr = devicePixelRatio;
@@ -332,6 +345,26 @@ export class EditTools {
         ctx.setLineDash([6 * dpr, 4 * dpr]);
         ctx.beginPath(); ctx.moveTo(a.x, a.y); ctx.lineTo(b.x, b.y); ctx.stroke();
       }
+    }
+    ctx.restore();
+  }
+
+  /** The stroke or loop on its way to the worker, filled as the labels will be. */
+  drawPending(view, l, p) {
+    const { ctx } = view;
+    const [mx, my] = this.app.viewer.pixelMm(view.plane);
+    const r = this.radius();
+    ctx.save();
+    ctx.fillStyle = p.erase ? 'rgba(255, 93, 93, 0.35)' : 'rgba(255, 213, 74, 0.35)';
+    if (p.stroke) {
+      for (const q of p.stroke) {
+        ctx.beginPath(); ctx.ellipse(q.x, q.y, (r / mx) * l.sx, (r / my) * l.sy, 0, 0, 2 * Math.PI); ctx.fill();
+      }
+    } else {
+      ctx.beginPath();
+      p.loop.forEach((q, n) => (n ? ctx.lineTo(q.x, q.y) : ctx.moveTo(q.x, q.y)));
+      ctx.closePath();
+      ctx.fill();
     }
     ctx.restore();
   }
@@ -415,6 +448,7 @@ export class EditTools {
 
   /** Hook: a new study was loaded. */
   reset() {
+    this.pending = null;
     this.setTool(null);
     this.selected = null;
     this.opacity = new Map();

@@ -98,6 +98,27 @@ export class MeshTools {
     this.selected = sel;
     this.app.renderPartsTable();
     this.render();
+    this.syncHighlight();
+  }
+
+  /** The selection glows in the 3-D view. */
+  syncHighlight() {
+    const s = this.selected;
+    let label;
+    if (s && s.part !== undefined) label = s.part;
+    else if (s && this.meshes) {
+      const n = this.meshes.objects.findIndex((o) => o.id === s.mesh);
+      if (n >= 0) label = meshLabel(n);
+    }
+    this.app.viewer.setHighlight(label);
+    if (this.app.study) this.app.draw3d();
+  }
+
+  /** The mesh object drawn with viewer label `label`, or null. */
+  objectOfLabel(label) {
+    const objects = this.meshes ? this.meshes.objects : [];
+    const n = 255 - label;
+    return label > 0 && n >= 0 && n < objects.length ? objects[n] : null;
   }
 
   isSelected(sel) {
@@ -124,11 +145,14 @@ export class MeshTools {
 
   /** A segmentation report arrived: the app has cleared the part surfaces of the 3-D view. */
   onSegmentation(report) {
+    // Only a change of the labels makes the part surfaces stale; the 3-D view is redrawn
+    // only when it showed them (an edit must not wait for a 3-D frame).
+    const wasShown = this.partsShown;
     this.partsShown = false;
     if (this.selected && this.selected.part !== undefined && !report.parts.some((p) => p.label === this.selected.part)) {
       this.selected = null;
     }
-    this.drawScene();
+    if (wasShown) this.drawScene();
     this.render();
   }
 
@@ -139,7 +163,7 @@ export class MeshTools {
     this.meshes = msg;
     if (msg.seg) {
       app.idle();
-      app.seg = msg.seg;
+      app.setSegReport(msg.seg);
       if (app.design) {
         app.design.ops = [app.design.ops[0], ...msg.seg.ops];
         app.updateLink();
@@ -212,7 +236,7 @@ export class MeshTools {
     if (this.meshes) {
       this.meshes.objects.forEach((o, n) => { if (this.hidden.has(o.id)) app.viewer.setPartVisible(meshLabel(n), false); });
     }
-    if (app.study) app.draw3d();
+    this.syncHighlight();
   }
 
   render() {

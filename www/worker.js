@@ -41,10 +41,16 @@ async function loadSeries(seriesId, pixelSpacing) {
   sendStudy(session.finishLoad());
 }
 
-function sendSegmentation(report) {
-  const labels = session.labelData();
-  post({ type: 'segmentation', report, labels }, [labels.buffer]);
+// Only the box of labels an op changed travels to the page (the whole volume after a
+// replay); the page patches its copy.
+function sendSegmentation(report, timing = {}) {
+  const t0 = performance.now();
+  const patch = session.labelPatch();
+  timing.patch_ms = performance.now() - t0;
+  post({ type: 'segmentation', report, patch, timing }, patch ? [patch.data.buffer] : []);
 }
+// Edits that take a few milliseconds: no progress bar flashing up for them.
+const QUICK_OPS = new Set(['paint', 'erase', 'lasso_fill', 'lasso_erase', 'rename_part', 'set_threshold']);
 
 // Mesh objects (mesh_tools.js on the page): sent after every op that may change them.
 function sendMeshes() {
@@ -69,8 +75,11 @@ const PRINT_OP_LABELS = {
 
 const handlers = {
   async op({ op }) {
-    progress('Working on the bones', 0, 1);
-    sendSegmentation(session.applyOp(op));
+    if (!QUICK_OPS.has(op.op)) progress('Working on the bones', 0, 1);
+    const t0 = performance.now();
+    const report = session.applyOp(op);
+    const t1 = performance.now();
+    sendSegmentation(report, { apply_ms: t1 - t0 });
   },
   async replay({ ops }) {
     progress('Replaying the design', 0, 1);
@@ -107,6 +116,8 @@ const handlers = {
     const r = session.calculateParts(iso);
     post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
   },
+  // The full label digest, only when asked (a test, a check across a design call).
+  async digest() { post({ type: 'digest', sha: session.labelsSha256() }); },
   async meshlink({ id }) {
     post({ type: 'meshlink', link: session.meshLink(id) });
   },

@@ -4,6 +4,7 @@
 
 pub mod edit_ops;
 pub mod history;
+pub mod label_delta;
 pub mod link;
 pub mod mesh_link;
 pub mod meshes;

@@ -3,6 +3,7 @@
 //! label volume bit for bit.
 
 use super::edit_ops;
+use super::label_delta::{full_box, Delta};
 use super::state::Op;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::auto::{auto_bones, AutoParams};
@@ -129,6 +130,54 @@ pub fn apply(
     op: &Op,
     progress: &mut dyn Progress,
 ) -> Result<(), ReplayError> {
+    if apply_op(ct, seg, op, progress)? {
+        seg.refresh_counts();
+    }
+    Ok(())
+}
+
+/// [`apply`] that also returns what the op changed ([`Delta`], to undo it without a
+/// replay and to send only the changed labels). The part voxel counts are updated from the
+/// changed box alone, to the same values [`apply`] gives. On error nothing changes.
+pub fn apply_tracked(
+    ct: &Volume<i16>,
+    seg: &mut Segmentation,
+    op: &Op,
+    progress: &mut dyn Progress,
+) -> Result<Delta, ReplayError> {
+    let mut delta = Delta::capture(seg, op);
+    let counts_stale = apply_op(ct, seg, op, progress)?;
+    let changed = delta.finish(seg);
+    if counts_stale {
+        if changed.is_some() && changed == full_box(seg.labels.dims) {
+            seg.refresh_counts();
+        } else {
+            // Every label in the volume is a part's, so a part's count before the op is
+            // the one it had in the parts list (0 for a new part).
+            let change = delta.count_changes(&seg.labels);
+            let voxel_mm3 = voxel_volume_mm3(&seg.labels);
+            for p in &mut seg.parts {
+                let old = delta
+                    .parts
+                    .iter()
+                    .find(|q| q.label == p.label)
+                    .map_or(0, |q| q.voxels);
+                p.voxels = old.saturating_add_signed(change[p.label as usize]);
+                p.volume_mm3 = p.voxels as f64 * voxel_mm3;
+            }
+        }
+    }
+    Ok(delta)
+}
+
+/// Applies one operation without counting voxels; returns whether the part voxel counts
+/// need a refresh. On error nothing changes.
+fn apply_op(
+    ct: &Volume<i16>,
+    seg: &mut Segmentation,
+    op: &Op,
+    progress: &mut dyn Progress,
+) -> Result<bool, ReplayError> {
     match op {
         Op::OpenDemo { .. } | Op::LoadSeries => {}
         Op::SetThreshold { lower_hu, upper_hu } => {
@@ -312,11 +361,10 @@ pub fn apply(
                 parts: &seg.parts,
             };
             super::meshes::apply(&inputs, &mut seg.meshes, op, progress)?;
-            return Ok(());
+            return Ok(false);
         }
     }
-    seg.refresh_counts();
-    Ok(())
+    Ok(true)
 }
 
 /// Replays a whole op log from an empty segmentation.

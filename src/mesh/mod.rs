@@ -13,6 +13,7 @@ pub mod distance;
 pub mod io;
 pub mod measure;
 pub mod mirror;
+pub mod pick;
 pub mod repair;
 pub mod shapes;
 // Processing: registration, smoothing, remeshing, decimation.

@@ -7,6 +7,7 @@
 //! ([`ClipMaterial`]): three-d 0.19 has no clip planes of its own and WebGL2 has no
 //! `gl_ClipDistance`, and a discard costs nothing when the plane is off.
 
+use crate::mesh::pick::{OrbitView, FOV_Y_DEG};
 use std::sync::Arc;
 use three_d::{
     degrees, vec3, vec4, AmbientLight, Camera, ClearState, Context, CpuMaterial, CpuMesh,
@@ -82,11 +83,19 @@ impl Material for ClipMaterial {
     }
 }
 
-fn physical(context: &Context, colour: [u8; 3], opacity: f32) -> PhysicalMaterial {
+/// A part's material; a `highlighted` (picked) part glows in its own colour.
+fn physical(
+    context: &Context,
+    colour: [u8; 3],
+    opacity: f32,
+    highlighted: bool,
+) -> PhysicalMaterial {
     let [r, g, b] = colour;
     let alpha = (opacity.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let glow = |c: u8| if highlighted { c / 2 + 60 } else { 0 };
     let material = CpuMaterial {
         albedo: Srgba::new(r, g, b, alpha),
+        emissive: Srgba::new(glow(r), glow(g), glow(b), 255),
         roughness: 0.6,
         metallic: 0.0,
         ..Default::default()
@@ -113,6 +122,8 @@ pub struct Scene3d {
     parts: Vec<PartGm>,
     /// Opacity by label (parts not listed are opaque); kept across "Calculate parts".
     opacity: Vec<(u8, f32)>,
+    /// The picked part, drawn glowing.
+    highlight: Option<u8>,
     plane: Plane,
     center: Vec3,
     radius: f32,
@@ -160,6 +171,7 @@ impl Scene3d {
             surface: None,
             parts: Vec::new(),
             opacity: Vec::new(),
+            highlight: None,
             plane: NO_CLIP,
             center: vec3(0.0, 0.0, 0.0),
             radius: 100.0,
@@ -178,7 +190,7 @@ impl Scene3d {
             normals,
             indices,
             ClipMaterial {
-                inner: physical(&self.context, [233, 222, 196], 1.0),
+                inner: physical(&self.context, [233, 222, 196], 1.0, false),
                 plane: self.plane,
             },
         );
@@ -194,7 +206,12 @@ impl Scene3d {
             .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
             .map(|p| {
                 let material = ClipMaterial {
-                    inner: physical(&self.context, p.colour, self.opacity_of(p.label)),
+                    inner: physical(
+                        &self.context,
+                        p.colour,
+                        self.opacity_of(p.label),
+                        self.highlight == Some(p.label),
+                    ),
                     plane: self.plane,
                 };
                 let (gm, _, _) =
@@ -235,8 +252,44 @@ impl Scene3d {
         if opacity < 1.0 {
             self.opacity.push((label, opacity));
         }
+        let lit = self.highlight == Some(label);
         for part in self.parts.iter_mut().filter(|p| p.label == label) {
-            part.gm.material.inner = physical(&self.context, part.colour, opacity);
+            part.gm.material.inner = physical(&self.context, part.colour, opacity, lit);
+        }
+    }
+
+    /// Draws the part with `label` glowing (the picked one); `None` for none.
+    pub fn set_highlight(&mut self, label: Option<u8>) {
+        let before = std::mem::replace(&mut self.highlight, label);
+        for l in [before, label].into_iter().flatten() {
+            let opacity = self.opacity_of(l);
+            self.set_part_opacity(l, opacity);
+        }
+    }
+
+    /// True when the part with `label` is drawn and can be clicked (shown, not faded out).
+    pub fn part_pickable(&self, label: u8) -> bool {
+        self.parts.iter().any(|p| p.label == label && p.visible) && self.opacity_of(label) > 0.05
+    }
+
+    /// True when calculated parts (not the preview surface) are shown.
+    pub fn has_parts(&self) -> bool {
+        !self.parts.is_empty()
+    }
+
+    /// The clipping plane, if any (see [`Plane`]).
+    pub fn clip(&self) -> Option<Plane> {
+        (self.plane != NO_CLIP).then_some(self.plane)
+    }
+
+    /// The camera of [`Scene3d::render`] for `orbit`, for picking.
+    pub fn view(&self, orbit: Orbit) -> OrbitView {
+        OrbitView {
+            center: [self.center.x, self.center.y, self.center.z].map(f64::from),
+            radius: f64::from(self.radius),
+            yaw_deg: f64::from(orbit.yaw_deg),
+            pitch_deg: f64::from(orbit.pitch_deg),
+            zoom: f64::from(orbit.zoom),
         }
     }
 
@@ -258,21 +311,18 @@ impl Scene3d {
 
     /// Draws the scene into the canvas' default framebuffer of `width` × `height` pixels.
     pub fn render(&self, width: u32, height: u32, orbit: Orbit) {
-        let (yaw, pitch) = (orbit.yaw_deg.to_radians(), orbit.pitch_deg.to_radians());
-        // LPS: anterior is -y, superior is +z. Yaw 0 puts the camera in front of the patient.
-        let dir = vec3(
-            yaw.sin() * pitch.cos(),
-            -yaw.cos() * pitch.cos(),
-            pitch.sin(),
-        );
-        let distance = self.radius * 2.6 * orbit.zoom.max(0.05);
+        // The same camera picking uses (mesh::pick::OrbitView).
+        let view = self.view(orbit);
+        let [dx, dy, dz] = view.direction().map(|c| c as f32);
+        let dir = vec3(dx, dy, dz);
+        let distance = view.distance() as f32;
         let viewport = Viewport::new_at_origo(width.max(1), height.max(1));
         let camera = Camera::new_perspective(
             viewport,
             self.center + dir * distance,
             self.center,
             vec3(0.0, 0.0, 1.0),
-            degrees(40.0),
+            degrees(FOV_Y_DEG as f32),
             (distance - self.radius * 1.5).max(1.0),
             distance + self.radius * 1.5,
         );

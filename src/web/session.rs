@@ -2,14 +2,16 @@
 
 use super::to_js;
 use crate::demo::{self, DemoParams};
-use crate::design::replay::{apply, replay, PartInfo, Segmentation, Threshold};
+use crate::design::label_delta::{self, Delta};
+use crate::design::replay::{apply_tracked, replay, PartInfo, Segmentation, Threshold};
 use crate::design::Op;
 use crate::dicom::{self, FileBytes, LoadedSeries, ReadOptions, Scan, SeriesReader};
 use crate::mesh::Mesh;
-use crate::progress::NoProgress;
+use crate::progress::{NoProgress, Progress};
+use crate::segment::mask::VoxelBox;
 use crate::surface::mc::{label_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
-use crate::volume::{sha256_hex, Volume};
+use crate::volume::{labels_sha256_hex, sha256_hex};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -51,7 +53,22 @@ pub struct Session {
     pub(crate) seg: Option<Segmentation>,
     /// Surfaces of the last "Calculate parts", by label.
     pub(crate) surfaces: Vec<(u8, Mesh)>,
+    /// Undo records of recent ops, oldest first (see [`UndoRecord`]).
+    pub(crate) records: Vec<UndoRecord>,
+    /// Box of labels changed since the page last took them (`labelPatch`).
+    pub(crate) dirty: Option<VoxelBox>,
 }
+
+/// What undoing `ops[at]` (which is `op`) writes back, so undo needs no replay. Kept for
+/// the most recent ops within [`UNDO_BUDGET_LABELS`]; older ops are undone by replaying.
+pub(crate) struct UndoRecord {
+    at: usize,
+    op: Op,
+    delta: Delta,
+}
+
+/// Undo records hold at most this many label volumes' worth of bytes (memory in wasm).
+const UNDO_BUDGET_LABELS: usize = 1;
 
 impl Default for Session {
     fn default() -> Self {
@@ -75,6 +92,8 @@ impl Session {
             undone: Vec::new(),
             seg: None,
             surfaces: Vec::new(),
+            records: Vec::new(),
+            dirty: None,
         }
     }
 
@@ -272,8 +291,6 @@ struct SegReport<'a> {
     threshold: Threshold,
     can_undo: bool,
     can_redo: bool,
-    /// SHA-256 of the label volume: equal on both ends of a design call.
-    labels_sha256: String,
 }
 
 /// One calculated part surface, as sent to the page.
@@ -294,10 +311,7 @@ impl Session {
     pub fn apply_op(&mut self, op: JsValue) -> Result<JsValue, JsError> {
         let op: Op = serde_wasm_bindgen::from_value(op)
             .map_err(|e| JsError::new(&format!("not a design operation: {e}")))?;
-        let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
-        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
-        apply(ct, seg, &op, &mut NoProgress).map_err(|e| JsError::new(&e.to_string()))?;
-        self.ops.push(op);
+        self.apply_tracked(op, &mut NoProgress)?;
         self.undone.clear();
         self.surfaces.clear();
         self.seg_report()
@@ -316,22 +330,42 @@ impl Session {
         let seg = replay(ct, &ops).map_err(|(n, e)| {
             JsError::new(&format!("operation {} of the design failed: {e}", n + 1))
         })?;
+        let seg_dims = ct.dims;
         self.seg = Some(seg);
         self.ops = ops;
         self.undone.clear();
+        self.records.clear();
         self.surfaces.clear();
+        self.dirty = label_delta::full_box(seg_dims);
         self.seg_report()
     }
 
-    /// Undoes the last operation (the design is replayed without it).
+    /// Undoes the last operation: writes back what it changed when its undo record is
+    /// kept, else replays the design without it.
     pub fn undo(&mut self) -> Result<JsValue, JsError> {
         let op = self
             .ops
             .pop()
             .ok_or_else(|| JsError::new("nothing to undo"))?;
+        let at = self.ops.len();
+        while self.records.last().is_some_and(|r| r.at > at) {
+            self.records.pop();
+        }
+        let record = match self.records.last() {
+            Some(r) if r.at == at && r.op == op => self.records.pop(),
+            _ => None,
+        };
         let kept = op.is_mesh_op().then(|| std::mem::take(&mut self.surfaces));
         self.undone.push(op);
-        let report = self.rebuild();
+        let report = match (record, self.seg.as_mut()) {
+            (Some(r), Some(seg)) => {
+                let written = r.delta.revert(seg);
+                self.mark_dirty(written);
+                self.surfaces.clear();
+                self.seg_report()
+            }
+            _ => self.rebuild(),
+        };
         self.surfaces = kept.unwrap_or_default();
         report
     }
@@ -342,23 +376,50 @@ impl Session {
             .undone
             .pop()
             .ok_or_else(|| JsError::new("nothing to redo"))?;
-        let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
-        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
-        apply(ct, seg, &op, &mut NoProgress).map_err(|e| JsError::new(&e.to_string()))?;
-        if !op.is_mesh_op() {
+        let mesh_op = op.is_mesh_op();
+        if let Err(e) = self.apply_tracked(op.clone(), &mut NoProgress) {
+            self.undone.push(op);
+            return Err(e);
+        }
+        if !mesh_op {
             self.surfaces.clear();
         }
-        self.ops.push(op);
         self.seg_report()
     }
 
-    /// The label volume (one byte per voxel, `i` fastest), for the page's overlay.
-    #[wasm_bindgen(js_name = labelData)]
-    pub fn label_data(&self) -> js_sys::Uint8Array {
-        match &self.seg {
-            Some(seg) => js_sys::Uint8Array::from(&seg.labels.data[..]),
-            None => js_sys::Uint8Array::new_with_length(0),
-        }
+    /// The labels changed since the last call, for the page's copy: `{ min: [i, j, k],
+    /// size: [ni, nj, nk], data: Uint8Array }` (the box's labels, `i` fastest), or `null`
+    /// when nothing changed. After a replay the box is the whole volume.
+    #[wasm_bindgen(js_name = labelPatch)]
+    pub fn label_patch(&mut self) -> Result<JsValue, JsError> {
+        let (Some(b), Some(seg)) = (self.dirty.take(), &self.seg) else {
+            return Ok(JsValue::NULL);
+        };
+        let data = if label_delta::full_box(seg.labels.dims) == Some(b) {
+            js_sys::Uint8Array::from(&seg.labels.data[..])
+        } else {
+            js_sys::Uint8Array::from(&label_delta::extract(&seg.labels, &b)[..])
+        };
+        let out = js_sys::Object::new();
+        let size = b.dims();
+        let set =
+            |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
+        set("min", to_js(&b.min)?)
+            .and_then(|_| set("size", to_js(&size).unwrap_or(JsValue::NULL)))
+            .and_then(|_| set("data", data.into()))
+            .map_err(|_| JsError::new("could not build the label patch"))?;
+        Ok(out.into())
+    }
+
+    /// SHA-256 of the whole label volume (as `osteon replay` prints it), computed on
+    /// request only: it reads every voxel.
+    #[wasm_bindgen(js_name = labelsSha256)]
+    pub fn labels_sha256(&self) -> Result<String, JsError> {
+        let ct = &self.current()?.volume;
+        Ok(match &self.seg {
+            Some(seg) => labels_sha256_hex(&seg.labels),
+            None => labels_sha256_hex(&Segmentation::empty(ct).labels),
+        })
     }
 
     /// "Calculate parts": one watertight surface per part at `iso_hu`, kept for export.
@@ -492,8 +553,42 @@ impl Session {
     fn reset_design(&mut self) {
         self.ops.clear();
         self.undone.clear();
+        self.records.clear();
+        self.dirty = None;
         self.seg = None;
         self.surfaces.clear();
+    }
+
+    /// Applies `op`, appends it to the op log with its undo record and marks the labels it
+    /// changed for the page. On error nothing changes.
+    pub(super) fn apply_tracked(
+        &mut self,
+        op: Op,
+        progress: &mut dyn Progress,
+    ) -> Result<(), JsError> {
+        let ct = &self.study.as_ref().ok_or_else(no_study)?.volume;
+        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
+        let delta =
+            apply_tracked(ct, seg, &op, progress).map_err(|e| JsError::new(&e.to_string()))?;
+        let changed = delta.region.as_ref().map(|r| r.0);
+        let budget = UNDO_BUDGET_LABELS * seg.labels.data.len();
+        self.mark_dirty(changed);
+        let at = self.ops.len();
+        self.ops.push(op.clone());
+        self.records.retain(|r| r.at < at);
+        self.records.push(UndoRecord { at, op, delta });
+        // Oldest records go first; their ops are undone by replaying.
+        let mut total: usize = self.records.iter().map(|r| r.delta.bytes()).sum();
+        while total > budget && !self.records.is_empty() {
+            total -= self.records.remove(0).delta.bytes();
+        }
+        Ok(())
+    }
+
+    fn mark_dirty(&mut self, b: Option<VoxelBox>) {
+        if let Some(b) = b {
+            self.dirty = Some(self.dirty.map_or(b, |d| d.union(b)));
+        }
     }
 
     fn rebuild(&mut self) -> Result<JsValue, JsError> {
@@ -501,6 +596,8 @@ impl Session {
         let seg = replay(ct, &self.ops).map_err(|(n, e)| {
             JsError::new(&format!("operation {} failed on replay: {e}", n + 1))
         })?;
+        // Older records stay valid: a replay gives the same labels bit for bit.
+        self.dirty = label_delta::full_box(ct.dims);
         self.seg = Some(seg);
         self.surfaces.clear();
         self.seg_report()
@@ -516,19 +613,12 @@ impl Session {
                 &empty
             }
         };
-        let labels_sha256 = sha256_hex(&Volume {
-            dims: seg.labels.dims,
-            spacing_mm: seg.labels.spacing_mm,
-            patient_from_voxel: seg.labels.patient_from_voxel,
-            data: seg.labels.data.iter().map(|&l| l as i16).collect(),
-        });
         to_js(&SegReport {
             parts: &seg.parts,
             ops: &self.ops,
             threshold: seg.threshold,
             can_undo: !self.ops.is_empty(),
             can_redo: !self.undone.is_empty(),
-            labels_sha256,
         })
     }
 

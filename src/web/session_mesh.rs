@@ -6,7 +6,6 @@
 
 use super::to_js;
 use crate::design::meshes::{MeshObject, STL_HEADER};
-use crate::design::replay::{apply, Segmentation};
 use crate::design::Op;
 use wasm_bindgen::prelude::*;
 
@@ -38,16 +37,7 @@ impl Session {
             );
             true
         };
-        let ct = &self
-            .study
-            .as_ref()
-            .ok_or_else(|| {
-                JsError::new("no study loaded: open the demo study or drop a DICOM folder")
-            })?
-            .volume;
-        let seg = self.seg.get_or_insert_with(|| Segmentation::empty(ct));
-        apply(ct, seg, &op, &mut progress).map_err(|e| JsError::new(&e.to_string()))?;
-        self.ops.push(op);
+        self.apply_tracked(op, &mut progress)?;
         self.undone.clear();
         self.seg_report()
     }

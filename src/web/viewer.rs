@@ -1,5 +1,7 @@
 //! Page-side handle: MPR slices and the 3-D view.
 
+use crate::mesh::bvh::Bvh;
+use crate::mesh::Mesh;
 use crate::mpr::{self, Plane, Window};
 use crate::render::{Orbit, Scene3d};
 use crate::volume::Volume;
@@ -18,6 +20,42 @@ pub struct Viewer {
     threshold_preview: Option<(i16, i16)>,
     scene: Scene3d,
     rgba: Vec<u8>,
+    /// Triangles of the shown parts and of the preview surface, for picking; their BVHs
+    /// are built on the first click after they change.
+    pick: PickMeshes,
+}
+
+#[derive(Default)]
+struct PickMeshes {
+    parts: Vec<(u8, Mesh)>,
+    surface: Option<Mesh>,
+    part_bvhs: Option<Vec<(u8, Bvh)>>,
+    surface_bvh: Option<Option<Bvh>>,
+}
+
+/// Patient-mm mesh from the flat arrays the page sends.
+fn mesh_of(positions_mm: &[f32], indices: &[u32]) -> Mesh {
+    Mesh {
+        positions_mm: positions_mm
+            .chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]].map(f64::from))
+            .collect(),
+        triangles: indices
+            .chunks_exact(3)
+            .map(|t| [t[0], t[1], t[2]])
+            .collect(),
+    }
+}
+
+/// What a click in the 3-D view hit.
+#[derive(serde::Serialize)]
+struct Picked {
+    /// Label of the part or mesh object; 0 for the preview surface.
+    label: u8,
+    /// Hit point, patient LPS mm.
+    point_mm: [f64; 3],
+    /// Nearest voxel of the study to the hit point (clamped to the volume).
+    voxel: [usize; 3],
 }
 
 /// Opacity of part colours over the CT, and the threshold preview colour.
@@ -61,6 +99,7 @@ impl Viewer {
             threshold_preview: None,
             scene,
             rgba: Vec::new(),
+            pick: PickMeshes::default(),
         })
     }
 
@@ -188,6 +227,78 @@ impl Viewer {
         Ok(())
     }
 
+    /// Sets the colour of each label as flat RGB triples (`colours[3 * label..]`).
+    #[wasm_bindgen(js_name = setLabelColours)]
+    pub fn set_label_colours(&mut self, colours: Vec<u8>) {
+        self.label_colours = colours
+            .chunks_exact(3)
+            .map(|c| [c[0], c[1], c[2], LABEL_ALPHA])
+            .collect();
+        if let Some(background) = self.label_colours.first_mut() {
+            background[3] = 0;
+        }
+    }
+
+    /// Writes a box of labels from the worker (`labelPatch`): `min` and `size` in voxels,
+    /// `data` the box's labels with `i` fastest. A box of the whole volume replaces it.
+    #[wasm_bindgen(js_name = patchLabels)]
+    pub fn patch_labels(
+        &mut self,
+        min: Vec<usize>,
+        size: Vec<usize>,
+        data: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let volume = self.volume.as_ref().ok_or_else(no_volume)?;
+        let (dims, spacing_mm, patient_from_voxel) =
+            (volume.dims, volume.spacing_mm, volume.patient_from_voxel);
+        let (&[i0, j0, k0], &[ni, nj, nk]) = (&min[..], &size[..]) else {
+            return Err(JsError::new("a label patch needs a 3-D corner and size"));
+        };
+        let fits = [(i0, ni), (j0, nj), (k0, nk)]
+            .iter()
+            .zip(dims)
+            .all(|(&(lo, n), d)| n > 0 && lo.checked_add(n).is_some_and(|hi| hi <= d));
+        if !fits || ni * nj * nk != data.len() {
+            return Err(JsError::new("the label patch does not fit the study"));
+        }
+        let b = crate::segment::mask::VoxelBox {
+            min: [i0, j0, k0],
+            max: [i0 + ni - 1, j0 + nj - 1, k0 + nk - 1],
+        };
+        let geometry = |data| Volume {
+            dims,
+            spacing_mm,
+            patient_from_voxel,
+            data,
+        };
+        if [ni, nj, nk] == dims {
+            self.labels = Some(geometry(data));
+            return Ok(());
+        }
+        let labels = match &mut self.labels {
+            Some(l) => l,
+            None => self.labels.insert(geometry(vec![0; dims.iter().product()])),
+        };
+        crate::design::label_delta::write(labels, &b, &data);
+        Ok(())
+    }
+
+    /// SHA-256 of the page's copy of the labels, defined as `osteon replay` and the
+    /// worker's `labelsSha256` define it (all zero before any segmentation).
+    #[wasm_bindgen(js_name = labelsSha256)]
+    pub fn labels_sha256(&self) -> Result<String, JsError> {
+        let volume = self.volume()?;
+        Ok(match &self.labels {
+            Some(l) => crate::volume::labels_sha256_hex(l),
+            None => crate::volume::labels_sha256_hex(&Volume {
+                dims: volume.dims,
+                spacing_mm: volume.spacing_mm,
+                patient_from_voxel: volume.patient_from_voxel,
+                data: vec![0u8; volume.data.len()],
+            }),
+        })
+    }
+
     /// Label at voxel (i, j, k), 0 for background or outside.
     #[wasm_bindgen(js_name = labelAt)]
     pub fn label_at(&self, i: i32, j: i32, k: i32) -> u8 {
@@ -218,6 +329,7 @@ impl Viewer {
     ) -> Result<(), JsError> {
         let (mut v0, mut i0) = (0usize, 0usize);
         let mut parts = Vec::new();
+        let mut pick = Vec::new();
         for (n, (&nv, &ni)) in vertex_counts.iter().zip(&index_counts).enumerate() {
             let (v1, i1) = (v0 + 3 * nv as usize, i0 + ni as usize);
             let (Some(p), Some(ix), Some(c), Some(&l)) = (
@@ -228,6 +340,7 @@ impl Viewer {
             ) else {
                 return Err(JsError::new("part arrays do not add up"));
             };
+            pick.push((l, mesh_of(p, ix)));
             parts.push(crate::render::PartSurface {
                 label: l,
                 positions_mm: p.to_vec(),
@@ -237,7 +350,81 @@ impl Viewer {
             (v0, i0) = (v1, i1);
         }
         self.scene.set_parts(parts);
+        self.pick.parts = pick;
+        self.pick.part_bvhs = None;
         Ok(())
+    }
+
+    /// Draws the part or mesh object with viewer label `label` glowing (the selection);
+    /// `undefined` for none.
+    #[wasm_bindgen(js_name = setHighlight)]
+    pub fn set_highlight(&mut self, label: Option<u8>) {
+        self.scene.set_highlight(label);
+    }
+
+    /// What is under device pixel `(x, y)` of the `width` × `height` 3-D view drawn with
+    /// this orbit: `{ label, point_mm, voxel }` (label 0 on the preview surface), or
+    /// `null` on empty space. Hidden, faded-out and clipped-away surfaces are not hit.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pick(
+        &mut self,
+        x: f64,
+        y: f64,
+        width: f64,
+        height: f64,
+        yaw_deg: f32,
+        pitch_deg: f32,
+        zoom: f32,
+    ) -> Result<JsValue, JsError> {
+        let view = self.scene.view(Orbit {
+            yaw_deg,
+            pitch_deg,
+            zoom,
+        });
+        let Some((origin, dir)) = view.ray(x, y, width, height) else {
+            return Ok(JsValue::NULL);
+        };
+        let clip = self.scene.clip().map(|p| p.map(f64::from));
+        let hit = if self.scene.has_parts() {
+            let pick = &mut self.pick;
+            let bvhs = pick.part_bvhs.get_or_insert_with(|| {
+                pick.parts
+                    .iter()
+                    .filter_map(|(l, m)| Bvh::build(m).ok().map(|b| (*l, b)))
+                    .collect()
+            });
+            let scene = &self.scene;
+            crate::mesh::pick::pick(
+                bvhs.iter()
+                    .filter(|(l, _)| scene.part_pickable(*l))
+                    .map(|(l, b)| (*l, b)),
+                origin,
+                dir,
+                clip,
+            )
+        } else {
+            let pick = &mut self.pick;
+            let bvh = pick
+                .surface_bvh
+                .get_or_insert_with(|| pick.surface.as_ref().and_then(|m| Bvh::build(m).ok()));
+            crate::mesh::pick::pick(bvh.iter().map(|b| (0, b)), origin, dir, clip)
+        };
+        let Some((label, hit)) = hit else {
+            return Ok(JsValue::NULL);
+        };
+        let voxel = self
+            .volume
+            .as_ref()
+            .and_then(|v| {
+                let p = v.voxel_of(nalgebra::Point3::from(hit.point_mm))?;
+                Some([0, 1, 2].map(|a| (p[a].round().max(0.0) as usize).min(v.dims[a] - 1)))
+            })
+            .unwrap_or([0; 3]);
+        super::to_js(&Picked {
+            label,
+            point_mm: hit.point_mm,
+            voxel,
+        })
     }
 
     /// Shows or hides one part in the 3-D view.
@@ -271,6 +458,8 @@ impl Viewer {
     #[wasm_bindgen(js_name = setSurface)]
     pub fn set_surface(&mut self, positions_mm: Vec<f32>, normals: Vec<f32>, indices: Vec<u32>) {
         self.scene.set_surface(&positions_mm, &normals, &indices);
+        self.pick.surface = Some(mesh_of(&positions_mm, &indices));
+        self.pick.surface_bvh = None;
     }
 
     /// True when the 3-D view has a surface to show.

@@ -1,0 +1,513 @@
+//! Label-volume deltas of single design operations, so an edit costs time in proportion
+//! to the voxels it can touch, not to the study: the browser worker sends only the
+//! changed box of the labels to the page, and undoes an op by writing back the box's old
+//! contents instead of replaying the whole op log.
+//!
+//! Units and spaces: boxes are inclusive voxel index boxes ([`VoxelBox`]) of the study's
+//! label grid (`i` fastest); brush and morphology radii are mm on the study's spacing.
+//!
+//! [`write_bounds`] says, before an op runs, where it may write: a box that contains every
+//! voxel the op can change (conservative, from the op's parameters and the extent of the
+//! part it works on). [`Delta::capture`] keeps that box's contents, [`Delta::finish`]
+//! shrinks it to the voxels that really changed after the op, and [`Delta::revert`] writes
+//! the old contents back. `replay::apply_tracked` runs the op through the same code as
+//! `replay::apply`, so the labels are bit-identical to a replay of the same op log.
+
+use super::replay::{PartInfo, Segmentation, Threshold};
+use super::state::{Morph, Op};
+use crate::segment::mask::VoxelBox;
+use crate::volume::Volume;
+
+/// Where an op may write into the label volume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bounds {
+    /// The op writes no label (rename, threshold, mesh objects).
+    Nothing,
+    /// Every changed voxel lies in this box.
+    Within(VoxelBox),
+    /// Anywhere (auto bones, region growing).
+    Anywhere,
+}
+
+/// The whole grid as a box (`None` for an empty grid).
+pub fn full_box(dims: [usize; 3]) -> Option<VoxelBox> {
+    (dims.iter().all(|&n| n > 0)).then(|| VoxelBox {
+        min: [0; 3],
+        max: dims.map(|n| n - 1),
+    })
+}
+
+/// Number of voxels in `b`.
+pub fn box_len(b: &VoxelBox) -> usize {
+    b.dims().iter().product()
+}
+
+/// Voxels each way a ball of `radius_mm` reaches on `spacing_mm`, plus one for rounding.
+fn reach(radius_mm: f64, spacing_mm: [f64; 3]) -> [usize; 3] {
+    spacing_mm.map(|s| {
+        let r = if s > 0.0 && radius_mm.is_finite() {
+            (radius_mm.max(0.0) / s).ceil()
+        } else {
+            f64::INFINITY
+        };
+        // A non-finite or huge reach is clamped by `grown` to the grid.
+        if r < 1e9 {
+            r as usize + 1
+        } else {
+            usize::MAX / 4
+        }
+    })
+}
+
+/// Bounding box of the voxels holding `label` (row-wise scan; `None` when absent).
+pub fn label_box(labels: &Volume<u8>, label: u8) -> Option<VoxelBox> {
+    let [nx, ny, _] = labels.dims;
+    if nx == 0 {
+        return None;
+    }
+    let mut b: Option<VoxelBox> = None;
+    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
+        let Some(first) = row.iter().position(|&v| v == label) else {
+            continue;
+        };
+        let last = row.iter().rposition(|&v| v == label).unwrap_or(first);
+        let (j, k) = (r % ny, r / ny);
+        let rb = VoxelBox {
+            min: [first, j, k],
+            max: [last, j, k],
+        };
+        b = Some(b.map_or(rb, |b| b.union(rb)));
+    }
+    b
+}
+
+/// A box from corner points clamped to the grid, grown by `by`.
+fn points_box(
+    points: impl Iterator<Item = [usize; 3]>,
+    by: [usize; 3],
+    dims: [usize; 3],
+) -> Bounds {
+    let Some(full) = full_box(dims) else {
+        return Bounds::Nothing;
+    };
+    let mut b: Option<VoxelBox> = None;
+    for p in points {
+        let p = [0, 1, 2].map(|a| p[a].min(full.max[a]));
+        match &mut b {
+            Some(b) => b.include(p),
+            None => b = Some(VoxelBox::point(p)),
+        }
+    }
+    b.map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
+}
+
+/// Where `op` may write into `seg.labels` (see the module docs). An op that will fail
+/// anyway may get any answer: it changes nothing.
+pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
+    let dims = seg.labels.dims;
+    let spacing = seg.labels.spacing_mm;
+    let part = |label: u8, by: [usize; 3]| {
+        label_box(&seg.labels, label).map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
+    };
+    match op {
+        Op::OpenDemo { .. } | Op::LoadSeries | Op::SetThreshold { .. } | Op::RenamePart { .. } => {
+            Bounds::Nothing
+        }
+        Op::AutoBones { .. } | Op::Grow { .. } => Bounds::Anywhere,
+        // These relabel or clear voxels of the part only.
+        Op::SplitPart { label, .. } | Op::DeletePart { label } | Op::CutPart { label, .. } => {
+            part(*label, [0; 3])
+        }
+        // Cavities lie inside the part's box.
+        Op::FillCavities { label } => part(*label, [1; 3]),
+        Op::Morphology {
+            label,
+            kind,
+            radius_mm,
+        } => match kind {
+            Morph::Erode | Morph::Open => part(*label, [0; 3]),
+            Morph::Dilate | Morph::Close => part(*label, reach(*radius_mm, spacing)),
+        },
+        // Every brush centre lies between two stroke points, so the points' box grown by
+        // the brush reach holds every stamp.
+        Op::Paint {
+            radius_mm, stroke, ..
+        }
+        | Op::Erase {
+            radius_mm, stroke, ..
+        } => points_box(
+            stroke.iter().map(|p| p.map(|c| c as usize)),
+            reach(*radius_mm, spacing),
+            dims,
+        ),
+        Op::LassoFill {
+            axis,
+            index,
+            polygon,
+            ..
+        }
+        | Op::LassoErase {
+            axis,
+            index,
+            polygon,
+            ..
+        } => {
+            let a = (*axis).min(2) as usize;
+            let (au, av) = match a {
+                0 => (1, 2),
+                1 => (0, 2),
+                _ => (0, 1),
+            };
+            let mut by = [1; 3];
+            by[a] = 0;
+            points_box(
+                polygon.iter().map(|p| {
+                    let mut q = [0; 3];
+                    q[a] = *index as usize;
+                    q[au] = p[0] as usize;
+                    q[av] = p[1] as usize;
+                    q
+                }),
+                by,
+                dims,
+            )
+        }
+        Op::MirrorMesh { .. }
+        | Op::RegisterMesh { .. }
+        | Op::SmoothMesh { .. }
+        | Op::RemeshMesh { .. }
+        | Op::DecimateMesh { .. }
+        | Op::DeleteMesh { .. } => Bounds::Nothing,
+    }
+}
+
+/// Copies box `b` of `labels` (`i` fastest within the box).
+pub fn extract(labels: &Volume<u8>, b: &VoxelBox) -> Vec<u8> {
+    let [nx, ny, _] = labels.dims;
+    let w = b.max[0] + 1 - b.min[0];
+    let mut out = Vec::with_capacity(box_len(b));
+    for k in b.min[2]..=b.max[2] {
+        for j in b.min[1]..=b.max[1] {
+            let at = b.min[0] + nx * (j + ny * k);
+            out.extend_from_slice(&labels.data[at..at + w]);
+        }
+    }
+    out
+}
+
+/// Writes `data` (as made by [`extract`]) into box `b` of `labels`.
+pub fn write(labels: &mut Volume<u8>, b: &VoxelBox, data: &[u8]) {
+    let [nx, ny, _] = labels.dims;
+    let w = b.max[0] + 1 - b.min[0];
+    let mut rows = data.chunks_exact(w);
+    for k in b.min[2]..=b.max[2] {
+        for j in b.min[1]..=b.max[1] {
+            let at = b.min[0] + nx * (j + ny * k);
+            if let Some(row) = rows.next() {
+                labels.data[at..at + w].copy_from_slice(row);
+            }
+        }
+    }
+}
+
+/// The box of voxels in `b` where `labels` differs from `before` (`extract` of `b`).
+fn changed_within(labels: &Volume<u8>, b: &VoxelBox, before: &[u8]) -> Option<VoxelBox> {
+    let [nx, ny, _] = labels.dims;
+    let w = b.max[0] + 1 - b.min[0];
+    let mut out: Option<VoxelBox> = None;
+    let mut rows = before.chunks_exact(w);
+    for k in b.min[2]..=b.max[2] {
+        for j in b.min[1]..=b.max[1] {
+            let at = b.min[0] + nx * (j + ny * k);
+            let (Some(old), Some(now)) = (rows.next(), labels.data.get(at..at + w)) else {
+                continue;
+            };
+            if old == now {
+                continue;
+            }
+            let first = old.iter().zip(now).position(|(a, b)| a != b).unwrap_or(0);
+            let last = old
+                .iter()
+                .zip(now)
+                .rposition(|(a, b)| a != b)
+                .unwrap_or(first);
+            let rb = VoxelBox {
+                min: [b.min[0] + first, j, k],
+                max: [b.min[0] + last, j, k],
+            };
+            out = Some(out.map_or(rb, |o| o.union(rb)));
+        }
+    }
+    out
+}
+
+/// Sub-box `inner` of data extracted from box `outer`.
+fn sub_box(outer: &VoxelBox, data: &[u8], inner: &VoxelBox) -> Vec<u8> {
+    let [w, h, _] = outer.dims();
+    let iw = inner.max[0] + 1 - inner.min[0];
+    let mut out = Vec::with_capacity(box_len(inner));
+    for k in inner.min[2]..=inner.max[2] {
+        for j in inner.min[1]..=inner.max[1] {
+            let at =
+                (inner.min[0] - outer.min[0]) + w * ((j - outer.min[1]) + h * (k - outer.min[2]));
+            out.extend_from_slice(&data[at..at + iw]);
+        }
+    }
+    out
+}
+
+/// Everything one op changed, to undo it without a replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Delta {
+    /// The labels of a box before the op (the changed voxels' box after [`Delta::finish`]).
+    pub region: Option<(VoxelBox, Vec<u8>)>,
+    pub parts: Vec<PartInfo>,
+    pub threshold: Threshold,
+    /// The mesh objects before a mesh op (unchanged by the other ops, so not kept).
+    pub meshes: Option<super::meshes::MeshStore>,
+}
+
+impl Delta {
+    /// Keeps what `op` may change in `seg` before it runs.
+    pub fn capture(seg: &Segmentation, op: &Op) -> Delta {
+        let region = match write_bounds(seg, op) {
+            Bounds::Nothing => None,
+            Bounds::Within(b) => Some(b),
+            Bounds::Anywhere => full_box(seg.labels.dims),
+        }
+        .map(|b| (b, extract(&seg.labels, &b)));
+        Delta {
+            region,
+            parts: seg.parts.clone(),
+            threshold: seg.threshold,
+            meshes: op.is_mesh_op().then(|| seg.meshes.clone()),
+        }
+    }
+
+    /// After the op ran on `seg`: shrinks the kept region to the changed voxels and
+    /// returns their box (`None` when no label changed).
+    pub fn finish(&mut self, seg: &Segmentation) -> Option<VoxelBox> {
+        let (b, before) = self.region.take()?;
+        let changed = changed_within(&seg.labels, &b, &before)?;
+        let kept = if changed == b {
+            before
+        } else {
+            sub_box(&b, &before, &changed)
+        };
+        self.region = Some((changed, kept));
+        Some(changed)
+    }
+
+    /// Puts `seg` back as it was before the op; returns the box of labels written.
+    pub fn revert(&self, seg: &mut Segmentation) -> Option<VoxelBox> {
+        seg.parts = self.parts.clone();
+        seg.threshold = self.threshold;
+        if let Some(m) = &self.meshes {
+            seg.meshes = m.clone();
+        }
+        let (b, before) = self.region.as_ref()?;
+        write(&mut seg.labels, b, before);
+        Some(*b)
+    }
+
+    /// Per label, voxels gained minus voxels lost by the op (after [`Delta::finish`], with
+    /// `labels` as the op left them).
+    pub fn count_changes(&self, labels: &Volume<u8>) -> [isize; 256] {
+        let mut c = [0isize; 256];
+        if let Some((b, before)) = &self.region {
+            for &v in before {
+                c[v as usize] -= 1;
+            }
+            for &v in &extract(labels, b) {
+                c[v as usize] += 1;
+            }
+        }
+        c
+    }
+
+    /// Bytes held, for the undo memory budget.
+    pub fn bytes(&self) -> usize {
+        self.region.as_ref().map_or(0, |(_, d)| d.len())
+            + self.parts.len() * std::mem::size_of::<PartInfo>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::replay::{apply_tracked, replay};
+    use crate::progress::NoProgress;
+
+    /// A CT of two bright boxes (bones) with a one-voxel gap, on anisotropic voxels.
+    fn ct() -> Volume<i16> {
+        let dims = [40, 32, 20];
+        let mut v = Volume::filled(dims, [0.5, 0.6, 1.0], [0.0; 3], -1000i16);
+        for k in 4..16 {
+            for j in 6..26 {
+                for i in 5..35 {
+                    if i != 20 {
+                        v.data[i + 40 * (j + 32 * k)] = if (12..18).contains(&i)
+                            && (12..20).contains(&j)
+                            && (8..12).contains(&k)
+                        {
+                            20
+                        } else {
+                            900
+                        };
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    fn ops() -> Vec<Op> {
+        vec![
+            Op::AutoBones {
+                lower_hu: 226,
+                upper_hu: 3071,
+            },
+            Op::Paint {
+                label: Some(1),
+                axis: Some(2),
+                radius_mm: 2.0,
+                stroke: vec![[30, 16, 10], [38, 20, 10], [39, 31, 10]],
+            },
+            Op::Paint {
+                label: None,
+                axis: None,
+                radius_mm: 1.5,
+                stroke: vec![[2, 2, 1], [3, 29, 18]],
+            },
+            Op::FillCavities { label: 1 },
+            Op::Erase {
+                label: 2,
+                axis: Some(1),
+                radius_mm: 1.2,
+                stroke: vec![[25, 15, 8], [30, 15, 12]],
+            },
+            Op::LassoFill {
+                label: Some(2),
+                axis: 0,
+                index: 3,
+                polygon: vec![[0, 0], [32, 0], [32, 20], [0, 20]],
+            },
+            Op::LassoErase {
+                label: 1,
+                axis: 2,
+                index: 9,
+                polygon: vec![[6, 7], [14, 7], [14, 25], [6, 25]],
+            },
+            Op::Morphology {
+                label: 1,
+                kind: Morph::Dilate,
+                radius_mm: 1.5,
+            },
+            Op::Morphology {
+                label: 2,
+                kind: Morph::Close,
+                radius_mm: 2.0,
+            },
+            Op::Morphology {
+                label: 1,
+                kind: Morph::Erode,
+                radius_mm: 0.6,
+            },
+            Op::CutPart {
+                label: 1,
+                axis: 2,
+                index: 10,
+                keep: [22, 10],
+                line: [[21, 16], [39, 16]],
+            },
+            Op::RenamePart {
+                label: 1,
+                name: "left talus".into(),
+            },
+            Op::DeletePart { label: 2 },
+        ]
+    }
+
+    /// Box of every voxel where `a` and `b` differ.
+    fn diff_box(a: &Volume<u8>, b: &Volume<u8>) -> Option<VoxelBox> {
+        full_box(a.dims).and_then(|f| changed_within(b, &f, &a.data))
+    }
+
+    fn inside(inner: &VoxelBox, outer: &VoxelBox) -> bool {
+        (0..3).all(|a| outer.min[a] <= inner.min[a] && inner.max[a] <= outer.max[a])
+    }
+
+    #[test]
+    fn every_write_lies_in_the_bounds_and_undo_restores_the_segmentation() {
+        let ct = ct();
+        let mut seg = Segmentation::empty(&ct);
+        let mut applied = Vec::new();
+        for op in ops() {
+            let before = seg.clone();
+            let bounds = write_bounds(&seg, &op);
+            let delta = match apply_tracked(&ct, &mut seg, &op, &mut NoProgress) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("{op:?}: {e}");
+                    assert_eq!(seg, before, "{op:?} failed but changed the segmentation");
+                    continue;
+                }
+            };
+            applied.push(op.clone());
+            let changed = delta.region.as_ref().map(|r| r.0);
+            let truth = diff_box(&before.labels, &seg.labels);
+            assert_eq!(changed, truth, "{op:?}: changed box");
+            match (bounds, truth) {
+                (_, None) => {}
+                (Bounds::Within(b), Some(t)) => {
+                    assert!(inside(&t, &b), "{op:?}: {t:?} not in {b:?}")
+                }
+                (Bounds::Anywhere, Some(_)) => {}
+                (Bounds::Nothing, Some(t)) => {
+                    panic!("{op:?} wrote {t:?} but said it writes nothing")
+                }
+            }
+            let after = seg.clone();
+            let mut undone = seg.clone();
+            delta.revert(&mut undone);
+            assert_eq!(undone, before, "{op:?}: undo");
+            seg = after;
+        }
+        let names: Vec<String> = applied
+            .iter()
+            .map(|o| format!("{o:?}")[..12].to_string())
+            .collect();
+        assert!(
+            applied.len() >= 12,
+            "only {names:?} applied: the fixture no longer exercises every op"
+        );
+        // The ops applied one by one (voxel counts updated from the deltas) give what a
+        // replay of them gives, parts and counts included.
+        let replayed = replay(&ct, &applied).map_err(|(n, e)| format!("op {n}: {e}"));
+        assert_eq!(Ok(seg), replayed);
+    }
+
+    #[test]
+    fn extract_and_write_round_trip_a_box() {
+        let mut v = Volume::filled([5, 4, 3], [1.0; 3], [0.0; 3], 0u8);
+        for (n, x) in v.data.iter_mut().enumerate() {
+            *x = n as u8;
+        }
+        let b = VoxelBox {
+            min: [1, 1, 1],
+            max: [3, 2, 2],
+        };
+        let d = extract(&v, &b);
+        assert_eq!(d.len(), 12);
+        assert_eq!(d[0], (1 + 5 * (1 + 4)) as u8);
+        let mut w = Volume::filled([5, 4, 3], [1.0; 3], [0.0; 3], 0u8);
+        write(&mut w, &b, &d);
+        assert_eq!(label_box(&w, d[0]), Some(VoxelBox::point([1, 1, 1])));
+        assert_eq!(extract(&w, &b), d);
+        let inner = VoxelBox {
+            min: [2, 2, 1],
+            max: [3, 2, 2],
+        };
+        assert_eq!(sub_box(&b, &d, &inner), extract(&v, &inner));
+    }
+}
