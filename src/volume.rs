@@ -136,6 +136,18 @@ impl Volume<i16> {
 /// Covers dims, spacing, the affine and every voxel — no header text — so two copies of
 /// the same study give the same digest natively and in the browser.
 pub fn sha256_hex(volume: &Volume<i16>) -> String {
+    grid_sha256_hex(volume, volume.data.iter().copied())
+}
+
+/// SHA-256 of a label volume, computed as [`sha256_hex`] of the labels widened to i16, so
+/// a label digest is comparable across the CLI, the browser and the tests.
+pub fn labels_sha256_hex(labels: &Volume<u8>) -> String {
+    grid_sha256_hex(labels, labels.data.iter().map(|&l| i16::from(l)))
+}
+
+/// [`sha256_hex`] of `values` on the grid of `volume`, fed in small chunks: a copy of a
+/// whole 512 × 512 × 1000 volume as bytes would cost 500 MiB of wasm memory.
+fn grid_sha256_hex<T>(volume: &Volume<T>, values: impl Iterator<Item = i16>) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for d in volume.dims {
@@ -147,23 +159,16 @@ pub fn sha256_hex(volume: &Volume<i16>) -> String {
     for v in volume.patient_from_voxel.iter() {
         h.update(v.to_le_bytes());
     }
-    let mut buf = Vec::with_capacity(volume.data.len() * 2);
-    for v in &volume.data {
+    let mut buf = Vec::with_capacity(1 << 16);
+    for v in values {
         buf.extend_from_slice(&v.to_le_bytes());
+        if buf.len() >= 1 << 16 {
+            h.update(&buf);
+            buf.clear();
+        }
     }
     h.update(&buf);
     hex(&h.finalize())
-}
-
-/// SHA-256 of a label volume, computed as [`sha256_hex`] of the labels widened to i16, so
-/// a label digest is comparable across the CLI, the browser and the tests.
-pub fn labels_sha256_hex(labels: &Volume<u8>) -> String {
-    sha256_hex(&Volume {
-        dims: labels.dims,
-        spacing_mm: labels.spacing_mm,
-        patient_from_voxel: labels.patient_from_voxel,
-        data: labels.data.iter().map(|&l| i16::from(l)).collect(),
-    })
 }
 
 /// SHA-256 of a byte string (e.g. an exported file), as lowercase hex.
