@@ -1,6 +1,6 @@
 // Runs the bench page in Debian's Chromium, one fresh page (own wasm instance) per kernel
 // so each kernel's peak wasm memory is its own, and prints one JSON document.
-// BASE_URL must serve the repo root. Env: RUNS, SIZE (512x512x300), ONLY (k1,k2).
+// BASE_URL must serve the repo root. Env: RUNS, SIZE (512x512x400), ONLY (k1,k2).
 import { createRequire } from 'node:module';
 
 // playwright-core is installed with the e2e tests.

@@ -3,12 +3,49 @@
 # (bench page, one page per kernel), and the Python peers (benches/peers.py, own venv) on
 # the same generated data. Prints one table and the cost-growth study; writes
 # target/bench/*.json. Not part of CI (timings on a shared machine are noisy).
-# Env: RUNS (5), SIZE (512x512x300), ONLY (k1,k2), GROWTH=0 to skip the growth study,
+# Env: RUNS (5), SIZE (512x512x400), ONLY (k1,k2), GROWTH=0 to skip the growth study,
 # WASM=0 / PEERS=0 to skip those columns.
+# `scripts/bench.sh --large [512x512x1000]`: instead, the large-study check — writes the
+# study as DICOM files (~0.5 GB), loads it in the app in headless Chromium through the file
+# input, runs Auto bones and Calculate parts, prints times and peak wasm memory
+# (benches/large_study.mjs) and deletes the files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--large" ]]; then
+  LARGE="${2:-512x512x1000}"
+  OUT=target/bench
+  mkdir -p "$OUT"
+  cargo build --release --bin osteon
+  bash scripts/setup.sh --browser
+  bash scripts/build-web.sh
+  DATA="$OUT/large-$LARGE"
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; rm -rf "$DATA"' EXIT
+  echo "[bench] writing the $LARGE study as DICOM files…" >&2
+  rm -rf "$DATA" && ./target/release/osteon bench --write-data "$DATA" --size "$LARGE" --series-only
+  echo "[bench] machine load before: $(uptime)" >&2
+  rc=0
+  BASE_URL="http://127.0.0.1:$PORT/" DATA="$DATA" node benches/large_study.mjs > "$OUT/large.json" || rc=$?
+  echo "[bench] machine load after: $(uptime)" >&2
+  python3 - "$OUT/large.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+raw = d["raw_int16_bytes"]
+print(f"Large study: {d.get('study', '?')} ({d['files']} files, {d['file_bytes'] / 2**20:.0f} MiB); raw int16 volume {raw / 2**20:.0f} MiB; Chromium {d.get('user_agent')}")
+print("| step | ms | worker wasm MiB | × int16 | page wasm MiB | × int16 | browser RSS peak MiB |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for s in d["steps"]:
+    w, p = s.get("worker_wasm_bytes") or 0, s.get("page_wasm_bytes") or 0
+    ms = s.get("ms", "–")
+    print(f"| {s['step']}{' FAILED: ' + s['error'] if 'error' in s else ''} | {ms} | {w / 2**20:.0f} | {w / raw:.2f} | {p / 2**20:.0f} | {p / raw:.2f} | {(s.get('browser_rss_peak_bytes') or 0) / 2**20:.0f} |")
+print("failed:", d["failed"], "errors:", d["errors"] + d["console_errors"])
+PY
+  exit $rc
+fi
 RUNS="${RUNS:-5}"
-SIZE="${SIZE:-512x512x300}"
+SIZE="${SIZE:-512x512x400}"
 ONLY="${ONLY:-}"
 OUT=target/bench
 mkdir -p "$OUT"
@@ -52,6 +89,8 @@ pd, peers = load_json("peers")
 order = [k["name"] for k in nd.get("kernels", [])] + [k for k in peers if k not in native]
 size = "x".join(map(str, nd.get("size", [])))
 print(f"Osteon benchmarks {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, study {size}, median of {os.environ.get('RUNS', '5')} runs")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?") if os.path.exists("/proc/cpuinfo") else "?"
+print(f"cpu: {cpu}; wasm: {wd.get('userAgent', '–')}")
 print(f"load: {load.strip()}")
 def ms(r):
     if r is None: return "–"
@@ -77,6 +116,20 @@ for i, r in enumerate(rows):
         print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for k, r in native.items():
     if "input" in r: print(f"  {k}: {r['input']}")
+# Per-step breakdown of the end-to-end kernels (medians of each step).
+for k in order:
+    n, w = native.get(k) or {}, wasm.get(k) or {}
+    if not (n.get("steps") or w.get("steps")):
+        continue
+    print(f"\n{k}: per step (ms)")
+    print("| step | native | wasm |")
+    print("|---|---:|---:|")
+    names = [s["step"] for s in (n.get("steps") or w.get("steps"))]
+    for name in names:
+        nv = next((s["median_ms"] for s in n.get("steps", []) if s["step"] == name), None)
+        wv = next((s["median_ms"] for s in w.get("steps", []) if s["step"] == name), None)
+        print(f"| {name} | {'–' if nv is None else f'{nv:.0f}'} | {'–' if wv is None else f'{wv:.0f}'} |")
+    print(f"| total | {ms(n or None)} | {ms(w or None)} |")
 PY
 if [[ "${GROWTH:-1}" != 0 ]]; then
   echo

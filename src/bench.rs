@@ -8,7 +8,7 @@
 //! field of view (224 × 160 × 128 mm), so a finer grid means more voxels over the same
 //! anatomy — e.g. 512 × 512 × 300 is 0.44 × 0.31 × 0.43 mm voxels. *Mesh kernels* use
 //! fixed meshes whatever the size (an icosphere of 1.3 M triangles; the talus surfaces of
-//! the [`DEFAULT_SIZE`] study, ≈ 120 k triangles and ≈ 60 k vertices, the scale of a
+//! the [`MESH_STUDY_SIZE`] study, ≈ 120 k triangles and ≈ 60 k vertices, the scale of a
 //! clinical CT talus), so their figures compare across sizes and with the peers.
 //!
 //! The clock is passed in (`now_ms`): this layer stays free of `std::time`, which does
@@ -66,6 +66,17 @@ pub const KERNELS: &[Kernel] = &[
     ),
     k("talus_pipeline", "CT files -> grow -> talus mesh", true),
     k(
+        "pipeline_bones_meshed",
+        "CT drop -> all bones meshed: decode, Auto bones, marching cubes of every bone",
+        true,
+    ),
+    k(
+        "pipeline_build",
+        "CT drop -> sliced three-size build: bones meshed, mirror the left talus, \
+         95/100/105 % plate, slice at 30 µm, hatch",
+        true,
+    ),
+    k(
         "volume_area",
         "volume + area of a 1.3 M-triangle sphere",
         false,
@@ -103,8 +114,16 @@ pub fn kernel_names() -> Vec<&'static str> {
 /// Sizes of the cost-growth study (voxels along x, y, z).
 pub const GROWTH_SIZES: &[[usize; 3]] = &[[128, 128, 128], [256, 256, 256], [512, 512, 300]];
 
-/// The size `osteon bench` and `scripts/bench.sh` use unless told otherwise.
-pub const DEFAULT_SIZE: [usize; 3] = [512, 512, 300];
+/// The size `osteon bench` and `scripts/bench.sh` use unless told otherwise (the
+/// pipeline targets are set for a 512 × 512 × 400 study).
+pub const DEFAULT_SIZE: [usize; 3] = [512, 512, 400];
+
+/// Study whose talus surfaces are the fixed inputs of the mesh kernels (kept at 300
+/// slices whatever the bench size, so mesh figures compare across runs).
+pub const MESH_STUDY_SIZE: [usize; 3] = [512, 512, 300];
+
+/// Layer thickness of `pipeline_build`, µm.
+pub const BUILD_LAYER_UM: f64 = 30.0;
 
 /// Iso-level of the bone surfaces (half-way soft tissue → cortex), HU.
 pub const BONE_ISO_HU: f64 = 720.0;
@@ -160,15 +179,25 @@ pub struct BenchResult {
     /// Millions of items per second at the median.
     pub mitems_per_s: f64,
     pub input: String,
+    /// Per-step medians of a pipeline kernel (empty for the others).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepTime>,
+}
+
+/// Median time of one step of a pipeline kernel over the timed runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepTime {
+    pub step: String,
+    pub median_ms: f64,
 }
 
 /// Fixed meshes of the mesh kernels (see the module docs).
 pub struct MeshInputs {
     /// Icosphere, r = 50 mm, 8 subdivisions (1 310 720 triangles).
     pub sphere: Mesh,
-    /// Right talus of the [`DEFAULT_SIZE`] study at [`BONE_ISO_HU`].
+    /// Right talus of the [`MESH_STUDY_SIZE`] study at [`BONE_ISO_HU`].
     pub talus: Mesh,
-    /// Left talus of the [`DEFAULT_SIZE`] study mirrored across the sagittal mid-plane.
+    /// Left talus of the [`MESH_STUDY_SIZE`] study mirrored across the sagittal mid-plane.
     pub mirrored_talus: Mesh,
 }
 
@@ -274,7 +303,7 @@ impl Bench {
     /// The fixed meshes of the mesh kernels.
     pub fn meshes(&mut self) -> Result<&MeshInputs, String> {
         if self.meshes.is_none() {
-            let default = study_params(DEFAULT_SIZE);
+            let default = study_params(MESH_STUDY_SIZE);
             let owned;
             let study = if self.params == default {
                 self.study()
@@ -303,6 +332,13 @@ impl Bench {
         now_ms: &mut dyn FnMut() -> f64,
     ) -> Result<BenchResult, String> {
         let runs = runs.max(1);
+        if let Some(build) = match kernel {
+            "pipeline_bones_meshed" => Some(false),
+            "pipeline_build" => Some(true),
+            _ => None,
+        } {
+            return self.run_pipeline(kernel, build, runs, now_ms);
+        }
         let p = self.params.clone();
         let voxels = (p.dims[0] * p.dims[1] * p.dims[2]) as u64;
         let vol_input = format!(
@@ -581,8 +617,159 @@ impl Bench {
                 0.0
             },
             input,
+            steps: Vec::new(),
         })
     }
+
+    /// The end-to-end kernels, timed step by step: one warm-up, then `runs` timed runs;
+    /// the kernel's median is that of the whole chain, each step's the median of its own
+    /// times.
+    fn run_pipeline(
+        &mut self,
+        kernel: &str,
+        build: bool,
+        runs: usize,
+        now_ms: &mut dyn FnMut() -> f64,
+    ) -> Result<BenchResult, String> {
+        let p = self.params.clone();
+        let files = self.series()?;
+        let mut totals = Vec::with_capacity(runs);
+        let mut steps: Vec<(&'static str, Vec<f64>)> = Vec::new();
+        let mut summary = String::new();
+        for run in 0..=runs {
+            let mut times = Vec::new();
+            let t0 = now_ms();
+            summary = pipeline(files, build, &mut |step| {
+                times.push((step, now_ms()));
+            })?;
+            // The chain ends at its last step (the summary text is not timed).
+            let t_end = times.last().map(|x| x.1).unwrap_or(t0);
+            if run == 0 {
+                continue; // warm-up
+            }
+            totals.push(t_end - t0);
+            let mut prev = t0;
+            for (n, (step, t)) in times.into_iter().enumerate() {
+                if steps.len() <= n {
+                    steps.push((step, Vec::new()));
+                }
+                if let Some(s) = steps.get_mut(n) {
+                    s.1.push(t - prev);
+                }
+                prev = t;
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
+        let median_ms = median(&mut totals);
+        let voxels = (p.dims[0] * p.dims[1] * p.dims[2]) as u64;
+        Ok(BenchResult {
+            kernel: kernel.to_string(),
+            median_ms,
+            min_ms: totals.first().copied().unwrap_or(0.0),
+            runs,
+            items: voxels,
+            mitems_per_s: if median_ms > 0.0 {
+                voxels as f64 / median_ms / 1000.0
+            } else {
+                0.0
+            },
+            input: format!(
+                "{} files of the {}x{}x{} phantom; {summary}",
+                files.len(),
+                p.dims[0],
+                p.dims[1],
+                p.dims[2]
+            ),
+            steps: steps
+                .into_iter()
+                .map(|(step, mut t)| StepTime {
+                    step: step.to_string(),
+                    median_ms: median(&mut t),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The chain from dropped CT files to every bone meshed and, with `build`, on to a
+/// sliced and hatched three-size build of the mirrored left talus. `mark(step)` is called
+/// at the end of each step. Returns a one-line summary of what was made.
+pub fn pipeline(
+    files: &[(String, Vec<u8>)],
+    build: bool,
+    mark: &mut dyn FnMut(&'static str),
+) -> Result<String, String> {
+    use crate::segment::auto::{auto_bones, AutoParams};
+    let ct = read(files)?;
+    mark("decode");
+    let bones =
+        auto_bones(&ct, &AutoParams::default(), &mut NoProgress).map_err(|e| e.to_string())?;
+    mark("auto_bones");
+    let params = McParams {
+        iso_hu: BONE_ISO_HU,
+    };
+    let mut meshes = Vec::with_capacity(bones.parts.len());
+    for part in &bones.parts {
+        let mesh = label_surface(&ct, &bones.labels, part.label, &params)
+            .map_err(|e| format!("{}: {e}", part.name))?;
+        meshes.push((part.name.clone(), mesh));
+    }
+    mark("marching_cubes_all");
+    let triangles: usize = meshes.iter().map(|(_, m)| m.triangles.len()).sum();
+    let mut summary = format!("{} bones, {triangles} triangles", meshes.len());
+    if !build {
+        return Ok(summary);
+    }
+    drop(ct);
+    drop(bones);
+    let left = meshes
+        .iter()
+        .find(|(n, _)| n == "left talus")
+        .map(|(_, m)| m)
+        .ok_or_else(|| {
+            let names: Vec<&str> = meshes.iter().map(|(n, _)| n.as_str()).collect();
+            format!(
+                "Auto bones found no left talus to mirror (parts: {})",
+                names.join(", ")
+            )
+        })?;
+    let implant = crate::mesh::mirror::mirror_sagittal(left);
+    mark("mirror_talus");
+    let plate =
+        crate::print::plate::build_plate(&implant, &crate::print::plate::PlateParams::default())
+            .map_err(|e| e.to_string())?;
+    let objects: Vec<&Mesh> = plate.objects.iter().map(|o| &o.mesh).collect();
+    let all = crate::mesh::shapes::concat(&objects);
+    // Stand the plate on z = 0 as `osteon slice` does.
+    let z0 = crate::mesh::measure::bounding_box(&all)
+        .map(|b| b.min_mm[2])
+        .unwrap_or(0.0);
+    let all = crate::mesh::shapes::translated(&all, [0.0, 0.0, -z0]);
+    mark("plate_95_100_105");
+    let slices = crate::print::slice::slice(
+        &all,
+        &crate::print::slice::SliceParams {
+            layer_um: BUILD_LAYER_UM,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    mark("slice_30um");
+    let scans =
+        crate::print::hatch::hatch_all(&slices, &crate::print::hatch::HatchParams::default())
+            .map_err(|e| e.to_string())?;
+    mark("hatch");
+    let hatch_mm: f64 = scans.iter().map(|s| s.hatch_length_mm).sum();
+    summary += &format!(
+        "; plate of {} objects ({} triangles), {} layers, {:.0} m of hatch",
+        plate.objects.len(),
+        all.triangles.len(),
+        scans.len(),
+        hatch_mm / 1000.0
+    );
+    Ok(summary)
 }
 
 fn tri_input(what: &str, mesh: &Mesh) -> String {
@@ -629,6 +816,37 @@ mod tests {
         let mut b = Bench::new([8, 8, 8]);
         let e = b.run("nope", 1, &mut || 0.0).unwrap_err();
         assert!(e.contains("region_grow"), "{e}");
+    }
+
+    #[test]
+    fn the_pipeline_meshes_bones_and_slices_a_build_with_a_time_per_step() {
+        // A coarse study (the default field of view at 1 mm voxels) keeps this quick.
+        let mut b = Bench::new([224, 160, 128]);
+        let mut t = 0.0;
+        let r = b
+            .run("pipeline_build", 1, &mut || {
+                t += 1.0;
+                t
+            })
+            .unwrap();
+        let names: Vec<&str> = r.steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "decode",
+                "auto_bones",
+                "marching_cubes_all",
+                "mirror_talus",
+                "plate_95_100_105",
+                "slice_30um",
+                "hatch"
+            ]
+        );
+        // The clock ticks once per call: the chain's time is the sum of its steps.
+        let sum: f64 = r.steps.iter().map(|s| s.median_ms).sum();
+        assert_eq!(r.median_ms, sum);
+        assert!(r.input.contains("12 bones"), "{}", r.input);
+        assert!(r.input.contains("plate of 5 objects"), "{}", r.input);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-// Bench page: times kernels in this tab's wasm instance. ?runs=N&only=a,b&size=512x512x300
+// Bench page: times kernels in this tab's wasm instance. ?runs=N&only=a,b&size=512x512x400
 // After each kernel it records the wasm memory size (WebAssembly memory never shrinks,
 // so this is the peak so far); open one page per kernel for per-kernel peaks, as
 // benches/wasm_bench.mjs does.
@@ -10,7 +10,7 @@ async function main() {
   const runs = Number(params.get('runs') || params.get('reps') || 5);
   const size = params.get('size') || '';
   const only = params.get('only') ? params.get('only').split(',') : benchKernels().map((k) => k.name);
-  const dims = (size || '512x512x300').split('x').map(Number);
+  const dims = (size || '512x512x400').split('x').map(Number);
   const rawInt16Bytes = 2 * dims[0] * dims[1] * dims[2];
   const memoryAtStart = wasm.memory.buffer.byteLength;
   const results = [];

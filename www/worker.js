@@ -5,6 +5,9 @@ import init, { Session } from './pkg/osteon.js';
 
 let session = null;
 let cancelRequested = false;
+// Dropped DICOM files, kept here rather than in wasm memory: each file goes to wasm only
+// while its header is parsed or its slices decoded (null after a drop with a .zip).
+let dropped = null;
 // The single-file build (scripts/bundle-single.mjs) posts the compiled wasm instead of a URL.
 const single = globalThis.OSTEON_SINGLE;
 const ready = Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
@@ -35,7 +38,14 @@ async function loadSeries(seriesId, pixelSpacing) {
       post({ type: 'cancelled' });
       return;
     }
-    done = session.loadStep(4);
+    if (dropped) {
+      for (let n = 0; n < 4 && done < total; n++) {
+        const f = dropped[session.nextFile()];
+        done = session.loadStepFrom(f.name, new Uint8Array(f.buffer), 4 - n);
+      }
+    } else {
+      done = session.loadStep(4);
+    }
     progress('Decoding slices', done, total);
   }
   sendStudy(session.finishLoad());
@@ -135,9 +145,21 @@ const handlers = {
   },
   async files({ files }) {
     session.clearFiles();
-    for (const f of files) session.addFile(f.name, new Uint8Array(f.buffer));
-    progress('Reading headers', 0, 1);
-    const scan = session.scan();
+    const isZip = (f) => { const b = new Uint8Array(f.buffer, 0, Math.min(4, f.buffer.byteLength)); return b[0] === 0x50 && b[1] === 0x4b && b[2] === 3 && b[3] === 4; };
+    let scan;
+    if (files.some(isZip)) {
+      dropped = null;
+      for (const f of files) session.addFile(f.name, new Uint8Array(f.buffer));
+      progress('Reading headers', 0, 1);
+      scan = session.scan();
+    } else {
+      dropped = files;
+      for (const [i, f] of files.entries()) {
+        session.scanAdd(f.name, new Uint8Array(f.buffer));
+        if (i % 50 === 0) progress('Reading headers', i, files.length);
+      }
+      scan = session.scanFinish();
+    }
     post({ type: 'scanned', ...scan });
   },
   async load({ seriesId, pixelSpacing }) {

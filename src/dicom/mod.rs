@@ -194,21 +194,51 @@ const TILT_LIMIT_DEG: f64 = 0.1;
 
 /// Parse the header of every file and group the frames into series.
 pub fn scan(files: &[FileBytes]) -> Scan {
-    let mut errors = Vec::new();
-    let mut headers = Vec::with_capacity(files.len());
+    let mut b = ScanBuilder::default();
     for f in files {
+        b.add(f);
+    }
+    b.finish()
+}
+
+/// [`scan`] one file at a time, so a caller can keep the file bytes elsewhere (the
+/// browser worker keeps them in JavaScript and hands each file to wasm only while it is
+/// parsed or decoded, so the dropped files never sit in wasm memory next to the volume).
+#[derive(Default)]
+pub struct ScanBuilder {
+    names: Vec<String>,
+    headers: Vec<Option<FileHeader>>,
+    errors: Vec<FileError>,
+}
+
+impl ScanBuilder {
+    /// Parses one file's header (its bytes are not kept).
+    pub fn add(&mut self, f: &FileBytes) {
         let h = parse::parse_object(f.bytes).and_then(|p| parse::extract_header(&p));
         match h {
-            Ok(h) => headers.push(Some(h)),
+            Ok(h) => self.headers.push(Some(h)),
             Err(reason) => {
-                errors.push(FileError {
+                self.errors.push(FileError {
                     name: f.name.to_string(),
                     reason,
                 });
-                headers.push(None);
+                self.headers.push(None);
             }
         }
+        self.names.push(f.name.to_string());
     }
+
+    /// Groups the parsed files into series.
+    pub fn finish(self) -> Scan {
+        scan_headers(self.names, self.headers, self.errors)
+    }
+}
+
+fn scan_headers(
+    names: Vec<String>,
+    headers: Vec<Option<FileHeader>>,
+    errors: Vec<FileError>,
+) -> Scan {
     let groups = series::group_frames(&headers);
     let mut series = Vec::with_capacity(groups.len());
     let mut plans = Vec::with_capacity(groups.len());
@@ -252,7 +282,7 @@ pub fn scan(files: &[FileBytes]) -> Scan {
     Scan {
         series,
         errors,
-        names: files.iter().map(|f| f.name.to_string()).collect(),
+        names,
         headers,
         groups,
         plans,
@@ -513,6 +543,58 @@ impl SeriesReader {
             self.cache = None;
         }
         Ok(end - start)
+    }
+
+    /// Index (in scan order) of the file the next slice comes from; `None` when every
+    /// slice is done.
+    pub fn next_file(&self) -> Option<usize> {
+        self.plan.slices.get(self.done).map(|s| s.frame.0)
+    }
+
+    /// Like [`decode_next`](Self::decode_next) with only the bytes of file
+    /// [`next_file`](Self::next_file): decodes up to `max_slices` consecutive slices
+    /// that come from that file; returns how many.
+    pub fn decode_next_from(
+        &mut self,
+        file: &FileBytes,
+        max_slices: usize,
+    ) -> Result<usize, DicomError> {
+        let Some(fi) = self.next_file() else {
+            return Ok(0);
+        };
+        if self.names.get(fi).map(String::as_str) != Some(file.name) {
+            return Err(DicomError::FilesChanged {
+                detail: format!(
+                    "expected file {}, got {}",
+                    self.names.get(fi).map(String::as_str).unwrap_or("?"),
+                    file.name
+                ),
+            });
+        }
+        let plane = self.summary.rows * self.summary.cols;
+        let start = self.done;
+        let mut s = start;
+        while s < self.total() && s - start < max_slices.max(1) && self.plan.slices[s].frame.0 == fi
+        {
+            let frame = self.plan.slices[s].frame.1;
+            if self.failed_files.contains(&fi) {
+                self.failed[s] = true;
+            } else if let Err(reason) = self.decode_one(file, fi, frame, s, plane) {
+                self.failed[s] = true;
+                self.failed_files.push(fi);
+                self.file_errors.push(FileError {
+                    name: file.name.to_string(),
+                    reason,
+                });
+            }
+            s += 1;
+        }
+        self.done = s;
+        // The decoded-file cache holds this file's parse: drop it when the file changes.
+        if self.next_file() != Some(fi) {
+            self.cache = None;
+        }
+        Ok(s - start)
     }
 
     fn decode_one(

@@ -41,6 +41,8 @@ struct StudyReport<'a> {
 pub struct Session {
     pub(crate) files: Vec<(String, Vec<u8>)>,
     pub(crate) scan: Option<Scan>,
+    /// Headers parsed so far by `scanAdd` (files kept by the worker, not here).
+    pub(crate) scan_builder: Option<dicom::ScanBuilder>,
     pub(crate) reader: Option<SeriesReader>,
     pub(crate) study: Option<LoadedSeries>,
     pub(crate) study_source: &'static str,
@@ -83,6 +85,7 @@ impl Session {
         Session {
             files: Vec::new(),
             scan: None,
+            scan_builder: None,
             reader: None,
             study: None,
             study_source: "",
@@ -101,6 +104,7 @@ impl Session {
     #[wasm_bindgen(js_name = clearFiles)]
     pub fn clear_files(&mut self) {
         self.files.clear();
+        self.scan_builder = None;
         self.scan = None;
         self.reader = None;
     }
@@ -129,6 +133,65 @@ impl Session {
         });
         self.scan = Some(scan);
         report
+    }
+
+    /// Parses the header of one dropped file whose bytes the caller keeps (no archives):
+    /// with `scanFinish` and `loadStepFrom` the dropped files never sit in wasm memory
+    /// next to the volume (a 512 × 512 × 1000 study would otherwise need both at once).
+    #[wasm_bindgen(js_name = scanAdd)]
+    pub fn scan_add(&mut self, name: &str, bytes: &[u8]) {
+        if self.scan_builder.is_none() {
+            self.clear_files();
+        }
+        self.scan_builder
+            .get_or_insert_with(dicom::ScanBuilder::default)
+            .add(&FileBytes { name, bytes });
+    }
+
+    /// Groups the files given to `scanAdd` into series; returns what `scan` returns.
+    #[wasm_bindgen(js_name = scanFinish)]
+    pub fn scan_finish(&mut self) -> Result<JsValue, JsError> {
+        let scan = self.scan_builder.take().unwrap_or_default().finish();
+        #[derive(Serialize)]
+        struct ScanReport<'a> {
+            series: &'a [dicom::SeriesSummary],
+            errors: &'a [dicom::FileError],
+        }
+        let report = to_js(&ScanReport {
+            series: &scan.series,
+            errors: &scan.errors,
+        });
+        self.scan = Some(scan);
+        report
+    }
+
+    /// Index (in `scanAdd` order) of the file the next slice of the load needs, or
+    /// undefined when every slice is done.
+    #[wasm_bindgen(js_name = nextFile)]
+    pub fn next_file(&self) -> Option<u32> {
+        self.reader
+            .as_ref()
+            .and_then(|r| r.next_file())
+            .map(|f| f as u32)
+    }
+
+    /// Decodes up to `max_slices` slices from `bytes`, the file `nextFile` named;
+    /// returns how many slices are done.
+    #[wasm_bindgen(js_name = loadStepFrom)]
+    pub fn load_step_from(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        max_slices: usize,
+    ) -> Result<usize, JsError> {
+        let reader = self
+            .reader
+            .as_mut()
+            .ok_or_else(|| JsError::new("no load in progress"))?;
+        reader
+            .decode_next_from(&FileBytes { name, bytes }, max_slices)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(reader.done())
     }
 
     /// Starts reading series `series_id`; returns the number of slices to decode.
@@ -247,18 +310,34 @@ impl Session {
     /// Iso-surface preview of the current study at `iso_hu`:
     /// `{ positions: Float32Array, normals: Float32Array, indices: Uint32Array }` in patient mm.
     #[wasm_bindgen(js_name = previewSurface)]
-    pub fn preview_surface(&self, iso_hu: f64) -> Result<js_sys::Object, JsError> {
-        // The CT table would hide the bones in the preview: leave it out.
-        let volume = &self.current()?.volume;
-        let without_table =
-            crate::segment::table::without_table(volume, iso_hu.round() as i16, -1000);
+    pub fn preview_surface(&mut self, iso_hu: f64) -> Result<js_sys::Object, JsError> {
+        // The CT table would hide the bones in the preview: leave it out. The table's
+        // voxels are set to air in place and restored afterwards (a copy of the whole
+        // volume would double the worker's memory for a large study).
+        let volume = &mut self.study.as_mut().ok_or_else(no_study)?.volume;
+        let table = crate::segment::table::table_footprint(volume, iso_hu.round() as i16);
+        let cells: Vec<usize> = (0..table.len()).filter(|&p| table[p]).collect();
+        let plane = table.len().max(1);
+        let mut saved = Vec::with_capacity(cells.len() * volume.dims[2]);
+        for slice in volume.data.chunks_exact_mut(plane) {
+            for &p in &cells {
+                saved.push(slice[p]);
+                slice[p] = -1000;
+            }
+        }
         let mesh = iso_surface_preview(
-            without_table.as_ref().unwrap_or(volume),
+            volume,
             &PreviewParams {
                 iso_hu,
                 ..PreviewParams::default()
             },
         );
+        let mut old = saved.into_iter();
+        for slice in volume.data.chunks_exact_mut(plane) {
+            for &p in &cells {
+                slice[p] = old.next().unwrap_or(slice[p]);
+            }
+        }
         let out = js_sys::Object::new();
         let set =
             |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());

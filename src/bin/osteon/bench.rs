@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// `osteon bench [--json] [--size NXxNYxNZ] [--only K1,K2] [--runs N]
-///               [--growth] [--write-data DIR]`
+///               [--growth] [--write-data DIR [--series-only]]`
 pub fn run(args: &[String]) -> Result<(), String> {
     let json = args.iter().any(|a| a == "--json");
     let size = match flag_value(args, "--size") {
@@ -15,6 +15,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         None => bench::DEFAULT_SIZE,
     };
     if let Some(dir) = flag_value(args, "--write-data") {
+        if args.iter().any(|a| a == "--series-only") {
+            return write_series(Path::new(dir), size);
+        }
         return write_data(Path::new(dir), size);
     }
     let runs_flag = flag_value(args, "--runs").or_else(|| flag_value(args, "--reps"));
@@ -167,6 +170,16 @@ fn write_mesh(dir: &Path, name: &str, mesh: &osteon::mesh::Mesh) -> Result<(), S
         .flat_map(|i| i.to_le_bytes())
         .collect();
     write(dir, &format!("{name}.triangles.u32"), &t)
+}
+
+/// Only the DICOM series of the phantom, straight into `dir` (the large-study check).
+fn write_series(dir: &Path, size: [usize; 3]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut b = Bench::new(size);
+    for (name, bytes) in b.series()? {
+        write(dir, name, bytes)?;
+    }
+    Ok(())
 }
 
 /// The inputs of every kernel that has a peer, for `benches/peers.py`: the DICOM series
