@@ -91,24 +91,23 @@ impl Scratch {
             }
             let (fq, xq) = (f[q], pos(q));
             loop {
-                match self.v.last() {
-                    None => {
-                        self.v.push(q);
-                        self.z.push(f64::NEG_INFINITY);
-                        break;
-                    }
-                    Some(&p) => {
-                        let xp = pos(p);
-                        let x = ((fq + xq * xq) - (f[p] + xp * xp)) / (2.0 * (xq - xp));
-                        if x <= *self.z.last().unwrap() {
-                            self.v.pop();
-                            self.z.pop();
-                        } else {
-                            self.v.push(q);
-                            self.z.push(x);
-                            break;
-                        }
-                    }
+                // `v` and `z` grow and shrink together.
+                let (Some(&p), Some(&z_last)) = (self.v.last(), self.z.last()) else {
+                    self.v.clear();
+                    self.z.clear();
+                    self.v.push(q);
+                    self.z.push(f64::NEG_INFINITY);
+                    break;
+                };
+                let xp = pos(p);
+                let x = ((fq + xq * xq) - (f[p] + xp * xp)) / (2.0 * (xq - xp));
+                if x <= z_last {
+                    self.v.pop();
+                    self.z.pop();
+                } else {
+                    self.v.push(q);
+                    self.z.push(x);
+                    break;
                 }
             }
         }

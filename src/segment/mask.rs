@@ -276,29 +276,35 @@ impl BitMask {
     }
 
     /// Bounding box of the set voxels, `None` when empty.
+    ///
+    /// Word by word: empty words are skipped, and each row's run of set bits inside a
+    /// word adds only its first and last voxel.
     pub fn bbox(&self) -> Option<VoxelBox> {
+        let nx = self.dims[0].max(1);
+        let ny = self.dims[1].max(1);
         let mut b: Option<VoxelBox> = None;
-        let nx = self.dims[0];
-        let rows = self.dims[1] * self.dims[2];
-        for r in 0..rows {
-            let start = r * nx;
-            if let Some(first) = self.next_set(start, start + nx) {
-                let mut last = first;
-                let mut p = first;
-                while let Some(q) = self.next_set(p, start + nx) {
-                    let end = self.next_clear(q, start + nx).unwrap_or(start + nx);
-                    last = end - 1;
-                    p = end;
-                }
-                let (j, k) = (r % self.dims[1], r / self.dims[1]);
-                let lo = VoxelBox {
-                    min: [first - start, j, k],
-                    max: [last - start, j, k],
+        let mut include = |n: usize| {
+            let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
+            match &mut b {
+                Some(x) => x.include(p),
+                None => b = Some(VoxelBox::point(p)),
+            }
+        };
+        for (wi, &word) in self.words.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let first = wi * 64 + bits.trailing_zeros() as usize;
+                // Bits of this word up to the end of `first`'s row.
+                let row_end = (first / nx + 1) * nx;
+                let seg = if row_end >= wi * 64 + 64 {
+                    bits
+                } else {
+                    bits & ((1u64 << (row_end - wi * 64)) - 1)
                 };
-                b = Some(match b {
-                    Some(x) => x.union(lo),
-                    None => lo,
-                });
+                let last = wi * 64 + 63 - seg.leading_zeros() as usize;
+                include(first);
+                include(last);
+                bits &= !seg;
             }
         }
         b
@@ -383,5 +389,40 @@ pub fn label_volume_mm3(labels: &Volume<u8>, label: u8) -> f64 {
 pub fn set_label(labels: &mut Volume<u8>, mask: &BitMask, value: u8) {
     for n in mask.iter() {
         labels.data[n] = value;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_equals_brute_force() {
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for case in 0..60 {
+            let dims = [
+                1 + (r() % 140) as usize,
+                1 + (r() % 6) as usize,
+                1 + (r() % 5) as usize,
+            ];
+            let density = r() % 200;
+            let m = BitMask::from_fn(dims, |_| r() % 1000 < density);
+            let mut want: Option<VoxelBox> = None;
+            for n in m.iter() {
+                let p = m.ijk(n);
+                want = Some(match want {
+                    Some(b) => b.union(VoxelBox::point(p)),
+                    None => VoxelBox::point(p),
+                });
+            }
+            assert_eq!(m.bbox(), want, "case {case}, dims {dims:?}");
+        }
     }
 }

@@ -16,6 +16,9 @@
 //! - [`auto`]: "Auto bones", one labelled part per bone.
 //! - [`table`]: CT table footprint.
 
+// Input-derived data never meets unwrap/expect here: errors say what is wrong instead.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod anatomy;
 pub mod auto;
 pub mod components;

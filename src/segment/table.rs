@@ -84,6 +84,7 @@ pub fn without_table(volume: &Volume<i16>, bone_hu: i16, air_hu: i16) -> Option<
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -443,6 +443,7 @@ fn dist2(pos: &[f32], a: u32, b: u32) -> f32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use nalgebra::Matrix4;
