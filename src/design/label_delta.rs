@@ -178,6 +178,11 @@ pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
         | Op::RemeshMesh { .. }
         | Op::DecimateMesh { .. }
         | Op::DeleteMesh { .. } => Bounds::Nothing,
+        // Print preparation works on meshes only.
+        Op::OrientPrint { .. }
+        | Op::PrintSupports { .. }
+        | Op::SlicePrint { .. }
+        | Op::BuildPlate { .. } => Bounds::Nothing,
     }
 }
 

@@ -346,7 +346,7 @@ fn apply_op(
                 meshes: &seg.meshes,
             };
             super::print_ops::apply(&inputs, &mut seg.print, op, progress)?;
-            return Ok(());
+            return Ok(false);
         }
         // Mesh objects: the label volume is not touched.
         Op::MirrorMesh { .. }
