@@ -7,10 +7,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS } from './harness.mjs';
 
 const browser = useBrowser();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The native CLI in release (a debug build hatches the job too slowly for a test). */
+function nativeOsteon() {
+  const bin = path.join(ROOT, 'target', 'release', 'osteon');
+  return fs.existsSync(bin) ? bin : null;
+}
 const LONG = { timeout: 240000 };
 
 const ops = (page) => page.evaluate(() => window.osteon.seg.ops.length);
@@ -159,4 +169,18 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   assert.deepEqual(again.errors, []);
   assertSameOrigin(again.requests);
   await again.page.close();
+  fs.writeFileSync(path.join(ARTIFACTS, 'print-link.txt'), `${link}\n`);
+
+  // `osteon replay` of the same link writes the same print files (when the native CLI
+  // is built in release).
+  const bin = nativeOsteon();
+  if (!bin) { console.log('# native comparison skipped: cargo build --release --bin osteon'); return; }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'osteon-print-'));
+  try {
+    execFileSync(bin, ['replay', link, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600000 });
+    const native = JSON.parse(fs.readFileSync(path.join(out, 'design-history.json'), 'utf8'));
+    assert.deepEqual(files(native), files(record));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 });
