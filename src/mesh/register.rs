@@ -8,15 +8,15 @@
 //! the mirrored healthy calcaneus onto the affected calcaneus is applied to the mirrored
 //! talus as well.
 //!
-//! Determinism: samples are every n-th vertex, nearest neighbours come from a kd-tree
-//! with index tie-breaks, trimming sorts with index tie-breaks; no threads, no hashing.
+//! Determinism: samples are every n-th vertex, nearest neighbours are exact with index
+//! tie-breaks ([`super::kdtree`]), trimming selects by (distance, sample index) and every
+//! sum runs in sample order; no threads, no hashing.
 //!
-//! Speed: the nearest-neighbour search is hand-written here ([`NearTree`]) rather than
-//! the generic kd-tree because ICP asks the same question 10⁶ times with a good guess —
-//! each sample's nearest point of the previous iteration. Starting from that guess
-//! prunes almost the whole tree; points are stored in tree order (no indirection) and
-//! small leaves are scanned linearly. The answer is the exact nearest point with the
-//! same (distance, index) tie-break, so results do not depend on the guess.
+//! Speed: ICP asks for each sample's nearest fixed point in every iteration. The search
+//! starts from the previous answer, and each sample keeps its few nearest points with the
+//! distance of the next one ([`Candidates`]): once ICP's steps are small, that proves the
+//! nearest point without searching the tree. The answers are exactly those of a full
+//! search, so the speed-ups do not change results.
 
 use nalgebra::{Matrix3, Matrix4, Matrix6, Rotation3, SymmetricEigen, Unit, Vector3, Vector6};
 
