@@ -472,7 +472,7 @@ impl Matcher {
                 return Some(best);
             }
         }
-        if !(step_mm <= STEP_FOR_CANDIDATES_MM) {
+        if step_mm > STEP_FOR_CANDIDATES_MM {
             // Still moving fast: candidates would not last; one seeded search is cheaper.
             c.len = 0;
             let seed = (seed != u32::MAX).then_some(seed as usize);
