@@ -11,6 +11,7 @@ pub mod adjacency;
 pub mod bvh;
 pub mod distance;
 pub mod io;
+pub(crate) mod kdtree;
 pub mod measure;
 pub mod mirror;
 pub mod pick;

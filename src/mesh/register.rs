@@ -8,18 +8,19 @@
 //! the mirrored healthy calcaneus onto the affected calcaneus is applied to the mirrored
 //! talus as well.
 //!
-//! Determinism: samples are every n-th vertex, nearest neighbours come from a kd-tree
-//! with index tie-breaks, trimming sorts with index tie-breaks; no threads, no hashing.
+//! Determinism: samples are every n-th vertex, nearest neighbours are exact with index
+//! tie-breaks ([`super::kdtree`]), trimming selects by (distance, sample index) and every
+//! sum runs in sample order; no threads, no hashing.
 //!
-//! Speed: the nearest-neighbour search is hand-written here ([`NearTree`]) rather than
-//! the generic kd-tree because ICP asks the same question 10⁶ times with a good guess —
-//! each sample's nearest point of the previous iteration. Starting from that guess
-//! prunes almost the whole tree; points are stored in tree order (no indirection) and
-//! small leaves are scanned linearly. The answer is the exact nearest point with the
-//! same (distance, index) tie-break, so results do not depend on the guess.
+//! Speed: ICP asks for each sample's nearest fixed point in every iteration. The search
+//! starts from the previous answer, and each sample keeps its few nearest points with the
+//! distance of the next one ([`Candidates`]): once ICP's steps are small, that proves the
+//! nearest point without searching the tree. The answers are exactly those of a full
+//! search, so the speed-ups do not change results.
 
 use nalgebra::{Matrix3, Matrix4, Matrix6, Rotation3, SymmetricEigen, Unit, Vector3, Vector6};
 
+use super::kdtree::{KdTree, Knn};
 use super::topology::{cross, dist2, dot, mesh_is_valid, sub, tri_normal2, vertex_normals, V3};
 use super::Mesh;
 
@@ -135,9 +136,10 @@ pub fn register_with_progress(
     if !(0.0..1.0).contains(&params.trim_fraction) {
         return Err(RegisterError::BadTrim(params.trim_fraction));
     }
-    let target = Target::new(fixed, usize::MAX);
+    let normals = vertex_normals(&fixed.positions_mm, &fixed.triangles);
+    let target = Target::new(fixed, &normals, usize::MAX);
     // The pose search runs against a thinned copy of the fixed surface (cheap queries).
-    let coarse = Target::new(fixed, params.init_samples.max(1) * 4);
+    let coarse = Target::new(fixed, &normals, params.init_samples.max(1) * 4);
     let samples = sample_vertices(moving, params.max_samples.max(1));
     let init_samples = sample_vertices(moving, params.init_samples.max(1));
 
@@ -175,13 +177,13 @@ pub fn register_with_progress(
             return Err(RegisterError::Cancelled);
         }
         let res = icp(&coarse, &init_samples, init, params.init_iterations, params);
-        if let Some((t, rms, _, _)) = res {
+        if let Some(r) = res {
             let better = match best {
                 None => true,
-                Some((b, _)) => rms < b,
+                Some((b, _)) => r.rms < b,
             };
             if better {
-                best = Some((rms, t));
+                best = Some((r.rms, r.t));
             }
         }
     }
@@ -189,25 +191,15 @@ pub fn register_with_progress(
     if !progress.report(total - 1, total) {
         return Err(RegisterError::Cancelled);
     }
-    let (t, rms, iterations, _) = icp(&target, &samples, start, params.max_iterations, params)
+    let r = icp(&target, &samples, start, params.max_iterations, params)
         .ok_or(RegisterError::NoPairs)?;
-    // Overlap over all samples.
-    let mut within = 0usize;
-    let lim2 = params.overlap_distance_mm * params.overlap_distance_mm;
-    for &p in &samples {
-        let q = apply(&t, p);
-        if let Some((_, d2)) = target.tree.nearest(q, u32::MAX, q) {
-            if d2 <= lim2 {
-                within += 1;
-            }
-        }
-    }
+    let overlap = target.overlap(&samples, &r.t, &r.nearest, params.overlap_distance_mm);
     progress.report(total, total);
     Ok(Registration {
-        fixed_from_moving: t,
-        rms_mm: rms,
-        overlap: within as f64 / samples.len().max(1) as f64,
-        iterations,
+        fixed_from_moving: r.t,
+        rms_mm: r.rms,
+        overlap,
+        iterations: r.iterations,
     })
 }
 
@@ -231,26 +223,17 @@ pub fn refine(
     if !(0.0..1.0).contains(&params.trim_fraction) {
         return Err(RegisterError::BadTrim(params.trim_fraction));
     }
-    let target = Target::new(fixed, usize::MAX);
+    let normals = vertex_normals(&fixed.positions_mm, &fixed.triangles);
+    let target = Target::new(fixed, &normals, usize::MAX);
     let samples = sample_vertices(moving, params.max_samples.max(1));
-    let (t, rms, iterations, _) = icp(&target, &samples, *init, params.max_iterations, params)
+    let r = icp(&target, &samples, *init, params.max_iterations, params)
         .ok_or(RegisterError::NoPairs)?;
-    let lim2 = params.overlap_distance_mm * params.overlap_distance_mm;
-    let within = samples
-        .iter()
-        .filter(|&&p| {
-            let q = apply(&t, p);
-            target
-                .tree
-                .nearest(q, u32::MAX, q)
-                .is_some_and(|(_, d2)| d2 <= lim2)
-        })
-        .count();
+    let overlap = target.overlap(&samples, &r.t, &r.nearest, params.overlap_distance_mm);
     Ok(Registration {
-        fixed_from_moving: t,
-        rms_mm: rms,
-        overlap: within as f64 / samples.len().max(1) as f64,
-        iterations,
+        fixed_from_moving: r.t,
+        rms_mm: r.rms,
+        overlap,
+        iterations: r.iterations,
     })
 }
 
@@ -369,16 +352,17 @@ fn principal_frame(mesh: &Mesh) -> (Vector3<f64>, Matrix3<f64>) {
     (c, e)
 }
 
+/// The fixed surface as ICP sees it: points in kd-tree order with their unit normals.
 struct Target {
-    pts: Vec<V3>,
+    tree: KdTree,
+    /// `normals[slot]` for `tree.points()[slot]`.
     normals: Vec<V3>,
-    tree: NearTree,
 }
 
 impl Target {
-    /// At most `max_points` vertices (every n-th) of the mesh, with their normals.
-    fn new(m: &Mesh, max_points: usize) -> Self {
-        let normals = vertex_normals(&m.positions_mm, &m.triangles);
+    /// At most `max_points` vertices (every n-th) of the mesh, with their normals
+    /// (`normals` are the mesh's vertex normals).
+    fn new(m: &Mesh, normals: &[V3], max_points: usize) -> Self {
         // Only vertices used by triangles (with a normal) take part.
         let keep: Vec<usize> = (0..m.positions_mm.len())
             .filter(|&i| dot(normals[i], normals[i]) > 0.0)
@@ -386,183 +370,205 @@ impl Target {
         let step = keep.len().div_ceil(max_points.max(1)).max(1);
         let keep: Vec<usize> = keep.into_iter().step_by(step).collect();
         let pts: Vec<V3> = keep.iter().map(|&i| m.positions_mm[i]).collect();
-        let normals: Vec<V3> = keep.iter().map(|&i| normals[i]).collect();
-        let tree = NearTree::new(&pts);
-        Target { pts, normals, tree }
+        let tree = KdTree::new(&pts);
+        let normals = tree
+            .ids()
+            .iter()
+            .map(|&k| normals[keep[k as usize]])
+            .collect();
+        Target { tree, normals }
+    }
+
+    /// Fraction of `samples` moved by `t` whose nearest target point lies within
+    /// `limit_mm`; `seeds` (slots, one per sample, or empty) speed the queries up.
+    fn overlap(&self, samples: &[V3], t: &Matrix4<f64>, seeds: &[u32], limit_mm: f64) -> f64 {
+        let lim2 = limit_mm * limit_mm;
+        let within = samples
+            .iter()
+            .enumerate()
+            .filter(|&(i, &p)| {
+                let seed = seeds.get(i).map(|&s| s as usize);
+                self.tree
+                    .nearest(apply(t, p), seed)
+                    .is_some_and(|(_, d2)| d2 <= lim2)
+            })
+            .count();
+        within as f64 / samples.len().max(1) as f64
     }
 }
 
-/// Ranges of at most this many points are leaves, scanned linearly.
-const LEAF: usize = 8;
+/// Nearest points kept per ICP sample, plus one: see [`Candidates`].
+const KNN: usize = 5;
 
-/// Exact nearest-neighbour search over points (see the module docs, "Speed").
-///
-/// Implicit median-split tree: the node of range `lo..hi` (in tree order) is the point
-/// at `mid = lo + (hi − lo) / 2`, split along `axis[mid]`; ranges of ≤ [`LEAF`] points
-/// are leaves.
-struct NearTree {
-    /// Points in tree order.
-    pts: Vec<V3>,
-    /// Original index of each point in tree order.
-    ids: Vec<u32>,
-    axis: Vec<u8>,
+/// A sample's `KNN − 1` nearest target points at the position `at` where they were last
+/// searched, and the distance `next_mm` of the next nearest. Every other target point is
+/// at least `next_mm` from `at`, so after the sample moves by δ it is at least
+/// `next_mm − δ` away; when the best candidate is nearer than that, it is the exact
+/// nearest point (same tie-break) and the tree is not searched. ICP's steps shrink fast,
+/// so most queries after the first few iterations are answered this way.
+#[derive(Clone, Copy)]
+struct Candidates {
+    at: V3,
+    next_mm: f64,
+    slots: [u32; KNN - 1],
+    len: usize,
 }
 
-impl NearTree {
-    fn new(pts: &[V3]) -> Self {
-        let mut idx: Vec<u32> = (0..pts.len() as u32).collect();
-        let mut axis = vec![0u8; pts.len()];
-        Self::build(pts, &mut idx, &mut axis);
-        NearTree {
-            pts: idx.iter().map(|&i| pts[i as usize]).collect(),
-            ids: idx,
-            axis,
+/// Margin (mm) for rounding in the distance comparison that skips a search; far above
+/// the rounding of squared distances of mm coordinates, far below any real gap.
+const SKIP_MARGIN_MM: f64 = 1e-9;
+
+/// Samples that moved more than this in the last ICP step (mm) are searched for their
+/// nearest point only; slower ones keep candidates for the next iterations.
+const STEP_FOR_CANDIDATES_MM: f64 = 0.1;
+
+/// Per-sample search state reused across ICP iterations (no allocation per iteration).
+struct Matcher {
+    cands: Vec<Candidates>,
+    knn: Knn<KNN>,
+}
+
+impl Matcher {
+    fn new(n: usize) -> Self {
+        Matcher {
+            cands: vec![
+                Candidates {
+                    at: [0.0; 3],
+                    next_mm: f64::NEG_INFINITY,
+                    slots: [u32::MAX; KNN - 1],
+                    len: 0,
+                };
+                n
+            ],
+            knn: Knn::default(),
         }
     }
 
-    fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8]) {
-        if idx.len() <= LEAF {
-            return;
-        }
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for &i in idx.iter() {
-            let p = pts[i as usize];
-            for k in 0..3 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        let mut ax = 0;
-        for k in 1..3 {
-            if hi[k] - lo[k] > hi[ax] - lo[ax] {
-                ax = k;
-            }
-        }
-        let mid = idx.len() / 2;
-        idx.select_nth_unstable_by(mid, |&a, &b| {
-            pts[a as usize][ax]
-                .total_cmp(&pts[b as usize][ax])
-                .then(a.cmp(&b))
-        });
-        axis[mid] = ax as u8;
-        let (li, ri) = idx.split_at_mut(mid);
-        let (la, ra) = axis.split_at_mut(mid);
-        Self::build(pts, li, la);
-        Self::build(pts, &mut ri[1..], &mut ra[1..]);
-    }
-
-    /// Original index of the nearest point to `q` and its squared distance, the smallest
-    /// index among equally near points. `guess` (an original index, or `u32::MAX`) with
-    /// its point `guess_pt` only speeds the search up.
+    /// Slot and squared distance of the nearest target point to `p`, sample `i`, which
+    /// moved by `step_mm` since the previous iteration; `seed` is a slot near `p` (or
+    /// `u32::MAX`).
     #[inline]
-    fn nearest(&self, q: V3, guess: u32, guess_pt: V3) -> Option<(usize, f64)> {
-        if self.pts.is_empty() {
-            return None;
-        }
-        let mut best = if guess == u32::MAX {
-            (u32::MAX, f64::INFINITY)
-        } else {
-            (guess, dist2(q, guess_pt))
-        };
-        self.nn(q, 0, self.pts.len(), &mut best);
-        Some((best.0 as usize, best.1))
-    }
-
-    fn nn(&self, q: V3, lo: usize, hi: usize, best: &mut (u32, f64)) {
-        if hi - lo <= LEAF {
-            for m in lo..hi {
-                let d = dist2(q, self.pts[m]);
-                let id = self.ids[m];
-                if d < best.1 || (d == best.1 && id < best.0) {
-                    *best = (id, d);
+    fn nearest(
+        &mut self,
+        tree: &KdTree,
+        i: usize,
+        p: V3,
+        step_mm: f64,
+        seed: u32,
+    ) -> Option<(u32, f64)> {
+        let c = self.cands.get_mut(i)?;
+        if c.len > 0 {
+            let pts = tree.points();
+            let mut best = (u32::MAX, f64::INFINITY);
+            for &s in &c.slots[..c.len] {
+                let d = dist2(p, pts[s as usize]);
+                if tree.before(d, s, best.1, best.0) {
+                    best = (s, d);
                 }
             }
-            return;
+            let moved = dist2(p, c.at).sqrt();
+            let scale = p.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            if best.1.sqrt() + moved + SKIP_MARGIN_MM * scale < c.next_mm {
+                return Some(best);
+            }
         }
-        let mid = lo + (hi - lo) / 2;
-        let p = self.pts[mid];
-        let d = dist2(q, p);
-        let id = self.ids[mid];
-        if d < best.1 || (d == best.1 && id < best.0) {
-            *best = (id, d);
+        if step_mm > STEP_FOR_CANDIDATES_MM {
+            // Still moving fast: candidates would not last; one seeded search is cheaper.
+            c.len = 0;
+            let seed = (seed != u32::MAX).then_some(seed as usize);
+            return tree.nearest(p, seed).map(|(s, d2)| (s as u32, d2));
         }
-        let ax = self.axis[mid] as usize;
-        let diff = q[ax] - p[ax];
-        let (first, second) = if diff < 0.0 {
-            ((lo, mid), (mid + 1, hi))
+        tree.nearest_k(p, &mut self.knn);
+        let k = &self.knn;
+        if k.len == 0 {
+            return None;
+        }
+        c.at = p;
+        c.len = k.len.min(KNN - 1);
+        c.slots.copy_from_slice(&k.slots[..KNN - 1]);
+        c.next_mm = if k.len == KNN {
+            k.d2[KNN - 1].sqrt()
         } else {
-            ((mid + 1, hi), (lo, mid))
+            f64::INFINITY
         };
-        if first.0 < first.1 {
-            self.nn(q, first.0, first.1, best);
-        }
-        if second.0 < second.1 && diff * diff <= best.1 {
-            self.nn(q, second.0, second.1, best);
-        }
+        Some((k.slots[0], k.d2[0]))
     }
 }
 
-/// Trimmed point-to-plane ICP from `init`. Returns (transform, rms of kept residuals,
-/// iterations, kept pairs).
+/// Result of [`icp`].
+struct Icp {
+    t: Matrix4<f64>,
+    /// RMS of the kept point-to-plane residuals, mm.
+    rms: f64,
+    iterations: usize,
+    /// Nearest target slot of each sample in the last iteration (`u32::MAX`: none).
+    nearest: Vec<u32>,
+}
+
+/// Trimmed point-to-plane ICP from `init`.
 fn icp(
     target: &Target,
     samples: &[V3],
     init: Matrix4<f64>,
     max_iter: usize,
     params: &RegisterParams,
-) -> Option<(Matrix4<f64>, f64, usize, usize)> {
+) -> Option<Icp> {
     let mut t = init;
-    // Per sample: transformed point, nearest target index (the next iteration's guess).
+    // Per sample: transformed point and nearest target slot.
     let mut moved: Vec<V3> = vec![[0.0; 3]; samples.len()];
     let mut nearest: Vec<u32> = vec![u32::MAX; samples.len()];
-    // Sort keys: (squared distance bits, sample). Distances are ≥ 0, so their bit
+    let mut matcher = Matcher::new(samples.len());
+    // Trim keys: (squared distance bits, sample). Distances are ≥ 0, so their bit
     // patterns order like the numbers and ties fall back to the sample index.
     let mut order: Vec<(u64, u32)> = Vec::with_capacity(samples.len());
-    let mut pairs: Vec<(f64, u32, V3, V3, V3)> = Vec::with_capacity(samples.len());
+    let mut dist_bits: Vec<u64> = vec![u64::MAX; samples.len()];
     let mut rms = f64::INFINITY;
     let mut iters = 0;
     for it in 0..=max_iter {
         order.clear();
         for (i, &s) in samples.iter().enumerate() {
             let p = apply(&t, s);
-            moved[i] = p;
-            let g = nearest[i];
-            let gp = if g == u32::MAX {
-                p
+            let step = if it == 0 {
+                f64::INFINITY
             } else {
-                target.pts[g as usize]
+                dist2(p, moved[i]).sqrt()
             };
-            if let Some((j, d2)) = target.tree.nearest(p, g, gp) {
-                nearest[i] = j as u32;
-                order.push(((d2 + 0.0).to_bits(), i as u32));
+            moved[i] = p;
+            // Seed: this sample's previous match, or in the first iteration the previous
+            // sample's (samples are every n-th vertex, so usually neighbours).
+            let seed = if it == 0 {
+                i.checked_sub(1).map_or(u32::MAX, |k| nearest[k])
+            } else {
+                nearest[i]
+            };
+            if let Some((j, d2)) = matcher.nearest(&target.tree, i, p, step, seed) {
+                nearest[i] = j;
+                dist_bits[i] = (d2 + 0.0).to_bits();
+                order.push((dist_bits[i], i as u32));
+            } else {
+                dist_bits[i] = u64::MAX;
             }
         }
         if order.len() < 6 {
             return None;
         }
-        order.sort_unstable();
         let keep = (((1.0 - params.trim_fraction) * order.len() as f64).round() as usize)
             .clamp(6, order.len());
-        pairs.clear();
-        pairs.extend(order[..keep].iter().map(|&(d2, i)| {
-            let j = nearest[i as usize] as usize;
-            (
-                f64::from_bits(d2),
-                i,
-                moved[i as usize],
-                target.pts[j],
-                target.normals[j],
-            )
-        }));
-        let kept = &pairs[..];
+        // The `keep` nearest pairs: everything up to the keep-th smallest key. Sums run in
+        // sample order, so they do not depend on how the selection permutes `order`.
+        let (_, &mut last, _) = order.select_nth_unstable(keep - 1);
+        let kept = |i: usize| (dist_bits[i], i as u32) <= last;
+        let pts = target.tree.points();
         let mut ss = 0.0;
         let mut centre = [0.0; 3];
-        for &(_, _, p, q, n) in kept {
-            let r = dot(sub(p, q), n);
-            ss += r * r;
-            for k in 0..3 {
-                centre[k] += p[k];
+        for (i, &p) in moved.iter().enumerate() {
+            if kept(i) {
+                let j = nearest[i] as usize;
+                let r = dot(sub(p, pts[j]), target.normals[j]);
+                ss += r * r;
+                for k in 0..3 {
+                    centre[k] += p[k];
+                }
             }
         }
         let previous_rms = rms;
@@ -572,16 +578,36 @@ fn icp(
         }
         let centre = centre.map(|c| c / keep as f64);
         // Linearised point-to-plane: minimise Σ ((p' + ω × p' + τ - q) · n)², p' = p - centre.
-        let mut a = Matrix6::<f64>::zeros();
-        let mut b = Vector6::<f64>::zeros();
-        for &(_, _, p, q, n) in kept {
-            let pc = sub(p, centre);
-            let c = cross(pc, n);
-            let j = Vector6::new(c[0], c[1], c[2], n[0], n[1], n[2]);
-            let r = dot(sub(p, q), n);
-            a += j * j.transpose();
-            b += j * r;
+        // Normal equations JᵀJ x = −Jᵀr, upper triangle accumulated.
+        let mut ata = [0.0; 21];
+        let mut atb = [0.0; 6];
+        for (i, &p) in moved.iter().enumerate() {
+            if kept(i) {
+                let j = nearest[i] as usize;
+                let (q, n) = (pts[j], target.normals[j]);
+                let c = cross(sub(p, centre), n);
+                let jr = [c[0], c[1], c[2], n[0], n[1], n[2]];
+                let r = dot(sub(p, q), n);
+                let mut e = 0;
+                for u in 0..6 {
+                    for v in u..6 {
+                        ata[e] += jr[u] * jr[v];
+                        e += 1;
+                    }
+                    atb[u] += jr[u] * r;
+                }
+            }
         }
+        let mut a = Matrix6::<f64>::zeros();
+        let mut e = 0;
+        for u in 0..6 {
+            for v in u..6 {
+                a[(u, v)] = ata[e];
+                a[(v, u)] = ata[e];
+                e += 1;
+            }
+        }
+        let b = Vector6::from(atb);
         let x = match a.cholesky() {
             Some(ch) => ch.solve(&(-b)),
             None => match a.try_inverse() {
@@ -614,7 +640,12 @@ fn icp(
         }
         t.fixed_view_mut::<3, 3>(0, 0).copy_from(&rr);
     }
-    Some((t, rms, iters, order.len()))
+    Some(Icp {
+        t,
+        rms,
+        iterations: iters,
+        nearest,
+    })
 }
 
 #[cfg(test)]
