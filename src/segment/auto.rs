@@ -24,7 +24,8 @@
 //!    ([`super::fill::fill_fov_holes`]), so a medullary cavity open to the volume's edge
 //!    is filled too and the part is a solid, capped bone.
 //! 5. Automatic split of bones joined through a narrow joint: each component is eroded
-//!    by `split_erosion_mm` and re-labelled (6-connected). When two or more eroded
+//!    by `split_erosion_mm` (at least one voxel along every axis, so thick slices still
+//!    split) and re-labelled (6-connected). When two or more eroded
 //!    pieces of at least `min_core_volume_mm3` remain, they become the markers of a
 //!    seeded watershed on the component's negated distance transform
 //!    ([`super::split`]), which hands every voxel of the component to one piece.
