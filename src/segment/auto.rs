@@ -24,8 +24,8 @@
 //!    ([`super::fill::fill_fov_holes`]), so a medullary cavity open to the volume's edge
 //!    is filled too and the part is a solid, capped bone.
 //! 5. Automatic split of bones joined through a narrow joint: each component is eroded
-//!    by `split_erosion_mm` (at least one voxel along every axis, so thick slices still
-//!    split) and re-labelled (6-connected). When two or more eroded
+//!    by `split_erosion_mm` (at least one voxel along the finest axis, so coarse grids
+//!    still split) and re-labelled (6-connected). When two or more eroded
 //!    pieces of at least `min_core_volume_mm3` remain, they become the markers of a
 //!    seeded watershed on the component's negated distance transform
 //!    ([`super::split`]), which hands every voxel of the component to one piece.
@@ -333,10 +333,10 @@ pub fn auto_bones(
         }
         let mut done = false;
         if let Some(r) = params.split_erosion_mm {
-            // At least one voxel along every axis: on thick slices a radius below the
-            // voxel size would erode nothing, and joints narrower than a voxel would
+            // At least one voxel along the finest axis: on coarse grids a radius below
+            // the voxel size would erode nothing, and joints narrower than a voxel would
             // never split.
-            let r = r.max(ct.spacing_mm.iter().cloned().fold(0.0, f64::max));
+            let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
             let core = erode(&region, r, ct.spacing_mm)?;
             let cc = label_components(&core, Connectivity::Six);
             let big: Vec<u32> = (1..=cc.count() as u32)
