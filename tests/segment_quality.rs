@@ -77,11 +77,6 @@ fn labels_sha(labels: &Volume<u8>) -> String {
 fn auto_bones_on_the_demo_meets_dice_volume_and_surface_distance_and_names_every_bone() {
     let study = demo::generate(&DemoParams::default());
     let auto = auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).unwrap();
-    // Naming must not change a single label.
-    assert_eq!(
-        labels_sha(&auto.labels),
-        golden::DEMO_AUTO_BONES_LABELS_SHA256
-    );
     assert_eq!(auto.parts.len(), 12, "one part per bone");
     let order: Vec<&str> = auto.parts.iter().map(|p| p.name.as_str()).collect();
     eprintln!("parts by label (largest first): {order:?}");
@@ -151,6 +146,11 @@ fn auto_bones_on_the_demo_meets_dice_volume_and_surface_distance_and_names_every
     matched.dedup();
     assert_eq!(matched.len(), 12, "every bone matched to its own part");
     assert!(failures.is_empty(), "{failures:#?}");
+    // Naming must not change a single label.
+    assert_eq!(
+        labels_sha(&auto.labels),
+        golden::DEMO_AUTO_BONES_LABELS_SHA256
+    );
 }
 
 /// Names must not depend on the grid or the seed's pose jitter of the left foot. At 2 mm
@@ -260,3 +260,60 @@ fn uniform_plastic_without_cortex_is_not_a_bone_part() {
         2
     );
 }
+
+/// Thick-slice CT (issue 4, part 3): the demo on 1.5 × 1.5 × 2 mm voxels, rasterised
+/// with partial volume on that grid (the same as resampling the CT), against the truth
+/// labels on the same grid. Prints Dice per bone and the names. Where a joint is
+/// narrower than a voxel bones still merge or split wrongly (the calcaneus splits in
+/// two on this grid), so the test holds what is reached today: at least
+/// [`THICK_SLICE_MIN_GOOD`] bones with Dice ≥ 0.97, and no bone carrying another bone's
+/// name (a rank name like "left bone 1" is allowed).
+#[test]
+fn auto_bones_on_thick_slices_separates_most_bones_and_never_misnames() {
+    let d = DemoParams::default();
+    let spacing = [1.5, 1.5, 2.0];
+    let dims =
+        [0, 1, 2].map(|a| (d.dims[a] as f64 * d.spacing_mm[a] / spacing[a]).round() as usize);
+    let study = demo::generate(&DemoParams {
+        dims,
+        spacing_mm: spacing,
+        ..d
+    });
+    let auto = auto_bones(&study.ct, &AutoParams::default(), &mut NoProgress).unwrap();
+    let s = score(&study, &auto);
+    eprintln!("demo on {dims:?} voxels of {spacing:?} mm: Auto bones vs truth on that grid");
+    eprintln!("| truth bone | Auto bones name | Dice | volume error |");
+    eprintln!("|---|---|---|---|");
+    let mut good = 0;
+    let mut misnamed = Vec::new();
+    for x in &s {
+        let name = name_of(&auto, x.part);
+        eprintln!(
+            "| {} | {} | {:.4} | {:+.2} % |",
+            x.truth,
+            name,
+            x.dice,
+            x.volume_error * 100.0
+        );
+        if x.dice >= 0.97 {
+            good += 1;
+        }
+        let side = x.truth.split(' ').next().unwrap_or_default();
+        let rank = name
+            .strip_prefix(&format!("{side} bone "))
+            .is_some_and(|r| r.parse::<usize>().is_ok());
+        if !(rank || name == x.truth) {
+            misnamed.push(format!("{} named \"{name}\"", x.truth));
+        }
+    }
+    assert!(misnamed.is_empty(), "{misnamed:?}");
+    assert!(
+        good >= THICK_SLICE_MIN_GOOD,
+        "{good} of {} bones with Dice ≥ 0.97",
+        s.len()
+    );
+}
+
+/// Bones (of 12) with Dice ≥ 0.97 on 1.5 × 1.5 × 2 mm voxels: 10 reached (5 before the
+/// split erosion grew to at least one voxel).
+const THICK_SLICE_MIN_GOOD: usize = 10;

@@ -19,9 +19,13 @@
 //! 4. 6-connected components; components below `min_part_volume_mm3` are dropped.
 //!    Enclosed cavities of each component are filled (6-connected background): trabecular
 //!    texture and noise dip below 226 HU inside a bone, and the pockets would otherwise
-//!    fragment the erosion of step 5.
+//!    fragment the erosion of step 5. Where the field of view cuts a bone, the holes of
+//!    its cross-section on the volume's boundary slice are filled first
+//!    ([`super::fill::fill_fov_holes`]), so a medullary cavity open to the volume's edge
+//!    is filled too and the part is a solid, capped bone.
 //! 5. Automatic split of bones joined through a narrow joint: each component is eroded
-//!    by `split_erosion_mm` and re-labelled (6-connected). When two or more eroded
+//!    by `split_erosion_mm` (at least one voxel along the finest axis, so coarse grids
+//!    still split) and re-labelled (6-connected). When two or more eroded
 //!    pieces of at least `min_core_volume_mm3` remain, they become the markers of a
 //!    seeded watershed on the component's negated distance transform
 //!    ([`super::split`]), which hands every voxel of the component to one piece.
@@ -41,7 +45,7 @@
 use super::anatomy::{name_parts, PartShape, SKULL};
 use super::components::label_components;
 use super::distance::squared_distance_mm2;
-use super::fill::fill_cavities;
+use super::fill::{fill_cavities, fill_fov_holes};
 use super::mask::voxel_volume_mm3;
 use super::morphology::erode;
 use super::split::watershed;
@@ -320,12 +324,19 @@ pub fn auto_bones(
         let bd = bx.dims();
         let mut region = region;
         if params.fill_cavities {
+            // Where the field of view cuts a bone, cap its medullary cavity first, so the
+            // cavity counts as enclosed.
+            fill_fov_holes(&mut region, &bx, dims);
             // Trabecular texture and noise dip below the window inside a bone; fill those
             // pockets first so the erosion below does not fragment the bone.
             region = fill_cavities(&region, Connectivity::Six);
         }
         let mut done = false;
         if let Some(r) = params.split_erosion_mm {
+            // At least one voxel along the finest axis: on coarse grids a radius below
+            // the voxel size would erode nothing, and joints narrower than a voxel would
+            // never split.
+            let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
             let core = erode(&region, r, ct.spacing_mm)?;
             let cc = label_components(&core, Connectivity::Six);
             let big: Vec<u32> = (1..=cc.count() as u32)

@@ -734,7 +734,7 @@ mod tests {
             // touching the grid border.
             let density = 1 + r() % 5;
             let mask = BitMask::from_fn(dims, |n| {
-                (ct.data[n] > 500 && r() % 7 != 0) || r() % 16 < density
+                (ct.data[n] > 500 && !r().is_multiple_of(7)) || r() % 16 < density
             });
             if mask.count() == 0 {
                 continue;

@@ -36,4 +36,4 @@ pub const TOTALSEG_J2K_SHA256: &str =
 pub const HEAD_CT_SHA256: &str = "bc9272e7567a4b24d677ba5becf6911b8cc661dad468f1e652116a201b3493f5";
 /// SHA-256 (as i16 volume) of the labels Auto bones makes on the default demo study.
 pub const DEMO_AUTO_BONES_LABELS_SHA256: &str =
-    "3d3fbb4eb3fd8d986533ee2fe228dbee300a57c7d2c093b9599ac1354c19333d";
+    "5f704aeed0693fe6680e8bcc749747d602ec44bf775c01d04e73b33d6e6fed6b";

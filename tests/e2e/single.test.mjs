@@ -14,7 +14,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(here, '../..');
 const SINGLE = path.join(ROOT, 'dist/osteon.html');
 // Same digest as tests/design_replay.rs and the Auto-bones test in app.test.mjs.
-const AUTO_BONES_LABELS_SHA256 = '3d3fbb4eb3fd8d986533ee2fe228dbee300a57c7d2c093b9599ac1354c19333d';
+const AUTO_BONES_LABELS_SHA256 = '5f704aeed0693fe6680e8bcc749747d602ec44bf775c01d04e73b33d6e6fed6b';
 
 let browser;
 let html;
