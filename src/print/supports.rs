@@ -1,5 +1,6 @@
 //! Cone supports for powder-bed fusion under every overhang, touching only
-//! non-articular faces.
+//! non-articular faces. [`SupportParams::style`] = [`SupportStyle::Block`] hands over to
+//! [`super::block_supports`] (perforated walls with teeth) with the same result type.
 //!
 //! Space: build-space millimetres, +z up; the plate is at `overhang.plate_height_mm`
 //! (default: the lowest point of the part, which then rests on it).
