@@ -11,10 +11,7 @@
 //! `i_overlay` (MIT/Apache, pure Rust, builds for wasm32) on the integer grid with
 //! integer math, so they are exact and give the same bits natively and in wasm; holes
 //! grow and islands shrink or vanish correctly, which a hand-written edge offset would
-//! not get right for thin or self-touching sections. The rings of one offset start at
-//! their lowest (y, x) vertex and are listed in a canonical order (by their points), so
-//! the output does not depend on i_overlay's output order or on batching
-//! ([`hatch_all`] offsets many layers per call).
+//! not get right for thin or self-touching sections.
 //!
 //! Hatches: lines at `spacing` on a global grid (line `j` at `(j + ½)·spacing` in the
 //! rotated frame, so neighbouring parts share the grid), direction `rotation·k` degrees
@@ -222,48 +219,19 @@ pub struct LayerScan {
 }
 
 /// Scan paths of every layer.
-///
-/// Speed: i_overlay's cost per offset call is mostly fixed (solver set-up), so the
-/// layers are offset in batches: each layer is moved along x by a whole number of grid
-/// units into its own band (bands far enough apart that inward offsets cannot meet),
-/// one call offsets the whole batch, and every output ring is moved back to its layer.
-/// The offset works on exact integers relative to each edge, so a ring comes out the same
-/// wherever it is (the tests compare against layer-by-layer offsets).
 pub fn hatch_all(slices: &Slices, params: &HatchParams) -> Result<Vec<LayerScan>, HatchError> {
     params.validate()?;
-    let rings = slices
-        .layers
-        .iter()
-        .map(int_rings)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut distances: Vec<f64> = (0..params.contour_count)
-        .map(|i| params.contour_inset_mm(i))
-        .collect();
-    distances.push(params.hatch_inset_mm());
-    let per_distance: Vec<Vec<Vec<Ring>>> = distances
-        .iter()
-        .map(|&d| inset_batched(&rings, d))
-        .collect();
     slices
         .layers
         .iter()
-        .enumerate()
-        .map(|(k, l)| {
-            let mut insets: Vec<Vec<Ring>> = per_distance
-                .iter()
-                .map(|v| v.get(k).cloned().unwrap_or_default())
-                .collect();
-            let region = insets.pop().unwrap_or_default();
-            scan_layer(l, params, insets.into_iter().flatten().collect(), region)
-        })
+        .map(|l| hatch_layer(l, params))
         .collect()
 }
 
-/// A closed ring in mm (first point not repeated).
-type Ring = Vec<[f64; 2]>;
-
-/// The layer's polygons as i_overlay rings, refusing coordinates beyond its safe range.
-fn int_rings(layer: &Layer) -> Result<Vec<Vec<IntPoint<i32>>>, HatchError> {
+/// Scan paths of one layer.
+pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, HatchError> {
+    params.validate()?;
+    const LIMIT: i64 = 1 << 28; // i_overlay's i32 safe range is ±2^29, offsets included
     let mut rings: Vec<Vec<IntPoint<i32>>> = Vec::with_capacity(layer.polygons.len());
     for p in &layer.polygons {
         let mut ring = Vec::with_capacity(p.points.len());
@@ -278,157 +246,59 @@ fn int_rings(layer: &Layer) -> Result<Vec<Vec<IntPoint<i32>>>, HatchError> {
         }
         rings.push(ring);
     }
-    Ok(rings)
-}
-
-/// i_overlay's i32 safe range is ±2^29, offsets included.
-const LIMIT: i64 = 1 << 28;
-
-/// Inward offset of one layer's rings by `mm` (round joins), rings in mm, each starting
-/// at its lowest (y, x) vertex, in canonical order.
-fn inset_rings(rings: &[Vec<IntPoint<i32>>], mm: f64) -> Vec<Ring> {
-    let mut out: Vec<Ring> = offset(rings, mm)
-        .into_iter()
-        .map(|r| ring_mm(&r, 0))
-        .collect();
-    out.sort_by(ring_order);
-    out
-}
-
-/// [`inset_rings`] of every layer, offset in batches placed side by side along x.
-fn inset_batched(layers: &[Vec<Vec<IntPoint<i32>>>], mm: f64) -> Vec<Vec<Ring>> {
-    let d = (mm * super::slice::UNITS_PER_MM).round() as i64;
-    let gap = 2 * d.abs() + 1000;
-    let mut out: Vec<Vec<Ring>> = vec![Vec::new(); layers.len()];
-    let mut k = 0;
-    while k < layers.len() {
-        // Bands: (first x of the band, shift applied, layer).
-        let mut bands: Vec<(i64, i64, usize)> = Vec::new();
-        let mut batch: Vec<Vec<IntPoint<i32>>> = Vec::new();
-        let mut cursor = -LIMIT;
-        while k < layers.len() {
-            let rings = &layers[k];
-            let (lo, hi) = rings
-                .iter()
-                .flatten()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), p| {
-                    (lo.min(p.x as i64), hi.max(p.x as i64))
-                });
-            if lo > hi {
-                k += 1;
-                continue;
-            }
-            if cursor + (hi - lo) >= LIMIT && !bands.is_empty() {
-                break;
-            }
-            let shift = cursor - lo;
-            bands.push((cursor, shift, k));
-            for r in rings {
-                batch.push(
-                    r.iter()
-                        .map(|p| IntPoint::new((p.x as i64 + shift) as i32, p.y))
-                        .collect(),
-                );
-            }
-            cursor += hi - lo + gap;
-            k += 1;
-        }
-        for r in offset(&batch, mm) {
-            let Some(first) = r.first() else { continue };
-            let x = first.x as i64;
-            let b = bands.partition_point(|band| band.0 <= x).saturating_sub(1);
-            if let Some(&(_, shift, layer)) = bands.get(b) {
-                if let Some(v) = out.get_mut(layer) {
-                    v.push(ring_mm(&r, shift));
-                }
-            }
-        }
-    }
-    for v in &mut out {
-        v.sort_by(ring_order);
-    }
-    out
-}
-
-/// Canonical order of rings that start at their lowest (y, x) vertex.
-fn ring_order(a: &Ring, b: &Ring) -> std::cmp::Ordering {
-    let key = |p: &[f64; 2]| (p[1], p[0]);
-    a.iter()
-        .zip(b.iter())
-        .map(|(p, q)| {
-            let (p, q) = (key(p), key(q));
-            p.0.total_cmp(&q.0).then(p.1.total_cmp(&q.1))
-        })
-        .find(|o| o.is_ne())
-        .unwrap_or(a.len().cmp(&b.len()))
-}
-
-/// Inward offset (round joins) of integer rings by `mm`: output rings on the grid.
-fn offset(rings: &[Vec<IntPoint<i32>>], mm: f64) -> Vec<Vec<IntPoint<i32>>> {
-    if rings.is_empty() {
-        return Vec::new();
-    }
     // Round joins (as the melt pool is round) in 1/64-turn steps: chords stay within
     // 0.12 % of the offset distance from the true offset curve.
     let join = IntLineJoin::Round(ArcOptions {
         max_step: Angle::from_bits(1 << 26),
         ..Default::default()
     });
-    let d = (mm * super::slice::UNITS_PER_MM).round() as i32;
-    rings
-        .outline(&IntOutlineStyle::new(-d).line_join(join))
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// A ring moved back by `shift` units along x, in mm, starting at its lowest (y, x)
-/// vertex so the output does not depend on where the offset happened to begin.
-fn ring_mm(ring: &[IntPoint<i32>], shift: i64) -> Ring {
-    let first = (0..ring.len())
-        .min_by_key(|&i| (ring[i].y, ring[i].x))
-        .unwrap_or(0);
-    ring[first..]
-        .iter()
-        .chain(&ring[..first])
-        .map(|p| {
-            [
-                (p.x as i64 - shift) as f64 / super::slice::UNITS_PER_MM,
-                p.y as f64 / super::slice::UNITS_PER_MM,
-            ]
-        })
-        .collect()
-}
-
-/// Scan paths of one layer.
-pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, HatchError> {
-    params.validate()?;
-    let rings = int_rings(layer)?;
+    let inset = |mm: f64| -> Vec<Vec<[f64; 2]>> {
+        let d = (mm * super::slice::UNITS_PER_MM).round() as i32;
+        let shapes = if rings.is_empty() {
+            Vec::new()
+        } else {
+            rings
+                .outline(&IntOutlineStyle::new(-d).line_join(join))
+                .unwrap_or_default()
+        };
+        shapes
+            .into_iter()
+            .flatten()
+            .map(|ring| {
+                // Start at the lowest (y, x) vertex so the output does not depend on
+                // where the offset happened to begin.
+                let first = (0..ring.len())
+                    .min_by_key(|&i| (ring[i].y, ring[i].x))
+                    .unwrap_or(0);
+                ring[first..]
+                    .iter()
+                    .chain(&ring[..first])
+                    .map(|p| {
+                        [
+                            p.x as f64 / super::slice::UNITS_PER_MM,
+                            p.y as f64 / super::slice::UNITS_PER_MM,
+                        ]
+                    })
+                    .collect()
+            })
+            .collect()
+    };
     let mut contours = Vec::new();
     for i in 0..params.contour_count {
-        contours.extend(inset_rings(&rings, params.contour_inset_mm(i)));
+        contours.extend(inset(params.contour_inset_mm(i)));
     }
-    let region = inset_rings(&rings, params.hatch_inset_mm());
-    scan_layer(layer, params, contours, region)
-}
-
-/// Hatches and lengths of a layer from its contours and hatch region (mm).
-fn scan_layer(
-    layer: &Layer,
-    params: &HatchParams,
-    contours: Vec<Ring>,
-    region: Vec<Ring>,
-) -> Result<LayerScan, HatchError> {
+    let region = inset(params.hatch_inset_mm());
     let angle = params.hatch_angle_deg(layer.index);
     let spacing = params.hatch_spacing_um / 1000.0;
     let hatches = match params.pattern {
         HatchPattern::Stripes { width_mm } => {
-            let pieces: Vec<Piece> = scan_pieces(&region, angle, spacing, width_mm)
-                .into_iter()
-                .map(|(m, j, seg)| ((m, 0), j, seg))
-                .collect();
-            meander(&sort_pieces(pieces))
+            let mut pieces: Vec<((i64, i64), i64, Segment)> =
+                scan_pieces(&region, angle, spacing, width_mm)
+                    .into_iter()
+                    .map(|(m, j, seg)| ((m, 0), j, seg))
+                    .collect();
+            pieces.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            meander(&pieces)
         }
         HatchPattern::Chessboard { square_mm } => {
             // Squares (m, n) in the layer-direction frame: even m + n hatched along the
@@ -449,13 +319,11 @@ fn scan_layer(
                     }
                 }
             }
-            meander(&sort_pieces(pieces))
+            pieces.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            meander(&pieces)
         }
     };
-    let len = |a: [f64; 2], b: [f64; 2]| {
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        (dx * dx + dy * dy).sqrt()
-    };
+    let len = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).hypot(b[1] - a[1]);
     let contour_length_mm = contours
         .iter()
         .map(|c| {
@@ -490,17 +358,6 @@ fn scan_layer(
         jump_length_mm,
     })
 }
-
-/// Pieces sorted by (group, line), keeping their order within a line (an unstable sort
-/// on the position as the last key: faster than a stable sort, same result).
-fn sort_pieces(pieces: Vec<Piece>) -> Vec<Piece> {
-    let mut v: Vec<(usize, Piece)> = pieces.into_iter().enumerate().collect();
-    v.sort_unstable_by_key(|a| (a.1 .0, a.1 .1, a.0));
-    v.into_iter().map(|(_, p)| p).collect()
-}
-
-/// A hatch piece: (group: stripe or square, line, segment).
-type Piece = ((i64, i64), i64, Segment);
 
 /// A scan vector `[start, end]` in mm.
 type Segment = [[f64; 2]; 2];
@@ -555,8 +412,7 @@ fn scan_pieces(
             }
         }
     }
-    // Equal keys are equal values, so an unstable sort gives the same order.
-    hits.sort_unstable_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
+    hits.sort_by(|p, q| p.0.cmp(&q.0).then(p.1.total_cmp(&q.1)));
     let mut out = Vec::new();
     let mut i = 0;
     while i + 1 < hits.len() {
@@ -752,47 +608,6 @@ mod tests {
         for (p, w) in bad.iter().zip(words) {
             let msg = p.validate().unwrap_err().to_string();
             assert!(msg.contains(w), "{msg}");
-        }
-    }
-
-    /// Compares two scans: same rings and vectors, points within `tol` mm.
-    pub(crate) fn assert_same_scan(a: &LayerScan, b: &LayerScan, tol: f64) {
-        assert_eq!(a.contours.len(), b.contours.len(), "layer {}", a.index);
-        for (p, q) in a.contours.iter().zip(&b.contours) {
-            assert_eq!(p.len(), q.len(), "layer {}", a.index);
-            for (u, v) in p.iter().zip(q) {
-                assert!((u[0] - v[0]).abs() <= tol && (u[1] - v[1]).abs() <= tol);
-            }
-        }
-        assert_eq!(a.hatches.len(), b.hatches.len(), "layer {}", a.index);
-        for (h, g) in a.hatches.iter().zip(&b.hatches) {
-            for k in 0..2 {
-                assert!((h[k][0] - g[k][0]).abs() <= tol && (h[k][1] - g[k][1]).abs() <= tol);
-            }
-        }
-        assert!((a.hatch_length_mm - b.hatch_length_mm).abs() <= 1e-6 * a.hatch_length_mm.max(1.0));
-    }
-
-    #[test]
-    fn batched_offsets_of_all_layers_equal_layer_by_layer_offsets() {
-        use crate::print::slice::{slice, SliceParams};
-        // Sections with holes, islands and changing size.
-        let m = crate::mesh::shapes::torus(12.0, 4.0, 48, 24);
-        let s = slice(&m, &SliceParams { layer_um: 100.0 }).unwrap();
-        for p in [
-            HatchParams::default(),
-            HatchParams {
-                contour_count: 0,
-                pattern: HatchPattern::Chessboard { square_mm: 5.0 },
-                ..Default::default()
-            },
-        ] {
-            let all = hatch_all(&s, &p).unwrap();
-            assert_eq!(all.len(), s.layers.len());
-            for (l, a) in s.layers.iter().zip(&all) {
-                let one = hatch_layer(l, &p).unwrap();
-                assert_same_scan(a, &one, 0.0);
-            }
         }
     }
 
