@@ -104,6 +104,16 @@ pub const KERNELS: &[Kernel] = &[
         "sweep-plane slicing of the talus at 50 µm (closed polygons)",
         false,
     ),
+    k(
+        "hatch_all",
+        "contours + stripe hatches of every 50 µm talus layer",
+        false,
+    ),
+    k(
+        "orient_search",
+        "build-orientation search of the talus (2,000 directions)",
+        false,
+    ),
 ];
 
 /// Names of every kernel.
@@ -471,6 +481,38 @@ impl Bench {
                     let slices =
                         crate::print::slice::slice(mesh, &params).map_err(|e| e.to_string())?;
                     std::hint::black_box(slices);
+                    Ok(())
+                })?;
+                (mesh.triangles.len() as u64, tri_input("talus", mesh))
+            }
+            "hatch_all" => {
+                let mesh = &self.meshes()?.talus;
+                let slices = crate::print::slice::slice(
+                    mesh,
+                    &crate::print::slice::SliceParams { layer_um: 50.0 },
+                )
+                .map_err(|e| e.to_string())?;
+                let params = crate::print::hatch::HatchParams::default();
+                time(&mut || {
+                    let scans = crate::print::hatch::hatch_all(&slices, &params)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(scans);
+                    Ok(())
+                })?;
+                (
+                    slices.layers.len() as u64,
+                    format!("{} talus layers at 50 µm", slices.layers.len()),
+                )
+            }
+            "orient_search" => {
+                use crate::print::orient::{orient, OrientParams};
+                use crate::print::overhang::ArticularMarks;
+                let mesh = &self.meshes()?.talus;
+                let marks = ArticularMarks::none(mesh.triangle_count());
+                time(&mut || {
+                    let o = orient(mesh, &marks, &OrientParams::default())
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(o);
                     Ok(())
                 })?;
                 (mesh.triangles.len() as u64, tri_input("talus", mesh))

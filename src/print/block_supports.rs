@@ -155,7 +155,8 @@ pub struct SupportWall {
 
 /// Joint left between a `y`-wall and an `x`-wall line (mm).
 pub const CROSSING_GAP_MM: f64 = 0.02;
-/// Lowest wall kept (surface to bottom, mm).
+/// Lowest wall kept (surface to bottom, mm; the warnings of
+/// [`SupportResult::warnings`](super::supports::SupportResult::warnings) name it).
 pub const MIN_HEIGHT_MM: f64 = 0.3;
 /// Solid wall kept above and below a window (mm).
 pub const HOLE_MARGIN_MM: f64 = 0.3;

@@ -1,5 +1,6 @@
 //! Cone supports for powder-bed fusion under every overhang, touching only
-//! non-articular faces.
+//! non-articular faces. [`SupportParams::style`] = [`SupportStyle::Block`] hands over to
+//! [`super::block_supports`] (perforated walls with teeth) with the same result type.
 //!
 //! Space: build-space millimetres, +z up; the plate is at `overhang.plate_height_mm`
 //! (default: the lowest point of the part, which then rests on it).
@@ -200,7 +201,12 @@ impl SupportResult {
                 self.dropped_near_articular
             ));
         }
-        if self.dropped_other > 0 {
+        if self.dropped_other > 0 && !self.walls.is_empty() {
+            w.push(format!(
+                "{} wall cells were left out where the overhang above or the ground below changes abruptly, or the gap below is under 0.3 mm",
+                self.dropped_other
+            ));
+        } else if self.dropped_other > 0 {
             w.push(format!(
                 "{} support contacts were left out because nothing below them could carry a support (check the mesh is closed and outward)",
                 self.dropped_other
