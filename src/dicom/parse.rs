@@ -110,21 +110,13 @@ fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
         EXPLICIT_BE => (true, true),
         // Deflated: check the inflated data set, whose lengths the parser will trust.
         "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => {
-            return match miniz_oxide::inflate::decompress_to_vec_with_limit(
-                data,
-                MAX_INFLATED_DATASET_BYTES,
-            ) {
-                Ok(inflated) => check_lengths(&inflated, EXPLICIT_LE),
-                Err(e) if e.status == miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
-                    Err(format!(
-                        "the deflated data set unpacks to more than {MAX_INFLATED_DATASET_BYTES} \
-                         bytes (dicom::MAX_INFLATED_DATASET_BYTES); the file is damaged, or \
-                         raise the limit"
-                    ))
-                }
-                // A damaged stream: the parser reads what inflates before the damage, so
-                // check those bytes (it would otherwise trust their lengths).
-                Err(e) => check_lengths(&e.output, EXPLICIT_LE),
+            return match inflate_as_the_parser_does(data) {
+                Some(inflated) => check_lengths(&inflated, EXPLICIT_LE),
+                None => Err(format!(
+                    "the deflated data set unpacks to more than {MAX_INFLATED_DATASET_BYTES} \
+                     bytes (dicom::MAX_INFLATED_DATASET_BYTES); the file is damaged, or \
+                     raise the limit"
+                )),
             };
         }
         _ => (true, false),
@@ -136,6 +128,33 @@ fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
             big_endian,
         },
     )
+}
+
+/// Inflate a raw deflate stream the way the parser's streaming decoder does: through a
+/// 32 KiB window that starts as zeros (so a back-reference before the start reads zeros
+/// instead of failing, unlike one-shot inflation), keeping what came out before any
+/// damage, since the parser reads those bytes too. `None` past
+/// [`MAX_INFLATED_DATASET_BYTES`].
+fn inflate_as_the_parser_does(data: &[u8]) -> Option<Vec<u8>> {
+    use miniz_oxide::inflate::stream::{inflate, InflateState};
+    use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+    let mut state = InflateState::new_boxed(DataFormat::Raw);
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    let mut input = data;
+    loop {
+        let r = inflate(&mut state, input, &mut chunk, MZFlush::None);
+        input = input.get(r.bytes_consumed..).unwrap_or(&[]);
+        out.extend_from_slice(chunk.get(..r.bytes_written).unwrap_or(&[]));
+        if out.len() > MAX_INFLATED_DATASET_BYTES {
+            return None;
+        }
+        match r.status {
+            Ok(MZStatus::Ok) if r.bytes_consumed > 0 || r.bytes_written > 0 => {}
+            // End of stream, no progress (input used up) or damage: the parser stops too.
+            _ => return Some(out),
+        }
+    }
 }
 
 /// A file whose meta says "uncompressed" but whose pixel data is encapsulated: use the
@@ -582,6 +601,91 @@ mod tests {
             e.contains("element (0010,0010) claims 1342177280 bytes"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn fuzz_dicom_deflate_reference_before_start_element_length_timeout() {
+        // The fuzzer's 20 s timeout (1.6 GB from a 2.5 kB file), rebuilt: the deflate
+        // stream copies from before its start, which one-shot inflation refuses but the
+        // parser's streaming decoder reads as zeros and goes on, to an element claiming
+        // far more than the stream holds. The pre-scan now inflates as the parser does.
+        // Fixed-Huffman block: literals "\x10\x00\x10\x00OB" (tag (0010,0010), VR OB),
+        // then a copy of 3 bytes from 300 bytes back (before the start: zeros for the
+        // reserved field and the length's low byte), the rest of the length 0x40000000
+        // as literals, then end of block.
+        let mut bits = BitWriter::default();
+        bits.put(1, 1); // final block
+        bits.put(1, 2); // fixed Huffman
+        for b in [0x10u8, 0x00, 0x10, 0x00, b'O', b'B'] {
+            bits.literal(b);
+        }
+        bits.copy_before_start();
+        for b in [0x00u8, 0x00, 0x40] {
+            bits.literal(b);
+        }
+        bits.put_code(0b0000000, 7); // end of block (256)
+        let deflated = bits.finish();
+        assert!(miniz_oxide::inflate::decompress_to_vec(&deflated).is_err());
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        let ts = b"1.2.840.10008.1.2.1.99\0";
+        file.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
+        file.extend_from_slice(&(ts.len() as u16).to_le_bytes());
+        file.extend_from_slice(ts);
+        file.extend_from_slice(&deflated);
+        let e = parse_object(&file).err().unwrap_or_default();
+        assert!(
+            e.contains("element (0010,0010) claims 1073741824 bytes"),
+            "{e}"
+        );
+    }
+
+    /// Deflate bit writer for the fixed-Huffman block above (RFC 1951, 3.2.6).
+    #[derive(Default)]
+    struct BitWriter {
+        out: Vec<u8>,
+        acc: u32,
+        n: u32,
+    }
+
+    impl BitWriter {
+        /// Extra bits and header fields: least significant bit first.
+        fn put(&mut self, value: u32, count: u32) {
+            for i in 0..count {
+                self.acc |= ((value >> i) & 1) << self.n;
+                self.n += 1;
+                if self.n == 8 {
+                    self.out.push(self.acc as u8);
+                    self.acc = 0;
+                    self.n = 0;
+                }
+            }
+        }
+        /// Huffman codes: most significant bit first.
+        fn put_code(&mut self, code: u32, len: u32) {
+            for i in (0..len).rev() {
+                self.put((code >> i) & 1, 1);
+            }
+        }
+        fn literal(&mut self, b: u8) {
+            if b < 144 {
+                self.put_code(0x30 + b as u32, 8);
+            } else {
+                self.put_code(0x190 + (b as u32 - 144), 9);
+            }
+        }
+        /// Length 3 (code 257), distance 300 (code 16: base 257, 7 extra bits = 43).
+        fn copy_before_start(&mut self) {
+            self.put_code(0b0000001, 7);
+            self.put_code(16, 5);
+            self.put(43, 7);
+        }
+        fn finish(mut self) -> Vec<u8> {
+            if self.n > 0 {
+                self.out.push(self.acc as u8);
+            }
+            self.out
+        }
     }
 
     /// Preamble, DICM and a file meta group whose transfer syntax is empty, so the
