@@ -34,10 +34,7 @@ export class PrintTools {
     for (const id of ['print-rx', 'print-ry', 'print-rz']) {
       $(id).oninput = () => { this.showRotation(); this.preview(); };
     }
-    $('print-supports').onclick = () => this.apply({
-      op: 'print_supports', critical_angle_deg: this.critical(), spacing_mm: Number($('print-spacing').value),
-      tip_radius_mm: 0.25, base_fraction: 0.4, sides: 8, penetration_mm: 0.1, articular_clearance_mm: 0.5, min_gap_mm: 0.2,
-    });
+    $('print-supports').onclick = () => this.apply(this.supportsOp());
     $('print-slice').onclick = () => this.apply({ op: 'slice_print', scan: this.scan() });
     $('print-plate').onclick = () => this.apply({
       op: 'build_plate', sizes_percent: $('print-sizes').value.split(',').map((s) => Number(s.trim())),
@@ -137,11 +134,29 @@ export class PrintTools {
     if (msg.seg) app.setStatus(this.summary(msg.seg.ops[msg.seg.ops.length - 1]), 'ready');
   }
 
+  /** The supports op; block walls pin their options (same defaults as `print::block_supports`). */
+  supportsOp() {
+    const spacing = Number($('print-spacing').value);
+    const style = $('print-style').value;
+    const op = {
+      op: 'print_supports', critical_angle_deg: this.critical(), spacing_mm: spacing,
+      tip_radius_mm: 0.25, base_fraction: 0.4, sides: 8, penetration_mm: 0.1, articular_clearance_mm: 0.5, min_gap_mm: 0.2,
+      style,
+    };
+    if (style === 'block') {
+      op.block = {
+        spacing_mm: Math.min(5, spacing), wall_mm: 0.25, tooth_pitch_mm: 0.5, tooth_height_mm: 0.4,
+        perforations: true, hole_height_mm: 0.6, hole_pitch_mm: 1.2,
+      };
+    }
+    return op;
+  }
+
   summary(op) {
     const s = this.state;
     switch (op && op.op) {
       case 'orient_print': return `Oriented ${s.oriented.name}: ${fmt(s.oriented.supported_area_mm2, 0)} mm² to support, ${fmt(s.oriented.height_mm, 1)} mm high.`;
-      case 'print_supports': return `${s.supports.count} supports, ${fmt(s.supports.volume_mm3, 0)} mm³, contact ${fmt(s.supports.contact_area_mm2, 1)} mm².`;
+      case 'print_supports': return `${s.supports.count} ${s.supports.style === 'block' ? 'block walls' : 'supports'}, ${fmt(s.supports.volume_mm3, 0)} mm³, contact ${fmt(s.supports.contact_area_mm2, 1)} mm².`;
       case 'slice_print': return `Sliced: ${s.sliced.layers} layers of ${s.sliced.layer_um} µm, build time ${hms(s.sliced.estimate.build_time_s)}.`;
       case 'build_plate': return `Build job: ${s.plate.objects.length} objects, ${s.plate.job.layers} layers, build time ${hms(s.plate.job.estimate.build_time_s)}.`;
       default: return 'Print preparation updated.';

@@ -270,6 +270,8 @@ pub struct Delta {
     pub threshold: Threshold,
     /// The mesh objects before a mesh op (unchanged by the other ops, so not kept).
     pub meshes: Option<super::meshes::MeshStore>,
+    /// The print preparation before a print op (oriented part, supports, slices, plate).
+    pub print: Option<super::print_ops::PrintStore>,
 }
 
 impl Delta {
@@ -286,6 +288,7 @@ impl Delta {
             parts: seg.parts.clone(),
             threshold: seg.threshold,
             meshes: op.is_mesh_op().then(|| seg.meshes.clone()),
+            print: op.is_print_op().then(|| seg.print.clone()),
         }
     }
 
@@ -309,6 +312,9 @@ impl Delta {
         seg.threshold = self.threshold;
         if let Some(m) = &self.meshes {
             seg.meshes = m.clone();
+        }
+        if let Some(p) = &self.print {
+            seg.print = p.clone();
         }
         let (b, before) = self.region.as_ref()?;
         write(&mut seg.labels, b, before);

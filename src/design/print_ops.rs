@@ -39,7 +39,7 @@ use crate::print::orient::{
 use crate::print::overhang::{ArticularMarks, OverhangMap, OverhangParams};
 use crate::print::plate::{build_plate, BuildPlate, PlateParams};
 use crate::print::slice::{slice, slice_at_heights, Layer, SliceParams, Slices};
-use crate::print::supports::{generate, SupportParams, SupportResult};
+use crate::print::supports::{generate, SupportParams, SupportResult, SupportStyle};
 use crate::progress::Progress;
 use crate::surface::mc::{label_surface, McParams};
 use crate::volume::Volume;
@@ -113,6 +113,7 @@ pub struct Oriented {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Supported {
     pub result: SupportResult,
+    pub style: SupportStyle,
 }
 
 /// A sliced job: layer polygons (part, and supports at the same heights), the settings,
@@ -497,11 +498,10 @@ pub fn apply(
             penetration_mm,
             articular_clearance_mm,
             min_gap_mm,
+            style,
+            block,
         } => {
             let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
-            // Fields the kernel gains later (e.g. a support style) keep their defaults
-            // until the op carries them.
-            #[allow(clippy::needless_update)]
             let params = SupportParams {
                 overhang: OverhangParams {
                     critical_angle_deg: *critical_angle_deg,
@@ -514,11 +514,15 @@ pub fn apply(
                 penetration_mm: *penetration_mm,
                 articular_clearance_mm: *articular_clearance_mm,
                 min_gap_mm: *min_gap_mm,
-                ..SupportParams::default()
+                style: *style,
+                block: block.clone().unwrap_or_default(),
             };
             let marks = ArticularMarks::none(o.mesh.triangle_count());
             let result = generate(&o.mesh, &marks, &params).map_err(kernel)?;
-            store.supports = Some(Supported { result });
+            store.supports = Some(Supported {
+                result,
+                style: *style,
+            });
             store.sliced = None;
         }
         Op::SlicePrint { scan } => {
@@ -684,6 +688,8 @@ pub struct OrientedReport {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SupportsReport {
+    pub style: SupportStyle,
+    /// Cones, or walls of block supports.
     pub count: usize,
     pub on_plate: usize,
     pub volume_mm3: f64,
@@ -744,8 +750,10 @@ pub fn report(store: &PrintStore) -> PrintReport {
                 .unwrap_or_default(),
         }),
         supports: store.supports.as_ref().map(|s| SupportsReport {
-            count: s.result.supports.len(),
-            on_plate: s.result.supports.iter().filter(|s| s.on_plate).count(),
+            style: s.style,
+            count: s.result.supports.len() + s.result.walls.len(),
+            on_plate: s.result.supports.iter().filter(|s| s.on_plate).count()
+                + s.result.walls.iter().filter(|w| w.on_plate).count(),
             volume_mm3: s.result.volume_mm3,
             contact_area_mm2: s.result.contact_area_mm2,
             plate_area_mm2: s.result.plate_area_mm2,
@@ -827,6 +835,8 @@ mod tests {
             penetration_mm: 0.1,
             articular_clearance_mm: 0.5,
             min_gap_mm: 0.2,
+            style: SupportStyle::Cone,
+            block: None,
         }
     }
 
@@ -909,6 +919,42 @@ mod tests {
         // An unknown field is refused, as for every op.
         let bad = json.replace("\"layer_um\"", "\"layer_mm\"");
         assert!(serde_json::from_str::<Op>(&bad).is_err());
+    }
+
+    #[test]
+    fn block_supports_are_a_pinned_style_of_the_supports_op() {
+        let block = Op::PrintSupports {
+            critical_angle_deg: 45.0,
+            spacing_mm: 2.0,
+            tip_radius_mm: 0.25,
+            base_fraction: 0.4,
+            sides: 8,
+            penetration_mm: 0.1,
+            articular_clearance_mm: 0.5,
+            min_gap_mm: 0.2,
+            style: SupportStyle::Block,
+            block: Some(crate::print::block_supports::BlockParams::default()),
+        };
+        let (ct, mut seg) = seg_with(part());
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3]), block.clone()]);
+        let r = report(&seg.print).supports.unwrap();
+        assert_eq!(r.style, SupportStyle::Block);
+        let made = &seg.print.supports.as_ref().unwrap().result;
+        assert!(made.supports.is_empty() && !made.walls.is_empty());
+        assert_eq!(r.count, made.walls.len());
+        // The style and the wall options travel in the op; an op without them (a link
+        // written before block supports) reads as cones.
+        let json = serde_json::to_string(&block).unwrap();
+        assert!(
+            json.contains("\"style\":\"block\"") && json.contains("\"wall_mm\""),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), block);
+        let old = serde_json::to_string(&supports_op())
+            .unwrap()
+            .replace(",\"style\":\"cone\"", "");
+        assert!(!old.contains("style"), "{old}");
+        assert_eq!(serde_json::from_str::<Op>(&old).unwrap(), supports_op());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! study. It holds parameters, voxel coordinates and settings only — never names, IDs,
 //! dates, UIDs or any header text — so it can travel in a URL.
 
+use crate::print::block_supports::BlockParams;
+use crate::print::supports::SupportStyle;
 use serde::{Deserialize, Serialize};
 
 /// Current schema of [`DesignState`]. Bump it when the meaning of a field changes and
@@ -171,6 +173,12 @@ pub enum Op {
         penetration_mm: f64,
         articular_clearance_mm: f64,
         min_gap_mm: f64,
+        /// Cone or block supports; links written before block supports carry none (cone).
+        #[serde(default)]
+        style: SupportStyle,
+        /// Block-support options, pinned when `style` is block.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        block: Option<BlockParams>,
     },
     /// Slice and hatch the oriented part (and its supports, when made).
     SlicePrint { scan: ScanSettings },

@@ -542,10 +542,8 @@ mod tests {
                     ..Default::default()
                 },
             );
-            for i in 0..b.len() {
-                if b[i] {
-                    assert_eq!(s.positions_mm[i], m.positions_mm[i]);
-                }
+            for (i, _) in b.iter().enumerate().filter(|(_, &fixed)| fixed) {
+                assert_eq!(s.positions_mm[i], m.positions_mm[i]);
             }
         }
     }

@@ -50,7 +50,8 @@ use crate::mesh::Mesh;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Options of block supports (inside [`SupportParams::block`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlockParams {
     /// Distance between parallel walls (mm), in [0.5, 5]. Default 1.
     pub spacing_mm: f64,

@@ -87,7 +87,8 @@ pub struct SupportParams {
 }
 
 /// Kind of supports.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SupportStyle {
     /// Cone supports on a lattice (this module).
     #[default]

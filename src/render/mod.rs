@@ -164,6 +164,8 @@ impl Scene3d {
     /// Wraps the WebGL2 context of the page's canvas.
     pub fn new(gl: web_sys::WebGl2RenderingContext) -> Result<Self, String> {
         let glow_context = three_d::context::Context::from_webgl2_context(gl);
+        // three-d takes the GL context as an Arc; wasm has one thread, so it never crosses.
+        #[allow(clippy::arc_with_non_send_sync)]
         let context =
             Context::from_gl_context(Arc::new(glow_context)).map_err(|e| e.to_string())?;
         Ok(Scene3d {

@@ -71,6 +71,8 @@ pub(crate) struct UndoRecord {
 
 /// Undo records hold at most this many label volumes' worth of bytes (memory in wasm).
 const UNDO_BUDGET_LABELS: usize = 1;
+/// Undo records that keep a whole print state (see `record`).
+const UNDO_PRINT_STATES: usize = 4;
 
 impl Default for Session {
     fn default() -> Self {
@@ -660,6 +662,19 @@ impl Session {
         let mut total: usize = self.records.iter().map(|r| r.delta.bytes()).sum();
         while total > budget && !self.records.is_empty() {
             total -= self.records.remove(0).delta.bytes();
+        }
+        // Print states (sliced jobs) can be large and are not in the byte count: keep the
+        // newest few; older print ops are undone by replaying.
+        while self
+            .records
+            .iter()
+            .filter(|r| r.delta.print.is_some())
+            .count()
+            > UNDO_PRINT_STATES
+        {
+            if let Some(i) = self.records.iter().position(|r| r.delta.print.is_some()) {
+                self.records.remove(i);
+            }
         }
         Ok(())
     }

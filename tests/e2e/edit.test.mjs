@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import { nativeOsteon } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
@@ -262,15 +263,16 @@ test('lasso fills a loop into the selected part and a cut line splits it in two'
   assert.equal(op.axis, 2);
   assert.equal(op.index, k);
   // A slightly larger loop with Lasso erase takes those voxels away again. (Mouse
-  // sampling can move a drawn vertex by a voxel, so the erase loop has a 2-voxel margin.)
+  // sampling and a re-flow of the views can move a drawn vertex by a voxel or so, so the
+  // erase loop has a 3-voxel margin.)
   await page.click('[data-tool="lasso-erase"]');
-  await afterOp(page, () => drawLoop(2));
+  await afterOp(page, () => drawLoop(3));
   const eraseOp = await page.evaluate(() => window.osteon.design.ops.at(-1));
   assert.equal(eraseOp.op, 'lasso_erase');
   assert.equal(eraseOp.index, k);
   // Every filled voxel is gone; the margin ring may also take a few of the bone's own.
   const erased = await voxelsOf(page, label);
-  assert.ok(erased <= start && start - erased <= 21 * 21 - 17 * 17, `lasso erase: ${start} -> ${filled} -> ${erased}`);
+  assert.ok(erased <= start && start - erased <= 23 * 23 - 17 * 17, `lasso erase: ${start} -> ${filled} -> ${erased}`);
   await afterOp(page, () => page.keyboard.press('Control+z'));
   assert.equal(await voxelsOf(page, label), filled);
 
@@ -294,14 +296,6 @@ test('lasso fills a loop into the selected part and a cut line splits it in two'
   assert.deepEqual(errors, []);
   await page.close();
 });
-
-/** The native CLI built last, if any (the native test tier builds target/debug/osteon). */
-function nativeOsteon() {
-  const root = path.resolve(here, '../..');
-  const bins = ['release', 'debug'].map((p) => path.join(root, 'target', p, 'osteon')).filter((b) => fs.existsSync(b));
-  bins.sort((x, y) => fs.statSync(y).mtimeMs - fs.statSync(x).mtimeMs);
-  return bins[0] || null;
-}
 
 test('incremental edits keep the page\'s labels equal to the worker\'s and to a native replay', { timeout: 400000 }, async (t) => {
   const { page, errors } = await openApp();

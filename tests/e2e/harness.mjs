@@ -12,6 +12,7 @@ export const BASE_URL = process.env.BASE_URL || 'http://127.0.0.1:8080/';
 export const ORIGIN = new URL(BASE_URL).origin;
 export const SHARED = path.resolve(here, '../../../shared/data');
 export const ARTIFACTS = path.join(here, 'artifacts');
+export const ROOT = path.resolve(here, '../..');
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
 export const CHROMIUM_ARGS = [
@@ -66,4 +67,14 @@ export function assertSameOrigin(requests) {
 export async function download(page, selector) {
   const [d] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   return { name: d.suggestedFilename(), bytes: fs.readFileSync(await d.path()) };
+}
+
+/**
+ * The native CLI built last, or null (the native test tier builds target/debug/osteon; a
+ * stale release build is not used once a newer debug build exists).
+ */
+export function nativeOsteon() {
+  const bins = ['release', 'debug'].map((p) => path.join(ROOT, 'target', p, 'osteon')).filter((b) => fs.existsSync(b));
+  bins.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return bins[0] || null;
 }

@@ -7,18 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { useBrowser, openPage, waitForStudy, assertSameOrigin, download } from './harness.mjs';
+import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, nativeOsteon } from './harness.mjs';
 
 const browser = useBrowser();
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The native CLI built last (the native test tier builds target/debug/osteon). */
-function nativeOsteon() {
-  const bins = ['release', 'debug'].map((p) => path.join(ROOT, 'target', p, 'osteon')).filter((b) => fs.existsSync(b));
-  bins.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  return bins[0] || null;
-}
 
 test('the browser and osteon replay give the same SHA-256 for every output of a design', { timeout: 300000 }, async (t) => {
   const bin = nativeOsteon();

@@ -1,5 +1,5 @@
 // End-to-end: the Print panel. Demo → Auto bones → Calculate parts → select the right
-// talus → Orient (ranking, overhang map, hand rotation preview and apply) → Supports →
+// navicular → Orient (ranking, overhang map, hand rotation preview and apply) → Supports →
 // a refused layer thickness → Slice → scrub the layers → export G-code and CLI (headers
 // checked) → Build job; then the design link, opened in a fresh page, replays to the
 // same print outputs (the design-history records list the same files and SHA-256).
@@ -10,17 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS } from './harness.mjs';
+import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeOsteon } from './harness.mjs';
 
 const browser = useBrowser();
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** The native CLI in release (a debug build hatches the job too slowly for a test). */
-function nativeOsteon() {
-  const bin = path.join(ROOT, 'target', 'release', 'osteon');
-  return fs.existsSync(bin) ? bin : null;
-}
 const LONG = { timeout: 240000 };
 
 const ops = (page) => page.evaluate(() => window.osteon.seg.ops.length);
@@ -55,9 +48,11 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   await waitForStudy(page);
   await page.click('#calc-parts');
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
-  const talus = await page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'right talus').label);
-  await page.evaluate((label) => window.osteon.meshTools.select({ part: label }), talus);
-  assert.match(await page.$eval('#print-target', (e) => e.textContent), /right talus/);
+  // The navicular, the smallest bone of the demo, keeps the hatched job quick; the panel
+  // works the same on the talus.
+  const bone = await page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'right navicular').label);
+  await page.evaluate((label) => window.osteon.meshTools.select({ part: label }), bone);
+  assert.match(await page.$eval('#print-target', (e) => e.textContent), /right navicular/);
 
   // Orient: a ranking, a colour map with red overhang faces, no articular marks (said so).
   await setValue(page, '#print-directions', 1000);
@@ -101,7 +96,7 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   await page.click('#print-slice');
   await afterOp(page, ++n);
   const layers = Number(await page.$eval('#print-estimate', (e) => e.dataset.layers));
-  assert.ok(layers > 100 && layers < 1000, `${layers} layers`);
+  assert.ok(layers > 50 && layers < 1000, `${layers} layers`);
   const estimate = await page.$eval('#print-estimate', (e) => e.textContent);
   for (const words of ['Build time', 'Scan length', 'g Ti-6Al-4V', 'Powder', 'Supports']) assert.ok(estimate.includes(words), `${words} in ${estimate}`);
 
@@ -140,7 +135,7 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   assert.match(await page.$eval('#print-plate-report', (e) => e.textContent), /implant 95 %.*implant 105 %.*coupon 2/);
   await page.selectOption('#print-source', 'plate');
   const plateLayers = Number(await page.$eval('#print-estimate', (e) => e.dataset.layers));
-  assert.ok(plateLayers > layers, 'the coupons make the plate taller than the talus');
+  assert.ok(plateLayers > layers, 'the coupons make the plate taller than the navicular');
 
   // Undo removes the build job, redo restores it.
   await page.click('#undo');
@@ -152,7 +147,7 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   const link = await page.evaluate(() => location.hash);
   const record = JSON.parse((await downloadJob(page, '#design-history')).bytes.toString('utf8'));
   const files = (h) => h.outputs.map((o) => `${o.file} ${o.bytes} ${o.sha256}`);
-  for (const f of ['print_right_talus_oriented.stl', 'print_right_talus_supports.stl', 'print_right_talus.gcode', 'print_right_talus.cli', 'print_plate.3mf', 'print_plate.cli']) {
+  for (const f of ['print_right_navicular_oriented.stl', 'print_right_navicular_supports.stl', 'print_right_navicular.gcode', 'print_right_navicular.cli', 'print_plate.3mf', 'print_plate.cli']) {
     assert.ok(record.outputs.some((o) => o.file === f), `${f} among the outputs: ${files(record)}`);
   }
   assert.deepEqual(errors, []);
@@ -172,9 +167,9 @@ test('orient, support, slice, scrub, export and build a job; the link replays to
   fs.writeFileSync(path.join(ARTIFACTS, 'print-link.txt'), `${link}\n`);
 
   // `osteon replay` of the same link writes the same print files (when the native CLI
-  // is built in release).
+  // is built: the native test tier builds it).
   const bin = nativeOsteon();
-  if (!bin) { console.log('# native comparison skipped: cargo build --release --bin osteon'); return; }
+  if (!bin) { console.log('# native comparison skipped: cargo build --bin osteon first'); return; }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'osteon-print-'));
   try {
     execFileSync(bin, ['replay', link, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600000 });
