@@ -327,23 +327,8 @@ pub(super) fn generate(
 
     // Ray casting and articular clearance.
     let bvh = Bvh::build(mesh).map_err(OverhangError::from)?;
-    let articular_bvh = if marks.count() > 0 {
-        let tris = mesh
-            .triangles
-            .iter()
-            .zip(&marks.mask)
-            .filter(|(_, m)| **m)
-            .map(|(t, _)| *t)
-            .collect();
-        Some(Bvh::build(&Mesh::new(mesh.positions_mm.clone(), tris)).map_err(OverhangError::from)?)
-    } else {
-        None
-    };
-    let near_articular = |p: [f64; 3], r: f64| {
-        articular_bvh
-            .as_ref()
-            .is_some_and(|b| b.closest_point_within(p, r + clearance).is_some())
-    };
+    let articular = super::supports::ArticularProximity::new(mesh, marks, clearance)?;
+    let near_articular = |p: [f64; 3], r: f64| articular.near(p, r);
     const LIFT: f64 = 1e-3;
     // `sides`: the surface on the wall's two faces at this sample (a ray goes down from
     // each, so the whole thickness stands on the same ground).
@@ -398,7 +383,7 @@ pub(super) fn generate(
                 return Probe::Other;
             }
             // The column itself, every millimetre.
-            if articular_bvh.is_some() {
+            if articular.any() {
                 let steps = ((z - bottom) / 1.0).ceil().max(1.0) as usize;
                 for k in 1..steps {
                     let zk = bottom + (z - bottom) * k as f64 / steps as f64;

@@ -387,23 +387,8 @@ pub fn generate(
 
     // 2–3. Rays down, articular clearance.
     let bvh = Bvh::build(mesh).map_err(OverhangError::from)?;
-    let articular_bvh = if marks.count() > 0 {
-        let tris = mesh
-            .triangles
-            .iter()
-            .zip(&marks.mask)
-            .filter(|(_, m)| **m)
-            .map(|(t, _)| *t)
-            .collect();
-        Some(Bvh::build(&Mesh::new(mesh.positions_mm.clone(), tris)).map_err(OverhangError::from)?)
-    } else {
-        None
-    };
-    let near_articular = |p: [f64; 3], r: f64| {
-        articular_bvh
-            .as_ref()
-            .is_some_and(|b| b.closest_point_within(p, r + clearance).is_some())
-    };
+    let articular = ArticularProximity::new(mesh, marks, clearance)?;
+    let near_articular = |p: [f64; 3], r: f64| articular.near(p, r);
     let mut placed: Vec<(Option<(i64, i64)>, Support)> = Vec::new();
     let (mut dropped_near_articular, mut dropped_other) = (0, 0);
     const LIFT: f64 = 1e-3;
@@ -693,6 +678,50 @@ fn append_frustum(m: &mut Mesh, s: &Support, ring: &[[f64; 2]]) {
         m.triangles.push([tc, t0 + k, t0 + k1]);
         m.triangles.push([b0 + k, b0 + k1, t0 + k1]);
         m.triangles.push([b0 + k, t0 + k1, t0 + k]);
+    }
+}
+
+/// Closeness to the articular faces: a BVH over the marked triangles only (none when
+/// nothing is marked), shared by cone and block supports.
+pub(super) struct ArticularProximity {
+    bvh: Option<Bvh>,
+    clearance_mm: f64,
+}
+
+impl ArticularProximity {
+    pub(super) fn new(
+        mesh: &Mesh,
+        marks: &ArticularMarks,
+        clearance_mm: f64,
+    ) -> Result<Self, SupportError> {
+        let bvh = if marks.count() > 0 {
+            let tris = mesh
+                .triangles
+                .iter()
+                .zip(&marks.mask)
+                .filter(|(_, m)| **m)
+                .map(|(t, _)| *t)
+                .collect();
+            Some(
+                Bvh::build(&Mesh::new(mesh.positions_mm.clone(), tris))
+                    .map_err(OverhangError::from)?,
+            )
+        } else {
+            None
+        };
+        Ok(ArticularProximity { bvh, clearance_mm })
+    }
+
+    /// True when any face is marked articular.
+    pub(super) fn any(&self) -> bool {
+        self.bvh.is_some()
+    }
+
+    /// True when an articular face lies within `r` + the clearance of `p` (mm).
+    pub(super) fn near(&self, p: [f64; 3], r: f64) -> bool {
+        self.bvh
+            .as_ref()
+            .is_some_and(|b| b.closest_point_within(p, r + self.clearance_mm).is_some())
     }
 }
 
