@@ -44,7 +44,6 @@ use super::overhang::{
     CLASS_ARTICULAR_OVERHANG, CLASS_OVERHANG,
 };
 use super::supports::{SupportError, SupportParams, SupportResult, UnsupportedRegion};
-use crate::mesh::adjacency::{Adjacency, UnionFind};
 use crate::mesh::bvh::Bvh;
 use crate::mesh::Mesh;
 use std::collections::{BTreeMap, BTreeSet};
@@ -264,21 +263,7 @@ pub(super) fn generate(
     };
 
     // Overhang regions (for the "too small" report).
-    let adj = Adjacency::build(mesh).map_err(OverhangError::from)?;
-    let mut uf = UnionFind::new(mesh.triangle_count());
-    for tri in 0..mesh.triangle_count() {
-        let c = map.class[tri];
-        if c != CLASS_OVERHANG && c != CLASS_ARTICULAR_OVERHANG {
-            continue;
-        }
-        for k in 0..3 {
-            if let Some(o) = adj.neighbour(tri, k) {
-                if map.class[o as usize] == c {
-                    uf.union(tri as u32, o);
-                }
-            }
-        }
-    }
+    let mut uf = super::supports::overhang_regions(mesh, &map.class)?;
 
     // Pieces per line, on the centre plane and the two faces of the wall (index 0, 1, 2):
     // key (along_x, line index).

@@ -293,21 +293,7 @@ pub fn generate(
     let clearance = params.articular_clearance_mm;
 
     // Regions: edge-connected faces of the same overhang class.
-    let adj = Adjacency::build(mesh).map_err(OverhangError::from)?;
-    let mut uf = UnionFind::new(mesh.triangle_count());
-    for t in 0..mesh.triangle_count() {
-        let c = map.class[t];
-        if c != CLASS_OVERHANG && c != CLASS_ARTICULAR_OVERHANG {
-            continue;
-        }
-        for k in 0..3 {
-            if let Some(o) = adj.neighbour(t, k) {
-                if map.class[o as usize] == c {
-                    uf.union(t as u32, o);
-                }
-            }
-        }
-    }
+    let mut uf = overhang_regions(mesh, &map.class)?;
 
     // 1. Lattice contacts.
     let mut contacts: Vec<Contact> = Vec::new();
@@ -679,6 +665,27 @@ fn append_frustum(m: &mut Mesh, s: &Support, ring: &[[f64; 2]]) {
         m.triangles.push([b0 + k, b0 + k1, t0 + k1]);
         m.triangles.push([b0 + k, t0 + k1, t0 + k]);
     }
+}
+
+/// Overhang regions: faces of the same overhang class (plain or articular) joined across
+/// shared edges; shared by cone and block supports.
+pub(super) fn overhang_regions(mesh: &Mesh, class: &[u8]) -> Result<UnionFind, SupportError> {
+    let adj = Adjacency::build(mesh).map_err(OverhangError::from)?;
+    let mut uf = UnionFind::new(mesh.triangle_count());
+    for t in 0..mesh.triangle_count() {
+        let c = class[t];
+        if c != CLASS_OVERHANG && c != CLASS_ARTICULAR_OVERHANG {
+            continue;
+        }
+        for k in 0..3 {
+            if let Some(o) = adj.neighbour(t, k) {
+                if class[o as usize] == c {
+                    uf.union(t as u32, o);
+                }
+            }
+        }
+    }
+    Ok(uf)
 }
 
 /// Closeness to the articular faces: a BVH over the marked triangles only (none when
