@@ -4,7 +4,7 @@
 //! ../shared/data (skipped when absent).
 
 use osteon::mesh::bvh::{triangles_intersect, Bvh};
-use osteon::mesh::io::{read_3mf, read_stl, write_3mf};
+use osteon::mesh::io::{read_3mf, read_stl};
 use osteon::mesh::measure::{bounding_box, volume_mm3};
 use osteon::mesh::repair::check;
 use osteon::mesh::shapes::{box_mesh, box_with_hole, ellipsoid};
@@ -434,7 +434,7 @@ fn three_sizes_and_coupons_fit_on_the_plate_without_overlap() {
     let coupon = bounding_box(&plate.objects[3].mesh).unwrap().extent_mm();
     assert!(coupon[2] > 100.0 && coupon[0] == 10.0 && coupon[1] == 6.0);
     // The plate round-trips through 3MF with its names.
-    let bytes = write_3mf(&plate.named_meshes()).unwrap();
+    let bytes = plate.write_3mf().unwrap();
     let back = read_3mf(&bytes).unwrap();
     assert_eq!(
         back.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),

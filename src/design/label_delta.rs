@@ -177,7 +177,10 @@ pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
         | Op::SmoothMesh { .. }
         | Op::RemeshMesh { .. }
         | Op::DecimateMesh { .. }
-        | Op::DeleteMesh { .. } => Bounds::Nothing,
+        | Op::DeleteMesh { .. }
+        | Op::MarkArticular { .. }
+        | Op::SuggestArticular { .. }
+        | Op::ClearArticular { .. } => Bounds::Nothing,
         // Print preparation works on meshes only.
         Op::OrientPrint { .. }
         | Op::PrintSupports { .. }
@@ -268,7 +271,8 @@ pub struct Delta {
     pub region: Option<(VoxelBox, Vec<u8>)>,
     pub parts: Vec<PartInfo>,
     pub threshold: Threshold,
-    /// The mesh objects before a mesh op (unchanged by the other ops, so not kept).
+    /// The mesh objects and part marks before a mesh op, or before an op that drops part
+    /// marks (unchanged by the other ops, so not kept).
     pub meshes: Option<super::meshes::MeshStore>,
     /// The print preparation before a print op (oriented part, supports, slices, plate).
     pub print: Option<super::print_ops::PrintStore>,
@@ -287,7 +291,11 @@ impl Delta {
             region,
             parts: seg.parts.clone(),
             threshold: seg.threshold,
-            meshes: op.is_mesh_op().then(|| seg.meshes.clone()),
+            // Auto bones and deleting a part drop the parts' articular marks.
+            meshes: (op.is_mesh_op()
+                || (matches!(op, Op::AutoBones { .. } | Op::DeletePart { .. })
+                    && !seg.meshes.part_marks.is_empty()))
+            .then(|| seg.meshes.clone()),
             print: op.is_print_op().then(|| seg.print.clone()),
         }
     }

@@ -8,7 +8,7 @@
 // Input-derived data never reaches unwrap/expect here (tests may use them).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-use super::state::{DesignState, SCHEMA_VERSION};
+use super::state::{DesignState, Op, SCHEMA_VERSION};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -61,9 +61,32 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
     let mut payload = checksum(&deflated).to_vec();
     payload.extend_from_slice(&deflated);
     Ok(format!(
-        "{FRAGMENT_PREFIX}{SCHEMA_VERSION}.{}",
+        "{FRAGMENT_PREFIX}{}.{}",
+        schema_needed(state),
         URL_SAFE_NO_PAD.encode(payload)
     ))
+}
+
+/// The oldest schema that holds `state`: a design that uses nothing added since schema 1
+/// keeps its schema-1 link, which older apps open; one with articular marks or supports
+/// on the build plate is schema 2, which older apps refuse as "made by a newer Osteon"
+/// instead of as damaged.
+pub fn schema_needed(state: &DesignState) -> u16 {
+    let schema_2 = state.ops.iter().any(|op| {
+        op.is_mark_op()
+            || matches!(
+                op,
+                Op::BuildPlate {
+                    supports: true,
+                    ..
+                }
+            )
+    });
+    if schema_2 {
+        2
+    } else {
+        1
+    }
 }
 
 /// Decodes a design from a whole URL, a fragment (`#d=…`) or the bare `<schema>.<payload>`.
@@ -118,8 +141,10 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
 /// Reads a design of schema `version` (≤ current) into the current schema.
 fn migrate(version: u16, json: &[u8]) -> Result<DesignState, LinkError> {
     match version {
-        // Schema 1 is the first; later schemas add an arm that converts the old JSON.
-        1 => serde_json::from_slice(json)
+        // Schema 2 only adds ops and an optional field (absent = the schema-1 meaning), so
+        // schema-1 JSON reads as it is. A later schema that changes a meaning adds an arm
+        // that converts the old JSON.
+        1 | 2 => serde_json::from_slice(json)
             .map_err(|e| LinkError::Damaged(format!("its content is not a design: {e}"))),
         other => Err(LinkError::Damaged(format!(
             "design schema {other} does not exist"
@@ -254,6 +279,62 @@ mod tests {
         payload.extend_from_slice(&deflated);
         let link = format!("#d=1.{}", URL_SAFE_NO_PAD.encode(payload));
         assert!(matches!(decode_link(&link), Err(LinkError::Damaged(_))));
+    }
+
+    fn link_of_json(schema: u16, json: &[u8]) -> String {
+        let deflated = miniz_oxide::deflate::compress_to_vec(json, 9);
+        let mut payload = checksum(&deflated).to_vec();
+        payload.extend_from_slice(&deflated);
+        format!("#d={schema}.{}", URL_SAFE_NO_PAD.encode(payload))
+    }
+
+    #[test]
+    fn a_design_with_articular_marks_is_schema_2_and_a_schema_1_link_still_opens() {
+        let mut state = sample();
+        assert!(encode_link(&state).unwrap().starts_with("#d=1."));
+        state.ops.push(Op::SuggestArticular {
+            target: crate::design::MeshRef::Part(3),
+            iso_hu: 720.0,
+            max_gap_mm: 3.0,
+        });
+        state.ops.push(Op::MarkArticular {
+            target: crate::design::MeshRef::Mesh(1),
+            iso_hu: 720.0,
+            stroke_mm: vec![[1.25, -2.5, 30.0], [1.5, -2.25, 30.5]],
+            radius_mm: 3.0,
+            erase: true,
+        });
+        state.ops.push(Op::ClearArticular {
+            target: crate::design::MeshRef::Part(3),
+        });
+        let link = encode_link(&state).unwrap();
+        assert!(link.starts_with("#d=2."), "{link}");
+        assert_eq!(decode_link(&link).unwrap(), state);
+        // A schema-1 link written by an app before marks and plate supports: a build
+        // plate op without the supports field reads as a plate without supports.
+        let json = br#"{"study_fingerprint":"x","app_version":"0.1.0","ops":[{"op":"open_demo","seed":1},{"op":"build_plate","sizes_percent":[95.0,100.0,105.0],"coupons":2,"spacing_mm":10.0,"margin_mm":5.0,"machine_mm":[250.0,250.0,300.0],"scan":{"layer_um":30.0,"hatch_spacing_um":110.0,"laser_power_w":200.0,"scan_speed_mm_s":1000.0,"contour_count":2,"beam_offset_um":50.0,"chessboard":false,"size_mm":10.0,"rotation_deg":67.0}}],"view":{"cursor":[1,2,3],"window_hu":[0,1],"orbit":[0,0,1]}}"#;
+        let old = decode_link(&link_of_json(1, json)).unwrap();
+        assert!(matches!(
+            old.ops[1],
+            Op::BuildPlate {
+                supports: false,
+                ..
+            }
+        ));
+        // It encodes back to a schema-1 link with the same JSON.
+        let again = encode_link(&old).unwrap();
+        assert!(again.starts_with("#d=1."));
+        assert_eq!(decode_link(&again).unwrap(), old);
+        // A plate with supports needs schema 2.
+        let mut plated = old.clone();
+        if let Op::BuildPlate { supports, .. } = &mut plated.ops[1] {
+            *supports = true;
+        }
+        assert!(encode_link(&plated).unwrap().starts_with("#d=2."));
+        assert!(matches!(
+            decode_link(&link_of_json(3, json)),
+            Err(LinkError::TooNew { found: 3, .. })
+        ));
     }
 
     #[test]

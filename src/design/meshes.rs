@@ -13,6 +13,11 @@
 //! deterministic and single-threaded; the report carries the SHA-256 of each object's
 //! binary STL bytes so both ends of a design call can compare them.
 //!
+//! Articular marks (`design::marks`) belong to the faces of a surface: an object made
+//! from a marked surface takes its marks (mirror, register and smooth keep the faces; a
+//! remesh or decimation carries them to the nearest new faces), and a registered object
+//! keeps them as it moves.
+//!
 //! Errors leave the store as it was: all results are computed first and committed last.
 
 use serde::Serialize;
@@ -30,6 +35,8 @@ use crate::mesh::remesh::{remesh_with_progress, RemeshError, RemeshParams};
 use crate::mesh::smooth::{taubin, TaubinParams, Weights};
 use crate::mesh::symmetry::{fit_symmetry_plane, SymmetryError, SymmetryParams};
 use crate::mesh::Mesh;
+use crate::print::articular::{transfer, ArticularError};
+use crate::print::overhang::ArticularMarks;
 use crate::progress::Progress;
 use crate::segment::SegmentError;
 use crate::surface::mc::{label_surface, McParams};
@@ -122,15 +129,36 @@ pub struct MeshObject {
     pub source: Op,
     #[serde(skip)]
     pub mesh: Mesh,
+    /// Articular marks, one per triangle of `mesh` (empty: none marked).
+    #[serde(skip)]
+    pub articular: ArticularMarks,
     pub report: MeshReport,
 }
 
-/// All mesh objects of a design, in creation order.
+/// Articular marks on a part's surface: the surface they were made on (patient mm) and
+/// one bool per triangle of it. A part's surface changes with edits of its label; the
+/// marks then follow to the new surface within [`MARK_TRANSFER_MM`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartMarks {
+    pub label: u8,
+    pub surface: Mesh,
+    pub marks: ArticularMarks,
+}
+
+/// Distance within which marks follow a surface that changed in place (an edited part,
+/// a remeshed object), mm.
+pub const MARK_TRANSFER_MM: f64 = 2.0;
+
+/// All mesh objects of a design, in creation order, and the articular marks of parts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeshStore {
     pub objects: Vec<MeshObject>,
     /// Id the next object gets.
     pub next_id: u32,
+    /// Articular marks of parts, by label (ascending).
+    pub part_marks: Vec<PartMarks>,
+    /// What the last articular-mark op did, in words (for the page).
+    pub mark_note: String,
 }
 
 impl Default for MeshStore {
@@ -138,6 +166,8 @@ impl Default for MeshStore {
         MeshStore {
             objects: Vec::new(),
             next_id: 1,
+            part_marks: Vec::new(),
+            mark_note: String::new(),
         }
     }
 }
@@ -146,6 +176,23 @@ impl MeshStore {
     /// The object with `id`.
     pub fn get(&self, id: u32) -> Option<&MeshObject> {
         self.objects.iter().find(|o| o.id == id)
+    }
+
+    /// The articular marks of `r` on `surface`, its current surface (a part's surface
+    /// at the level the caller made it; a mesh object's mesh). A part's marks are
+    /// carried over when its surface changed since they were made.
+    pub fn marks_on(&self, r: MeshRef, surface: &Mesh) -> Result<ArticularMarks, ArticularError> {
+        let none = ArticularMarks::none(surface.triangle_count());
+        match r {
+            MeshRef::Part(label) => match self.part_marks.iter().find(|m| m.label == label) {
+                Some(pm) => transfer(&pm.surface, &pm.marks, surface, MARK_TRANSFER_MM),
+                None => Ok(none),
+            },
+            MeshRef::Mesh(id) => Ok(self
+                .get(id)
+                .filter(|o| o.articular.mask.len() == surface.triangle_count())
+                .map_or(none, |o| o.articular.clone())),
+        }
     }
 }
 
@@ -211,6 +258,16 @@ pub enum MeshOpError {
     Decimate(#[from] DecimateError),
     #[error("{0}")]
     Symmetry(#[from] SymmetryError),
+    #[error("{0}")]
+    Articular(#[from] ArticularError),
+    #[error("the brush missed \"{name}\": no stroke point lies within {radius_mm} mm of its surface; drag over the surface of the selected object in the 3-D view")]
+    BrushMissed { name: String, radius_mm: f64 },
+    #[error("nothing lies within {gap_mm} mm of \"{name}\"{skipped}, so no joint surface was found; mark it with the brush, or try a larger gap")]
+    NoJointPartner {
+        name: String,
+        gap_mm: f64,
+        skipped: String,
+    },
 }
 
 /// What a mesh operation reads besides the store.
@@ -220,12 +277,14 @@ pub struct Inputs<'a> {
     pub parts: &'a [PartInfo],
 }
 
-/// A surface an op reads, with the name and colour it passes on.
-struct Source {
-    mesh: Mesh,
-    name: String,
+/// A surface an op reads, with the name and the articular marks it passes on.
+pub(super) struct Source {
+    pub(super) mesh: Mesh,
+    pub(super) name: String,
     /// The mesh object it is (`None` for a part).
-    id: Option<u32>,
+    pub(super) id: Option<u32>,
+    /// Its articular marks (one per triangle).
+    pub(super) marks: ArticularMarks,
 }
 
 /// One result to commit: replace object `id` or add a new one.
@@ -263,6 +322,7 @@ pub fn apply(
                 MirrorPlane::Fitted => fitted_plane(inputs, *iso_hu, progress)?,
             };
             let mirrored = mirror(&src.mesh, &plane)?;
+            // A reflection keeps the triangles in order: the marks stay on their faces.
             let step = if report.fitted {
                 format!(
                     "mirrored across the fitted symmetry plane (normal {:.3}, {:.3}, {:.3})",
@@ -282,6 +342,7 @@ pub fn apply(
                 format!("{step} from {}", src.name),
             )?;
             obj.report.plane = Some(report);
+            obj.articular = src.marks;
             writes.push(Write::Add(obj));
         }
         Op::RegisterMesh {
@@ -343,7 +404,7 @@ pub fn apply(
                 &src,
                 "registered",
                 op,
-                moved,
+                (moved, src.marks.clone()),
                 line.clone(),
             )?;
             write_registration(&mut w, registration.clone());
@@ -401,7 +462,7 @@ pub fn apply(
                 &src,
                 "smoothed",
                 op,
-                smoothed,
+                (smoothed, src.marks.clone()),
                 line,
             )?);
         }
@@ -441,13 +502,14 @@ pub fn apply(
                 "isotropic remesh to {l} mm edges: {} → {} triangles, mean edge {:.2} mm, deviation {:.3} mm",
                 rep.triangles_before, rep.triangles_after, rep.mean_edge_mm, rep.max_deviation_mm
             );
+            let marks = carried(&src, &out, *max_deviation_mm)?;
             writes.push(changed(
                 store,
                 &mut next_id,
                 &src,
                 "remeshed",
                 op,
-                out,
+                (out, marks),
                 line,
             )?);
         }
@@ -484,13 +546,14 @@ pub fn apply(
                 "decimated: {} → {} triangles, deviation {:.3} mm{stop}",
                 rep.triangles_before, rep.triangles_after, rep.max_deviation_mm
             );
+            let marks = carried(&src, &out, *max_deviation_mm)?;
             writes.push(changed(
                 store,
                 &mut next_id,
                 &src,
                 "decimated",
                 op,
-                out,
+                (out, marks),
                 line,
             )?);
         }
@@ -548,7 +611,17 @@ fn check_iso(iso_hu: f64) -> Result<(), MeshOpError> {
     }
 }
 
-fn part<'a>(inputs: &'a Inputs, label: u8) -> Result<&'a PartInfo, MeshOpError> {
+/// The marks of `src` on `out`, a new triangulation of it within `max_deviation_mm`.
+fn carried(src: &Source, out: &Mesh, max_deviation_mm: f64) -> Result<ArticularMarks, MeshOpError> {
+    Ok(transfer(
+        &src.mesh,
+        &src.marks,
+        out,
+        MARK_TRANSFER_MM.max(max_deviation_mm),
+    )?)
+}
+
+pub(super) fn part<'a>(inputs: &'a Inputs, label: u8) -> Result<&'a PartInfo, MeshOpError> {
     inputs
         .parts
         .iter()
@@ -568,7 +641,7 @@ fn surface_name(inputs: &Inputs, store: &MeshStore, r: MeshRef) -> Result<String
 }
 
 /// The surface `r` stands for (a part's at `iso_hu`, or a copy of a mesh object's).
-fn surface(
+pub(super) fn surface(
     inputs: &Inputs,
     store: &MeshStore,
     r: MeshRef,
@@ -579,10 +652,12 @@ fn surface(
             check_iso(iso_hu)?;
             let p = part(inputs, label)?;
             let mesh = part_surface(inputs, p, iso_hu)?;
+            let marks = store.marks_on(r, &mesh)?;
             Ok(Source {
                 mesh,
                 name: p.name.clone(),
                 id: None,
+                marks,
             })
         }
         MeshRef::Mesh(id) => {
@@ -591,12 +666,17 @@ fn surface(
                 mesh: o.mesh.clone(),
                 name: o.name.clone(),
                 id: Some(id),
+                marks: store.marks_on(r, &o.mesh)?,
             })
         }
     }
 }
 
-fn part_surface(inputs: &Inputs, p: &PartInfo, iso_hu: f64) -> Result<Mesh, MeshOpError> {
+pub(super) fn part_surface(
+    inputs: &Inputs,
+    p: &PartInfo,
+    iso_hu: f64,
+) -> Result<Mesh, MeshOpError> {
     let no_surface = || MeshOpError::NoSurface {
         name: p.name.clone(),
     };
@@ -709,20 +789,22 @@ fn new_object(
         name,
         colour: MESH_COLOURS[(id as usize + MESH_COLOURS.len() - 1) % MESH_COLOURS.len()],
         source: op.clone(),
+        articular: ArticularMarks::none(mesh.triangle_count()),
         mesh,
         report,
     })
 }
 
-/// The result of changing `src`: the mesh object itself in place, or a new object
-/// "<part> (<verb>)" when `src` is a part.
+/// The result of changing `src` into `mesh` with `marks` (one per triangle of `mesh`):
+/// the mesh object itself in place, or a new object "<part> (<verb>)" when `src` is a
+/// part.
 fn changed(
     store: &MeshStore,
     next_id: &mut u32,
     src: &Source,
     verb: &str,
     op: &Op,
-    mesh: Mesh,
+    (mesh, marks): (Mesh, ArticularMarks),
     line: String,
 ) -> Result<Write, MeshOpError> {
     match src.id.and_then(|id| store.get(id)) {
@@ -734,15 +816,14 @@ fn changed(
             o.report.plane = obj.report.plane.clone();
             o.report.registration = obj.report.registration.clone();
             o.mesh = mesh;
+            o.articular = marks;
             Ok(Write::Replace(o))
         }
-        None => Ok(Write::Add(new_object(
-            next_id,
-            format!("{} ({verb})", src.name),
-            op,
-            mesh,
-            line,
-        )?)),
+        None => {
+            let mut o = new_object(next_id, format!("{} ({verb})", src.name), op, mesh, line)?;
+            o.articular = marks;
+            Ok(Write::Add(o))
+        }
     }
 }
 
@@ -1130,6 +1211,7 @@ mod tests {
             colour: [0; 3],
             source: Op::DeleteMesh { id: 0 },
             report: measure(&sphere, vec![]).unwrap(),
+            articular: ArticularMarks::none(sphere.triangle_count()),
             mesh: sphere,
         });
         store.next_id = 2;

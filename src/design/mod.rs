@@ -6,6 +6,7 @@ pub mod edit_ops;
 pub mod history;
 pub mod label_delta;
 pub mod link;
+pub mod marks;
 pub mod mesh_link;
 pub mod meshes;
 pub mod outputs;

@@ -18,8 +18,10 @@
 //! paths are made again for the layer shown ([`layer_scan`]) and for an export
 //! ([`scans`]); only their lengths are kept for the estimate.
 //!
-//! Articular surfaces: a design has no articular marks yet, so none are used (the report
-//! says so); the kernels take them when the design gains them.
+//! Articular surfaces: the marks of the surface being oriented (`design::marks`, one per
+//! triangle) go with it into build space; orientation keeps them facing up, supports
+//! (cones and block walls, on the part and on every implant size of the build plate) keep
+//! clear of them, and the report gives their count and area.
 //!
 //! Errors leave the store as it was: results are computed first and committed last.
 
@@ -37,7 +39,7 @@ use crate::print::orient::{
     orient, pose_with_rotation, rotation_from_euler_deg, rotation_to_z, Candidate, OrientParams,
 };
 use crate::print::overhang::{ArticularMarks, OverhangMap, OverhangParams};
-use crate::print::plate::{build_plate, BuildPlate, PlateParams};
+use crate::print::plate::{build_plate_with_supports, BuildPlate, PlateParams};
 use crate::print::slice::{slice, slice_at_heights, Layer, SliceParams, Slices};
 use crate::print::supports::{generate, SupportParams, SupportResult, SupportStyle};
 use crate::progress::Progress;
@@ -73,6 +75,8 @@ pub enum PrintOpError {
     },
     #[error("orient the part first (Print panel: Orient)")]
     NotOriented,
+    #[error("the build job was asked to carry supports but the part has none: press Supports first, or build the job without supports")]
+    NoSupports,
     #[error("rank {rank} is not among the {have} candidates shown; pick one of the list")]
     BadRank { rank: u32, have: usize },
     #[error("the hand rotation must be three finite angles in degrees (got {0:?})")]
@@ -107,6 +111,8 @@ pub struct Oriented {
     pub critical_angle_deg: f64,
     /// Directions searched.
     pub searched: usize,
+    /// Articular marks, one per triangle of `mesh` (and of `source_mesh`).
+    pub marks: ArticularMarks,
 }
 
 /// The supports of the oriented part.
@@ -114,6 +120,8 @@ pub struct Oriented {
 pub struct Supported {
     pub result: SupportResult,
     pub style: SupportStyle,
+    /// The settings they were made with (the build plate makes each size's with them).
+    pub params: SupportParams,
 }
 
 /// A sliced job: layer polygons (part, and supports at the same heights), the settings,
@@ -136,6 +144,10 @@ pub struct SlicedJob {
 pub struct Plated {
     pub plate: BuildPlate,
     pub job: SlicedJob,
+    /// Whether the implant sizes carry supports (`Op::BuildPlate::supports`).
+    pub with_supports: bool,
+    /// Supports (cones or walls) per implant size, in plate order.
+    pub support_counts: Vec<usize>,
 }
 
 /// The print preparation of a design.
@@ -239,10 +251,9 @@ pub fn preview(
         rank,
         have: o.ranked.len(),
     })?;
-    let marks = ArticularMarks::none(o.source_mesh.triangle_count());
     pose_with_rotation(
         &o.source_mesh,
-        &marks,
+        &o.marks,
         &build_rotation(c, rotate_deg),
         &OverhangParams {
             critical_angle_deg: o.critical_angle_deg,
@@ -458,7 +469,7 @@ pub fn apply(
                 weight_height: weights[1],
                 weight_articular: weights[2],
             };
-            let marks = ArticularMarks::none(mesh.triangle_count());
+            let marks = inputs.meshes.marks_on(*target, &mesh).map_err(kernel)?;
             progress.report(0, 2);
             let o = orient(&mesh, &marks, &params).map_err(kernel)?;
             let searched = o.ranked.len();
@@ -485,6 +496,7 @@ pub fn apply(
                     rotate_deg: *rotate_deg,
                     critical_angle_deg: *critical_angle_deg,
                     searched,
+                    marks,
                 }),
                 ..PrintStore::default()
             };
@@ -517,13 +529,17 @@ pub fn apply(
                 style: *style,
                 block: block.clone().unwrap_or_default(),
             };
-            let marks = ArticularMarks::none(o.mesh.triangle_count());
-            let result = generate(&o.mesh, &marks, &params).map_err(kernel)?;
+            let result = generate(&o.mesh, &o.marks, &params).map_err(kernel)?;
             store.supports = Some(Supported {
                 result,
                 style: *style,
+                params,
             });
             store.sliced = None;
+            // A plate whose sizes carry supports was made with the old ones.
+            if store.plate.as_ref().is_some_and(|p| p.with_supports) {
+                store.plate = None;
+            }
         }
         Op::SlicePrint { scan } => {
             let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
@@ -538,8 +554,14 @@ pub fn apply(
             margin_mm,
             machine_mm,
             scan,
+            supports,
         } => {
             let o = store.oriented.as_ref().ok_or(PrintOpError::NotOriented)?;
+            let support_params = match (supports, &store.supports) {
+                (false, _) => None,
+                (true, Some(s)) => Some(&s.params),
+                (true, None) => return Err(PrintOpError::NoSupports),
+            };
             // Check the cheap settings before building and slicing the plate.
             SliceParams {
                 layer_um: scan.layer_um,
@@ -556,11 +578,39 @@ pub fn apply(
                 lift_mm: 0.0,
                 ..PlateParams::default()
             };
-            let plate = build_plate(&o.mesh, &params).map_err(kernel)?;
+            // Each size gets supports made on it with the part's settings and marks (the
+            // scaled copies keep the triangles, so the marks apply unchanged).
+            let mut support_counts = Vec::new();
+            let mut make = |size: &Mesh| -> Result<Option<Mesh>, String> {
+                let Some(p) = support_params else {
+                    return Ok(None);
+                };
+                let r = generate(size, &o.marks, p).map_err(|e| e.to_string())?;
+                support_counts.push(r.supports.len() + r.walls.len());
+                Ok(Some(r.mesh))
+            };
+            let plate = build_plate_with_supports(&o.mesh, &params, &mut make).map_err(kernel)?;
             let meshes: Vec<&Mesh> = plate.objects.iter().map(|p| &p.mesh).collect();
             let all = crate::mesh::shapes::concat(&meshes);
-            let job = slice_job("plate".into(), &all, None, scan, progress)?;
-            store.plate = Some(Plated { plate, job });
+            let support_meshes: Vec<&Mesh> = plate
+                .objects
+                .iter()
+                .filter_map(|p| p.supports.as_ref())
+                .collect();
+            let all_supports = crate::mesh::shapes::concat(&support_meshes);
+            let job = slice_job(
+                "plate".into(),
+                &all,
+                (!all_supports.triangles.is_empty()).then_some(&all_supports),
+                scan,
+                progress,
+            )?;
+            store.plate = Some(Plated {
+                plate,
+                job,
+                with_supports: *supports,
+                support_counts,
+            });
         }
         _ => {}
     }
@@ -650,7 +700,7 @@ pub fn output_files(store: &PrintStore) -> Result<Vec<(String, Vec<u8>)>, String
     if let Some(p) = &store.plate {
         files.push((
             "print_plate.3mf".into(),
-            crate::mesh::io::write_3mf(&p.plate.named_meshes()).map_err(|e| e.to_string())?,
+            p.plate.write_3mf().map_err(|e| e.to_string())?,
         ));
         files.push((
             "print_plate.cli".into(),
@@ -674,7 +724,12 @@ pub struct OrientedReport {
     pub name: String,
     pub target: MeshRef,
     pub triangles: usize,
+    /// Marked articular faces and their area (mm²); the area of them that still looks
+    /// down in this orientation, and of them that would need support (mm²).
     pub articular_triangles: usize,
+    pub articular_area_mm2: f64,
+    pub articular_down_area_mm2: f64,
+    pub articular_overhang_area_mm2: f64,
     pub searched: usize,
     pub ranked: Vec<Candidate>,
     pub as_given: Candidate,
@@ -697,6 +752,8 @@ pub struct SupportsReport {
     pub plate_area_mm2: f64,
     pub supported_area_mm2: f64,
     pub triangles: usize,
+    /// Contacts left out because they came too close to an articular face.
+    pub dropped_near_articular: usize,
     pub warnings: Vec<String>,
 }
 
@@ -714,6 +771,9 @@ pub struct JobReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct PlateReport {
     pub objects: Vec<String>,
+    /// Supports (cones or walls) under each implant size, in plate order (empty when the
+    /// sizes carry none).
+    pub supports: Vec<usize>,
     pub job: JobReport,
 }
 
@@ -736,7 +796,10 @@ pub fn report(store: &PrintStore) -> PrintReport {
             name: o.name.clone(),
             target: o.target,
             triangles: o.mesh.triangle_count(),
-            articular_triangles: 0,
+            articular_triangles: o.marks.count(),
+            articular_area_mm2: crate::print::articular::marked_area_mm2(&o.mesh, &o.marks),
+            articular_down_area_mm2: o.map.articular_down_area_mm2,
+            articular_overhang_area_mm2: o.map.articular_overhang_area_mm2,
             searched: o.searched,
             ranked: o.ranked.clone(),
             as_given: o.as_given.clone(),
@@ -759,11 +822,13 @@ pub fn report(store: &PrintStore) -> PrintReport {
             plate_area_mm2: s.result.plate_area_mm2,
             supported_area_mm2: s.result.supported_area_mm2,
             triangles: s.result.mesh.triangle_count(),
+            dropped_near_articular: s.result.dropped_near_articular,
             warnings: s.result.warnings(),
         }),
         sliced: store.sliced.as_ref().map(job_report),
         plate: store.plate.as_ref().map(|p| PlateReport {
             objects: p.plate.objects.iter().map(|o| o.name.clone()).collect(),
+            supports: p.support_counts.clone(),
             job: job_report(&p.job),
         }),
     }
@@ -796,6 +861,7 @@ mod tests {
                 plane: MirrorPlane::Fitted,
                 iso_hu: 720.0,
             },
+            articular: ArticularMarks::none(mesh.triangle_count()),
             mesh,
             report: super::super::meshes::MeshReport {
                 triangles: 0,
@@ -908,6 +974,7 @@ mod tests {
                     margin_mm: 5.0,
                     machine_mm: [250.0, 250.0, 300.0],
                     scan: default_scan(),
+                    supports: false,
                 },
             ],
             view: ViewState::default(),
@@ -999,6 +1066,7 @@ mod tests {
             margin_mm: 5.0,
             machine_mm: [30.0, 30.0, 30.0],
             scan: default_scan(),
+            supports: false,
         };
         assert!(replay_apply(&ct, &mut seg, &plate, &mut NoProgress).is_err());
         assert_eq!(seg.print, before);
@@ -1030,6 +1098,7 @@ mod tests {
                 layer_um: 100.0,
                 ..default_scan()
             },
+            supports: false,
         };
         run(&ct, &mut seg, &[orient_op(0, [0.0; 3]), plate]);
         let r = report(&seg.print).plate.unwrap();

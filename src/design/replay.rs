@@ -198,6 +198,9 @@ fn apply_op(
                 ..AutoParams::default()
             };
             let auto = auto_bones(ct, &params, progress)?;
+            // New parts: marks made on the old ones would land on whichever bone now
+            // has their label.
+            seg.meshes.part_marks.clear();
             seg.labels = auto.labels;
             seg.parts = auto
                 .parts
@@ -284,6 +287,8 @@ fn apply_op(
                 .position(|p| p.label == *label)
                 .ok_or(ReplayError::NoSuchPart(*label))?;
             seg.parts.remove(at);
+            // The label may be given to a new part later: its marks go with it.
+            seg.meshes.part_marks.retain(|m| m.label != *label);
             for l in seg.labels.data.iter_mut().filter(|l| **l == *label) {
                 *l = 0;
             }
@@ -346,6 +351,16 @@ fn apply_op(
                 meshes: &seg.meshes,
             };
             super::print_ops::apply(&inputs, &mut seg.print, op, progress)?;
+            return Ok(false);
+        }
+        // Articular marks: the label volume is not touched.
+        Op::MarkArticular { .. } | Op::SuggestArticular { .. } | Op::ClearArticular { .. } => {
+            let inputs = super::meshes::Inputs {
+                ct,
+                labels: &seg.labels,
+                parts: &seg.parts,
+            };
+            super::marks::apply(&inputs, &mut seg.meshes, op, progress)?;
             return Ok(false);
         }
         // Mesh objects: the label volume is not touched.

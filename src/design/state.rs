@@ -6,9 +6,12 @@ use crate::print::block_supports::BlockParams;
 use crate::print::supports::SupportStyle;
 use serde::{Deserialize, Serialize};
 
-/// Current schema of [`DesignState`]. Bump it when the meaning of a field changes and
-/// add a migration in `link::migrate`.
-pub const SCHEMA_VERSION: u16 = 1;
+/// Current schema of [`DesignState`]. Bump it when the meaning of a field changes or a
+/// design can hold something an older reader refuses, and add a migration in
+/// `link::migrate`. Schema 2 adds the articular-mark ops and supports on the build plate;
+/// a design without them is still written as schema 1 (`link::schema_needed`), so older
+/// apps open it.
+pub const SCHEMA_VERSION: u16 = 2;
 
 /// A design: the study it belongs to, the operations applied to it, and what is on screen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,6 +149,30 @@ pub enum Op {
     },
     /// Remove a mesh object.
     DeleteMesh { id: u32 },
+    // Articular-surface marks (applied by `design::marks`): the faces of a part's surface
+    // or of a mesh object that belong to a joint surface, which printing keeps facing up
+    // and free of supports. Marks belong to the surface's faces: they move with a mesh
+    // object (register) and are carried onto what is made from it (mirror, smooth, remesh,
+    // decimate, orient).
+    /// Mark (or, with `erase`, unmark) the faces a brush of `radius_mm` touches along
+    /// `stroke_mm`: points on the surface in patient mm, where the surface was when the
+    /// stroke was made (`print::articular::brush`).
+    MarkArticular {
+        target: MeshRef,
+        iso_hu: f64,
+        stroke_mm: Vec<[f64; 3]>,
+        radius_mm: f64,
+        erase: bool,
+    },
+    /// Add marks where the surface looks at another part or mesh object across at most
+    /// `max_gap_mm`: the joint contact areas (`print::articular::contact`).
+    SuggestArticular {
+        target: MeshRef,
+        iso_hu: f64,
+        max_gap_mm: f64,
+    },
+    /// Remove every articular mark of a surface.
+    ClearArticular { target: MeshRef },
     // Print preparation (applied by `design::print_ops`). Every parameter that shapes a
     // result is written in the op, so a later change of a default does not change how an
     // existing link replays. Build space: mm, +z up from the plate.
@@ -191,6 +218,10 @@ pub enum Op {
         margin_mm: f64,
         machine_mm: [f64; 3],
         scan: ScanSettings,
+        /// Each implant size carries its own supports, made with the settings of the
+        /// supports op on the placed size. Links written before this carry none.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        supports: bool,
     },
 }
 
@@ -245,6 +276,15 @@ impl Op {
                 | Op::DecimateMesh { .. }
                 | Op::DeleteMesh { .. }
         ) || self.is_print_op()
+            || self.is_mark_op()
+    }
+
+    /// True for the articular-mark operations (`design::marks`).
+    pub fn is_mark_op(&self) -> bool {
+        matches!(
+            self,
+            Op::MarkArticular { .. } | Op::SuggestArticular { .. } | Op::ClearArticular { .. }
+        )
     }
 
     /// True for the print-preparation operations (`design::print_ops`).

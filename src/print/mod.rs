@@ -9,6 +9,7 @@
 //! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod articular;
 pub mod block_supports;
 pub mod estimate;
 pub mod export;

@@ -14,6 +14,10 @@
 //! section A 32 mm, grip width C 10 mm, grip length B 30 mm, overall ≈ 100.9 mm. The
 //! outline is lofted from rectangles, the fillets as `fillet_steps` straight pieces.
 //!
+//! Supports: [`build_plate_with_supports`] gives each implant size its own supports, made
+//! by the caller on the size as it will stand (scaled, lowest point on `z = lift_mm`) and
+//! moved with it; the layout then spaces the boxes of part and supports together.
+//!
 //! Layout: objects in order (sizes, then coupons) are packed in rows along +x starting at
 //! `margin_mm`, `spacing_mm` apart (bounding boxes), a new row when a row is full. Each
 //! rests at `z = lift_mm` (0, or the height of the supports under it). A job that does
@@ -190,8 +194,10 @@ pub struct PlateObject {
     pub linear_scale: f64,
     /// Bounding box in build space (mm).
     pub min_mm: [f64; 3],
-    /// Bounding box in build space (mm).
+    /// Bounding box in build space (mm), supports included.
     pub max_mm: [f64; 3],
+    /// Its supports in build space, when it has any.
+    pub supports: Option<Mesh>,
 }
 
 /// A filled build plate.
@@ -204,12 +210,24 @@ pub struct BuildPlate {
 }
 
 impl BuildPlate {
-    /// `(name, mesh)` pairs for [`write_3mf`](crate::mesh::io::write_3mf).
-    pub fn named_meshes(&self) -> Vec<(&str, &Mesh)> {
-        self.objects
-            .iter()
-            .map(|o| (o.name.as_str(), &o.mesh))
-            .collect()
+    /// `(name, mesh)` pairs for [`write_3mf`](crate::mesh::io::write_3mf): each object,
+    /// then its supports as "<name> supports".
+    pub fn named_meshes(&self) -> Vec<(String, &Mesh)> {
+        let mut out = Vec::new();
+        for o in &self.objects {
+            out.push((o.name.clone(), &o.mesh));
+            if let Some(s) = &o.supports {
+                out.push((format!("{} supports", o.name), s));
+            }
+        }
+        out
+    }
+
+    /// The plate as a 3MF file with one named object per part and per support set.
+    pub fn write_3mf(&self) -> Result<Vec<u8>, MeshError> {
+        let named = self.named_meshes();
+        let refs: Vec<(&str, &Mesh)> = named.iter().map(|(n, m)| (n.as_str(), *m)).collect();
+        crate::mesh::io::write_3mf(&refs)
     }
 }
 
@@ -286,6 +304,18 @@ pub fn dog_bone(spec: &CouponSpec) -> Result<Mesh, PlateError> {
 
 /// Places the implant sizes and the coupons on one plate; see the module doc.
 pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, PlateError> {
+    build_plate_with_supports(implant, params, &mut |_| Ok(None))
+}
+
+/// [`build_plate`] where `supports` makes the supports of each implant size: it gets the
+/// size scaled and standing with its lowest point on `z = lift_mm` (same triangles as
+/// `implant`) and returns the supports there, or `None`; an error text is returned as
+/// [`PlateError::InvalidParameter`].
+pub fn build_plate_with_supports(
+    implant: &Mesh,
+    params: &PlateParams,
+    supports: &mut dyn FnMut(&Mesh) -> Result<Option<Mesh>, String>,
+) -> Result<BuildPlate, PlateError> {
     let [mx, my, mz] = params.machine_mm;
     if ![mx, my, mz].iter().all(|v| v.is_finite() && *v > 0.0) {
         return Err(PlateError::InvalidParameter(
@@ -323,7 +353,7 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
             params.coupons
         )));
     }
-    let mut objects: Vec<(String, PlateObjectKind, Mesh, f64)> = Vec::new();
+    let mut objects: Vec<(String, PlateObjectKind, Mesh, f64, Option<Mesh>)> = Vec::new();
     if !params.sizes_percent.is_empty() {
         let mp = mass_properties(implant)?;
         if !(mp.volume_mm3 > 0.0 && mp.volume_mm3.is_finite()) {
@@ -338,12 +368,16 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
             for v in m.positions_mm.iter_mut() {
                 *v = [0, 1, 2].map(|k| g[k] + s * (v[k] - g[k]));
             }
-            objects.push((
-                format!("implant {} %", fmt_percent(pct)),
-                PlateObjectKind::Implant { percent: pct },
-                m,
-                s,
-            ));
+            let name = format!("implant {} %", fmt_percent(pct));
+            // Stand it on the plate as placed, then make its supports there.
+            let z0 = bounding_box(&m).map_or(0.0, |b| b.min_mm[2]);
+            for v in m.positions_mm.iter_mut() {
+                v[2] += params.lift_mm - z0;
+            }
+            let sup = supports(&m)
+                .map_err(|e| PlateError::InvalidParameter(format!("supports of the {name}: {e}")))?
+                .filter(|s| !s.triangles.is_empty());
+            objects.push((name, PlateObjectKind::Implant { percent: pct }, m, s, sup));
         }
     }
     if params.coupons > 0 {
@@ -354,15 +388,19 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
                 PlateObjectKind::Coupon { number: i },
                 coupon.clone(),
                 1.0,
+                None,
             ));
         }
     }
     // Every object alone must fit.
     let usable = [mx - 2.0 * params.margin_mm, my - 2.0 * params.margin_mm];
     let mut boxes = Vec::with_capacity(objects.len());
-    for (name, _, m, _) in &objects {
-        let bb = bounding_box(m)
-            .ok_or_else(|| PlateError::InvalidParameter(format!("the {name} has no vertices")))?;
+    for (name, _, m, _, sup) in &objects {
+        let bb = match sup {
+            Some(s) => bounding_box(&crate::mesh::shapes::concat(&[m, s])),
+            None => bounding_box(m),
+        }
+        .ok_or_else(|| PlateError::InvalidParameter(format!("the {name} has no vertices")))?;
         let e = bb.extent_mm();
         if e[0] > usable[0] || e[1] > usable[1] || e[2] + params.lift_mm > mz {
             return Err(PlateError::DoesNotFit(format!(
@@ -379,7 +417,7 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
     // Shelf packing in rows along +x.
     let (mut x, mut y, mut row_depth) = (params.margin_mm, params.margin_mm, 0.0f64);
     let mut placed = Vec::with_capacity(objects.len());
-    for ((name, kind, mesh, s), bb) in objects.into_iter().zip(boxes) {
+    for ((name, kind, mesh, s, sup), bb) in objects.into_iter().zip(boxes) {
         let e = bb.extent_mm();
         if x > params.margin_mm && x + e[0] > mx - params.margin_mm {
             x = params.margin_mm;
@@ -391,10 +429,14 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
             y - bb.min_mm[1],
             params.lift_mm - bb.min_mm[2],
         ];
-        let mut m = mesh;
-        for v in m.positions_mm.iter_mut() {
-            *v = [v[0] + offset[0], v[1] + offset[1], v[2] + offset[2]];
-        }
+        let shift = |mut m: Mesh| {
+            for v in m.positions_mm.iter_mut() {
+                *v = [v[0] + offset[0], v[1] + offset[1], v[2] + offset[2]];
+            }
+            m
+        };
+        let m = shift(mesh);
+        let supports = sup.map(shift);
         let min_mm = [0, 1, 2].map(|k| bb.min_mm[k] + offset[k]);
         let max_mm = [0, 1, 2].map(|k| bb.max_mm[k] + offset[k]);
         placed.push(PlateObject {
@@ -404,6 +446,7 @@ pub fn build_plate(implant: &Mesh, params: &PlateParams) -> Result<BuildPlate, P
             linear_scale: s,
             min_mm,
             max_mm,
+            supports,
         });
         x += e[0] + params.spacing_mm;
         row_depth = row_depth.max(e[1]);

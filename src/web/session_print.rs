@@ -284,7 +284,7 @@ impl Session {
                     .plate
                     .as_ref()
                     .ok_or_else(|| JsError::new("make the build job first"))?;
-                crate::mesh::io::write_3mf(&p.plate.named_meshes())
+                p.plate.write_3mf()
                     .map_err(|e| JsError::new(&e.to_string()))
             }
             other => Err(JsError::new(&format!("unknown print export '{other}'"))),

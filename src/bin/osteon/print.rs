@@ -290,7 +290,7 @@ pub fn run_plate(args: &[String]) -> Result<(), String> {
         ..defaults
     };
     let plate = build_plate(&m, &params).map_err(|e| e.to_string())?;
-    let bytes = mesh::io::write_3mf(&plate.named_meshes()).map_err(|e| e.to_string())?;
+    let bytes = plate.write_3mf().map_err(|e| e.to_string())?;
     std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
     let mut text = format!(
         "{} objects on a {} × {} × {} mm plate -> {out} ({} bytes)",
