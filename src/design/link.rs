@@ -72,16 +72,10 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 /// on the build plate is schema 2, which older apps refuse as "made by a newer Osteon"
 /// instead of as damaged.
 pub fn schema_needed(state: &DesignState) -> u16 {
-    let schema_2 = state.ops.iter().any(|op| {
-        op.is_mark_op()
-            || matches!(
-                op,
-                Op::BuildPlate {
-                    supports: true,
-                    ..
-                }
-            )
-    });
+    let schema_2 = state
+        .ops
+        .iter()
+        .any(|op| op.is_mark_op() || matches!(op, Op::BuildPlate { supports: true, .. }));
     if schema_2 {
         2
     } else {

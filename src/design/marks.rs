@@ -63,7 +63,15 @@ pub fn apply(
             max_gap_mm,
         } => {
             let src = surface(inputs, store, *target, *iso_hu)?;
-            let (names, meshes) = neighbours(inputs, store, *target, &src.mesh, *iso_hu, *max_gap_mm, progress)?;
+            let (names, meshes) = neighbours(
+                inputs,
+                store,
+                *target,
+                &src.mesh,
+                *iso_hu,
+                *max_gap_mm,
+                progress,
+            )?;
             let refs: Vec<&Mesh> = meshes.iter().collect();
             let found = contact(&src.mesh, &refs, *max_gap_mm)?;
             let partners: Vec<String> = found
@@ -255,7 +263,8 @@ fn neighbours(
         if target == MeshRef::Mesh(o.id) {
             continue;
         }
-        let near = bounding_box(&o.mesh).is_some_and(|b| overlaps(&own, &(b.min_mm, b.max_mm), gap_mm));
+        let near =
+            bounding_box(&o.mesh).is_some_and(|b| overlaps(&own, &(b.min_mm, b.max_mm), gap_mm));
         if near {
             meshes.push(o.mesh.clone());
             names.push(o.name.clone());

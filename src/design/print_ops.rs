@@ -1085,6 +1085,251 @@ mod tests {
         assert!(seg.print.oriented.is_none());
     }
 
+    fn mark(stroke_mm: Vec<[f64; 3]>, radius_mm: f64, erase: bool) -> Op {
+        Op::MarkArticular {
+            target: MeshRef::Mesh(1),
+            iso_hu: 720.0,
+            stroke_mm,
+            radius_mm,
+            erase,
+        }
+    }
+
+    /// Unit normal of triangle `t`.
+    fn normal(m: &Mesh, t: usize) -> [f64; 3] {
+        crate::print::overhang::normal_and_double_area(&m.corners(t)).0
+    }
+
+    #[test]
+    fn orient_turns_the_marked_side_of_a_slab_up() {
+        // A 30 × 20 × 4 mm slab rests best on a large face. Unmarked, the search puts one
+        // large face on the plate; with the bottom face (z = 0 in patient space) marked as
+        // joint surface, that face must end up looking up.
+        let slab = crate::mesh::shapes::box_mesh([0.0, 0.0, 0.0], [30.0, 20.0, 4.0]);
+        let (ct, mut seg) = seg_with(slab);
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3])]);
+        let plain = seg.print.oriented.clone().unwrap();
+        assert_eq!(plain.marks.count(), 0);
+        assert!(plain.ranked[0].height_mm < 4.5, "it lies flat");
+        run(&ct, &mut seg, &[mark(vec![[15.0, 10.0, 0.0]], 3.0, false)]);
+        let marked = seg.meshes.get(1).unwrap().articular.clone();
+        // The brush floods the two triangles of the bottom face only.
+        let bottom: Vec<usize> = (0..marked.mask.len()).filter(|&t| marked.mask[t]).collect();
+        assert_eq!(bottom.len(), 2, "{bottom:?}");
+        let src = &seg.meshes.get(1).unwrap().mesh;
+        assert!(bottom.iter().all(|&t| normal(src, t)[2] < -0.99));
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3])]);
+        let o = seg.print.oriented.clone().unwrap();
+        assert_eq!(
+            o.marks, marked,
+            "the marks go with the faces into build space"
+        );
+        for &t in &bottom {
+            assert!(normal(&o.mesh, t)[2] > 0.99, "marked face {t} looks up");
+        }
+        assert!(o.ranked[0].height_mm < 4.5, "still flat, the other way up");
+        assert_eq!(o.map.articular_down_area_mm2, 0.0);
+        let r = report(&seg.print).oriented.unwrap();
+        assert_eq!(r.articular_triangles, 2);
+        assert!((r.articular_area_mm2 - 600.0).abs() < 1e-9);
+        // The hand-rotation preview keeps the marks too: turned over, they look down.
+        let p = preview(&o, 0, [180.0, 0.0, 0.0]).unwrap();
+        assert!(p.map.articular_down_area_mm2 > 599.0);
+    }
+
+    #[test]
+    fn supports_keep_clear_of_marked_faces() {
+        use crate::mesh::bvh::Bvh;
+        // A sphere with a joint patch marked on its lower side: cone and block supports
+        // both leave the patch (and the clearance around it) alone.
+        let (ct, mut seg) = seg_with(part());
+        let low = [40.0, -10.0 + 2.0, 100.0 - 5.6];
+        run(
+            &ct,
+            &mut seg,
+            &[mark(vec![low], 3.0, false), orient_op(0, [0.0; 3])],
+        );
+        // The search turns the patch up; turned over by hand it looks down at the plate.
+        assert_eq!(
+            seg.print
+                .oriented
+                .as_ref()
+                .unwrap()
+                .map
+                .articular_down_area_mm2,
+            0.0
+        );
+        run(&ct, &mut seg, &[orient_op(0, [180.0, 0.0, 0.0])]);
+        let o = seg.print.oriented.clone().unwrap();
+        assert!(o.map.articular_overhang_area_mm2 > 0.0);
+        let n = o.marks.count();
+        assert!(n > 0);
+        let patch: Vec<[u32; 3]> = (0..o.mesh.triangle_count())
+            .filter(|&t| o.marks.mask[t])
+            .map(|t| o.mesh.triangles[t])
+            .collect();
+        let patch = Bvh::build(&Mesh::new(o.mesh.positions_mm.clone(), patch)).unwrap();
+        for style in [SupportStyle::Cone, SupportStyle::Block] {
+            let op = Op::PrintSupports {
+                critical_angle_deg: 45.0,
+                spacing_mm: 1.0,
+                tip_radius_mm: 0.25,
+                base_fraction: 0.4,
+                sides: 8,
+                penetration_mm: 0.1,
+                articular_clearance_mm: 0.5,
+                min_gap_mm: 0.2,
+                style,
+                block: (style == SupportStyle::Block)
+                    .then(crate::print::block_supports::BlockParams::default),
+            };
+            run(&ct, &mut seg, &[op]);
+            let s = &seg.print.supports.as_ref().unwrap().result;
+            assert!(!s.mesh.triangles.is_empty(), "{style:?}: supports made");
+            let closest = s
+                .mesh
+                .positions_mm
+                .iter()
+                .map(|&p| patch.closest_point(p).unwrap().distance_mm)
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                closest >= 0.5 - 1e-9,
+                "{style:?}: a support comes {closest} mm from the marks"
+            );
+            assert!(s.dropped_near_articular > 0 || !s.unsupported_regions.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_brush_that_misses_the_object_is_refused_and_erase_unmarks() {
+        let (ct, mut seg) = seg_with(part());
+        let before = seg.meshes.clone();
+        let err = replay_apply(
+            &ct,
+            &mut seg,
+            &mark(vec![[0.0, 0.0, 0.0]], 2.0, false),
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("the brush missed"), "{err}");
+        assert_eq!(seg.meshes, before);
+        let top = [40.0, -10.0, 106.0];
+        run(&ct, &mut seg, &[mark(vec![top], 2.0, false)]);
+        assert!(seg.meshes.get(1).unwrap().articular.count() > 0);
+        assert!(
+            seg.meshes.mark_note.contains("marked"),
+            "{}",
+            seg.meshes.mark_note
+        );
+        run(&ct, &mut seg, &[mark(vec![top], 2.5, true)]);
+        assert_eq!(seg.meshes.get(1).unwrap().articular.count(), 0);
+        run(
+            &ct,
+            &mut seg,
+            &[
+                mark(vec![top], 2.0, false),
+                Op::ClearArticular {
+                    target: MeshRef::Mesh(1),
+                },
+            ],
+        );
+        assert_eq!(seg.meshes.get(1).unwrap().articular.count(), 0);
+        // Nothing near: a suggestion finds no joint partner and says so.
+        let err = replay_apply(
+            &ct,
+            &mut seg,
+            &Op::SuggestArticular {
+                target: MeshRef::Mesh(1),
+                iso_hu: 720.0,
+                max_gap_mm: 3.0,
+            },
+            &mut NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no joint surface"), "{err}");
+    }
+
+    #[test]
+    fn every_size_on_the_plate_carries_its_supports() {
+        let (ct, mut seg) = seg_with(part());
+        let plate = |supports| Op::BuildPlate {
+            sizes_percent: vec![95.0, 100.0, 105.0],
+            coupons: 1,
+            spacing_mm: 10.0,
+            margin_mm: 5.0,
+            machine_mm: [250.0, 250.0, 300.0],
+            scan: ScanSettings {
+                layer_um: 100.0,
+                ..default_scan()
+            },
+            supports,
+        };
+        run(&ct, &mut seg, &[orient_op(0, [0.0; 3])]);
+        let err = replay_apply(&ct, &mut seg, &plate(true), &mut NoProgress).unwrap_err();
+        assert!(err.to_string().contains("press Supports first"), "{err}");
+        run(&ct, &mut seg, &[supports_op(), plate(true)]);
+        let p = seg.print.plate.clone().unwrap();
+        let implants: Vec<_> = p
+            .plate
+            .objects
+            .iter()
+            .filter(|o| o.name.starts_with("implant"))
+            .collect();
+        assert_eq!(implants.len(), 3);
+        let part_supports = seg.print.supports.as_ref().unwrap().result.supports.len();
+        for (o, &count) in implants.iter().zip(&p.support_counts) {
+            let s = o.supports.as_ref().expect("supports under each size");
+            let sb = bounding_box(s).unwrap();
+            let ob = bounding_box(&o.mesh).unwrap();
+            assert!(
+                sb.min_mm[2].abs() < 1e-9,
+                "{}: supports stand on the plate",
+                o.name
+            );
+            assert!(ob.min_mm[2].abs() < 1e-9);
+            // Within the part's footprint (cone feet reach a little past it).
+            for k in 0..2 {
+                assert!(sb.min_mm[k] > ob.min_mm[k] - 1.0 && sb.max_mm[k] < ob.max_mm[k] + 1.0);
+            }
+            assert!(
+                count.abs_diff(part_supports) * 5 <= part_supports,
+                "{count} vs {part_supports}"
+            );
+        }
+        assert!(p
+            .plate
+            .objects
+            .iter()
+            .all(|o| o.name.starts_with("implant") == o.supports.is_some()));
+        // The supports are sliced with the plate and named in its 3MF.
+        let plain = {
+            let (ct, mut s2) = seg_with(part());
+            run(
+                &ct,
+                &mut s2,
+                &[orient_op(0, [0.0; 3]), supports_op(), plate(false)],
+            );
+            s2.print.plate.unwrap()
+        };
+        assert!(plain.plate.objects.iter().all(|o| o.supports.is_none()));
+        assert!(p.job.support_layers.is_some() && plain.job.support_layers.is_none());
+        assert!(p.job.estimate.support_mass_g.unwrap() > 0.0);
+        let r = report(&seg.print).plate.unwrap();
+        assert_eq!(r.supports, p.support_counts);
+        let threemf = p.plate.write_3mf().unwrap();
+        let objects = crate::mesh::io::read_3mf(&threemf).unwrap();
+        assert_eq!(
+            objects.len(),
+            3 + 3 + 1,
+            "sizes, their supports and the coupon"
+        );
+        // New supports drop a plate that carries the old ones.
+        run(&ct, &mut seg, &[supports_op()]);
+        assert!(seg.print.plate.is_none());
+    }
+
     #[test]
     fn a_plate_holds_three_sizes_and_coupons_and_is_sliced() {
         let (ct, mut seg) = seg_with(part());

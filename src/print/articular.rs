@@ -315,10 +315,16 @@ mod tests {
         assert_eq!(out.points_on_surface, 1);
         for t in (0..lens.triangle_count()).filter(|&t| m.mask[t]) {
             let (n, _) = normal_and_double_area(&lens.corners(t));
-            assert!(n[2] > 0.0, "face {t} on the bottom (normal {n:?}) was marked");
+            assert!(
+                n[2] > 0.0,
+                "face {t} on the bottom (normal {n:?}) was marked"
+            );
         }
         let ball = ArticularMarks::from_ball(&lens, [0.0, 0.0, 0.5], 3.0).unwrap();
-        assert!(ball.count() > m.count(), "a ball in space reaches the bottom");
+        assert!(
+            ball.count() > m.count(),
+            "a ball in space reaches the bottom"
+        );
         assert!(m.count() > 0);
     }
 
@@ -327,7 +333,13 @@ mod tests {
         let s = uv_sphere(10.0, 16, 32);
         let mut m = ArticularMarks::none(s.triangle_count());
         let out = brush(&s, &mut m, &[[0.0, 0.0, 30.0], [40.0, 0.0, 0.0]], 2.0, true).unwrap();
-        assert_eq!(out, BrushOutcome { points_on_surface: 0, faces_changed: 0 });
+        assert_eq!(
+            out,
+            BrushOutcome {
+                points_on_surface: 0,
+                faces_changed: 0
+            }
+        );
         for bad in [0.0, -1.0, f64::NAN, 80.0] {
             assert!(brush(&s, &mut m, &[[0.0; 3]], bad, true).is_err());
         }
@@ -383,6 +395,9 @@ mod tests {
         assert_eq!(transfer(&coarse, &m, &coarse, 1.0).unwrap(), m);
         let away = translated(&fine, [0.0, 0.0, 5.0]);
         assert_eq!(transfer(&coarse, &m, &away, 1.0).unwrap().count(), 0);
-        assert!(transfer(&fine, &m, &coarse, 1.0).is_err(), "marks of another mesh");
+        assert!(
+            transfer(&fine, &m, &coarse, 1.0).is_err(),
+            "marks of another mesh"
+        );
     }
 }

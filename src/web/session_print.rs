@@ -284,7 +284,8 @@ impl Session {
                     .plate
                     .as_ref()
                     .ok_or_else(|| JsError::new("make the build job first"))?;
-                p.plate.write_3mf()
+                p.plate
+                    .write_3mf()
                     .map_err(|e| JsError::new(&e.to_string()))
             }
             other => Err(JsError::new(&format!("unknown print export '{other}'"))),
