@@ -16,12 +16,14 @@ use proptest::prelude::*;
 
 use osteon::design::{
     decode_link, encode_link, ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op,
-    ViewState,
+    ScanSettings, ViewState,
 };
 use osteon::mesh::io::{read_stl, write_stl_binary};
 use osteon::mesh::measure::volume_and_area;
 use osteon::mesh::mirror::{mirror, Plane};
 use osteon::mesh::{shapes, Mesh};
+use osteon::print::block_supports::BlockParams;
+use osteon::print::supports::SupportStyle;
 
 // ---------------------------------------------------------------- meshes
 
@@ -297,7 +299,104 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         any::<u32>().prop_map(|id| Op::DeleteMesh { id }),
+        (
+            mesh_ref(),
+            finite(),
+            prop::collection::vec(prop::array::uniform3(finite()), 0..6),
+            finite(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(target, iso_hu, stroke_mm, radius_mm, erase)| Op::MarkArticular {
+                    target,
+                    iso_hu,
+                    stroke_mm,
+                    radius_mm,
+                    erase
+                }
+            ),
+        (mesh_ref(), finite(), finite()).prop_map(|(target, iso_hu, max_gap_mm)| {
+            Op::SuggestArticular {
+                target,
+                iso_hu,
+                max_gap_mm,
+            }
+        }),
+        mesh_ref().prop_map(|target| Op::ClearArticular { target }),
+        (
+            mesh_ref(),
+            finite(),
+            prop::array::uniform3(finite()),
+            any::<u32>(),
+            prop::array::uniform3(finite())
+        )
+            .prop_map(|(target, critical_angle_deg, weights, rank, rotate_deg)| {
+                Op::OrientPrint {
+                    target,
+                    iso_hu: 720.0,
+                    critical_angle_deg,
+                    directions: 2000,
+                    weights,
+                    rank,
+                    rotate_deg,
+                }
+            }),
+        (finite(), any::<bool>()).prop_map(|(spacing_mm, block)| Op::PrintSupports {
+            critical_angle_deg: 45.0,
+            spacing_mm,
+            tip_radius_mm: 0.25,
+            base_fraction: 0.4,
+            sides: 8,
+            penetration_mm: 0.1,
+            articular_clearance_mm: 0.5,
+            min_gap_mm: 0.2,
+            style: if block {
+                SupportStyle::Block
+            } else {
+                SupportStyle::Cone
+            },
+            block: block.then(BlockParams::default),
+        }),
+        scan().prop_map(|scan| Op::SlicePrint { scan }),
+        (
+            prop::collection::vec(finite(), 0..4),
+            any::<u32>(),
+            scan(),
+            any::<bool>()
+        )
+            .prop_map(|(sizes_percent, coupons, scan, supports)| Op::BuildPlate {
+                sizes_percent,
+                coupons,
+                spacing_mm: 10.0,
+                margin_mm: 5.0,
+                machine_mm: [250.0, 250.0, 300.0],
+                scan,
+                supports,
+            }),
     ]
+}
+
+fn scan() -> impl Strategy<Value = ScanSettings> {
+    (
+        prop::array::uniform4(finite()),
+        any::<u32>(),
+        finite(),
+        any::<bool>(),
+        finite(),
+    )
+        .prop_map(
+            |(f, contour_count, beam_offset_um, chessboard, size_mm)| ScanSettings {
+                layer_um: f[0],
+                hatch_spacing_um: f[1],
+                laser_power_w: f[2],
+                scan_speed_mm_s: f[3],
+                contour_count,
+                beam_offset_um,
+                chessboard,
+                size_mm,
+                rotation_deg: 67.0,
+            },
+        )
 }
 
 fn pixel() -> impl Strategy<Value = [u32; 2]> {
