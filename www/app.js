@@ -143,6 +143,7 @@ class App {
       case 'print': this.printTools.onPrint(msg); break;
       case 'printlayer': this.printTools.onLayer(msg); break;
       case 'printpreview': this.printTools.onPreview(msg); break;
+      case 'marks': this.printTools.marks.onMarks(msg); break;
       case 'export': this.download(msg.name, msg.bytes); break;
       case 'history': this.showHistory(msg); break;
       case 'meshlink': this.copyImplantLink(msg.link); break;
@@ -177,7 +178,7 @@ class App {
     }
     const what = {
       demo: 'open the demo study', files: 'read the files', load: 'load the series', surface: 'extract the bone surface',
-      op: 'do that', meshop: 'do that to the mesh', meshexport: 'export', replay: 'replay the design', printop: 'prepare the print', printexport: 'export', printlayer: 'show the layer', printpreview: 'preview the rotation', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
+      op: 'do that', meshop: 'do that to the mesh', meshexport: 'export', replay: 'replay the design', printop: 'prepare the print', markop: 'mark the joint surface', printexport: 'export', printlayer: 'show the layer', printpreview: 'preview the rotation', undo: 'undo', redo: 'redo', parts: 'calculate the parts', export: 'export',
     }[msg.context] || msg.context;
     this.fail(`Could not ${what}: ${msg.message}`);
   }

@@ -114,6 +114,13 @@ export class MeshTools {
     if (this.app.study) this.app.draw3d();
   }
 
+  /** Viewer label of a part ({part}) or mesh object ({mesh}) drawn in the 3-D view, or null. */
+  viewerLabel(t) {
+    if (t.part !== undefined) return this.partsShown && this.parts && this.parts.parts.some((p) => p.label === t.part) ? t.part : null;
+    const n = this.meshes ? this.meshes.objects.findIndex((o) => o.id === t.mesh) : -1;
+    return n >= 0 ? meshLabel(n) : null;
+  }
+
   /** The mesh object drawn with viewer label `label`, or null. */
   objectOfLabel(label) {
     const objects = this.meshes ? this.meshes.objects : [];
@@ -220,6 +227,9 @@ export class MeshTools {
         labels: m.objects.map((_, n) => meshLabel(n)),
       });
     }
+    // Articular marks, drawn over the surfaces they belong to (mark_tools.js).
+    const marks = app.printTools && app.printTools.marks.sceneList((t) => this.viewerLabel(t));
+    if (marks) lists.push(marks);
     const size = (k) => lists.reduce((a, l) => a + l[k].length, 0);
     const positions = new Float32Array(size('positions'));
     const indices = new Uint32Array(size('indices'));

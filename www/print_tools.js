@@ -6,6 +6,7 @@
 // view shows the oriented part (build space, placed at the middle of the study) through
 // the viewer's part API; the Meshes panel draws its scene again when it is turned off.
 import { LayerView } from './print_view.js';
+import { MarkTools } from './mark_tools.js';
 
 const $ = (id) => document.getElementById(id);
 const fmt = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
@@ -25,6 +26,7 @@ export class PrintTools {
     this.previewPending = false;
     this.previewWanted = null;
     this.view = new LayerView($('print-canvas'), (k) => this.requestLayer(k));
+    this.marks = new MarkTools(app, isoHu);
     this.bind();
   }
 
@@ -39,6 +41,8 @@ export class PrintTools {
     $('print-plate').onclick = () => this.apply({
       op: 'build_plate', sizes_percent: $('print-sizes').value.split(',').map((s) => Number(s.trim())),
       coupons: Math.round(Number($('print-coupons').value)), spacing_mm: 10, margin_mm: 5, machine_mm: [250, 250, 300], scan: this.scan(),
+      // Each size carries supports made like the part's, when the part has them.
+      supports: !!(this.state && this.state.supports),
     });
     $('print-show3d').onchange = () => this.draw3d();
     $('print-source').onchange = () => this.showJob();
@@ -104,6 +108,8 @@ export class PrintTools {
   reset() {
     this.state = null;
     this.scene = null;
+    this.marks.scene = null;
+    this.marks.setMode(null);
     $('print-panel').hidden = false;
     this.view.clear();
     this.render();
@@ -158,7 +164,7 @@ export class PrintTools {
       case 'orient_print': return `Oriented ${s.oriented.name}: ${fmt(s.oriented.supported_area_mm2, 0)} mm² to support, ${fmt(s.oriented.height_mm, 1)} mm high.`;
       case 'print_supports': return `${s.supports.count} ${s.supports.style === 'block' ? 'block walls' : 'supports'}, ${fmt(s.supports.volume_mm3, 0)} mm³, contact ${fmt(s.supports.contact_area_mm2, 1)} mm².`;
       case 'slice_print': return `Sliced: ${s.sliced.layers} layers of ${s.sliced.layer_um} µm, build time ${hms(s.sliced.estimate.build_time_s)}.`;
-      case 'build_plate': return `Build job: ${s.plate.objects.length} objects, ${s.plate.job.layers} layers, build time ${hms(s.plate.job.estimate.build_time_s)}.`;
+      case 'build_plate': return `Build job: ${s.plate.objects.length} objects${s.plate.supports.length ? ` (each size with its supports)` : ''}, ${s.plate.job.layers} layers, build time ${hms(s.plate.job.estimate.build_time_s)}.`;
       default: return 'Print preparation updated.';
     }
   }
@@ -251,6 +257,14 @@ export class PrintTools {
     app.draw3d();
   }
 
+  /** What the orientation did with the joint surfaces. */
+  articularText(o) {
+    if (!o.articular_triangles) return 'Joint surfaces: none are marked on this part, so the search treats every face alike. Mark them above before orienting.';
+    const down = o.articular_down_area_mm2;
+    const needs = o.articular_overhang_area_mm2;
+    return `Joint surfaces: ${o.articular_triangles.toLocaleString()} faces (${fmt(o.articular_area_mm2, 0)} mm²) kept facing up where possible; ${fmt(down, 0)} mm² of them look down${needs > 0 ? `, ${fmt(needs, 0)} mm² steeply enough to need support (left unsupported: shown orange)` : ''}. Supports keep clear of them.`;
+  }
+
   render() {
     const s = this.state || {};
     const sel = this.target();
@@ -260,9 +274,13 @@ export class PrintTools {
     $('print-target').textContent = name ? `To print: ${name}` : 'Select a part (click its row under Bones) or a mesh object to print.';
     $('print-orient').disabled = !sel;
     const o = s.oriented;
-    $('print-articular').textContent = o
-      ? (o.articular_triangles ? `${o.articular_triangles} articular faces kept facing up.` : 'Articular faces: none are marked in this design, so the search treats every face alike.')
-      : '';
+    const art = $('print-articular');
+    const now = o && this.marks.marksOf(o.target);
+    const stale = o && (now ? now.faces : 0) !== o.articular_triangles;
+    art.textContent = o ? `${this.articularText(o)}${stale ? ' The marks have changed since: press Orient again to use them.' : ''}` : '';
+    art.dataset.faces = o ? String(o.articular_triangles) : '';
+    art.dataset.down = o ? String(o.articular_down_area_mm2) : '';
+    this.marks.render();
     const table = $('print-ranking').querySelector('tbody');
     table.replaceChildren();
     if (o) {
@@ -286,12 +304,18 @@ export class PrintTools {
     $('print-preview-text').textContent = '';
     for (const id of ['print-apply-rotation', 'print-supports', 'print-slice', 'print-plate', 'print-rx', 'print-ry', 'print-rz']) $(id).disabled = !o;
     const sup = s.supports;
+    const what = sup && sup.style === 'block' ? 'block walls' : 'supports';
     $('print-supports-report').textContent = sup
-      ? `${sup.count} supports (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang.${sup.warnings.length ? ` ${sup.warnings.length} warning(s): ${sup.warnings.slice(0, 2).join('; ')}${sup.warnings.length > 2 ? '; …' : ''}.` : ''}`
+      ? `${sup.count} ${what} (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang${o && o.articular_triangles ? '; none on the marked joint surfaces' : ''}.${sup.warnings.length ? ` ${sup.warnings.length} warning(s): ${sup.warnings.slice(0, 2).join('; ')}${sup.warnings.length > 2 ? '; …' : ''}.` : ''}`
       : '';
+    $('print-supports-report').dataset.style = sup ? sup.style : '';
     $('print-supports-report').dataset.count = sup ? String(sup.count) : '';
     $('print-export-supports').disabled = !sup || !sup.count;
     $('print-export-plate').disabled = !s.plate;
-    $('print-plate-report').textContent = s.plate ? `On the plate: ${s.plate.objects.join(', ')}.` : '';
+    const plate = s.plate;
+    $('print-plate-report').textContent = plate
+      ? `On the plate: ${plate.objects.join(', ')}.${plate.supports.length ? ` Supports under the sizes: ${plate.supports.join(' / ')} ${sup && sup.style === 'block' ? 'walls' : 'cones'}.` : ' No supports under the sizes (make supports first to give each size its own).'}`
+      : '';
+    $('print-plate-report').dataset.supports = plate ? plate.supports.join(',') : '';
   }
 }

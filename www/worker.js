@@ -78,6 +78,11 @@ function sendPrint(seg) {
   const scene = state.oriented ? session.printScene() : null;
   post({ type: 'print', seg, state, scene }, scene ? [scene.positions.buffer, scene.indices.buffer] : []);
 }
+// Articular marks (mark_tools.js on the page): every marked surface's marked faces.
+function sendMarks(seg) {
+  const m = session.articularScene();
+  post({ type: 'marks', seg, ...m }, [m.positions.buffer, m.indices.buffer]);
+}
 const PRINT_OP_LABELS = {
   orient_print: 'Searching build directions', print_supports: 'Generating supports',
   slice_print: 'Slicing and hatching', build_plate: 'Building and slicing the plate',
@@ -95,10 +100,17 @@ const handlers = {
     progress('Replaying the design', 0, 1);
     sendSegmentation(session.replayOps(ops));
     sendMeshes();
+    sendMarks();
     sendPrint();
   },
-  async undo() { sendSegmentation(session.undo()); sendMeshes(); sendPrint(); },
-  async redo() { sendSegmentation(session.redo()); sendMeshes(); sendPrint(); },
+  async undo() { sendSegmentation(session.undo()); sendMeshes(); sendMarks(); sendPrint(); },
+  async redo() { sendSegmentation(session.redo()); sendMeshes(); sendMarks(); sendPrint(); },
+  async markop({ op, label }) {
+    progress(label || 'Marking', 0, 1);
+    const seg = session.applyMeshOp(op, (done, total) => progress(label || 'Marking', done, total));
+    if (op.target && op.target.mesh !== undefined) sendMeshes();
+    sendMarks(seg);
+  },
   async printop({ op }) {
     const label = PRINT_OP_LABELS[op.op] || 'Preparing the print';
     progress(label, 0, 1);
@@ -116,6 +128,7 @@ const handlers = {
     const seg = session.applyMeshOp(op, (done, total) => progress(label, done, total));
     const m = session.meshObjects();
     post({ type: 'meshes', seg, ...m }, [m.positions.buffer, m.indices.buffer]);
+    sendMarks();
   },
   async meshexport({ kind, id, name }) {
     const bytes = kind === 'stl' ? session.exportMeshStl(id) : session.exportAll3mf();
@@ -125,6 +138,7 @@ const handlers = {
     progress('Calculating part surfaces', 0, 1);
     const r = session.calculateParts(iso);
     post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
+    sendMarks();
   },
   // The full label digest, only when asked (a test, a check across a design call).
   async digest() { post({ type: 'digest', sha: session.labelsSha256() }); },

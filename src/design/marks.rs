@@ -19,7 +19,8 @@ use super::meshes::{part, part_surface, surface, Inputs, MeshOpError, MeshStore,
 use super::state::{MeshRef, Op};
 use crate::mesh::measure::bounding_box;
 use crate::mesh::Mesh;
-use crate::print::articular::{brush, contact, marked_area_mm2};
+use crate::print::articular::{brush, contact, lifted_patch, marked_area_mm2};
+use serde::Serialize;
 use crate::print::overhang::ArticularMarks;
 use crate::progress::Progress;
 use crate::volume::Volume;
@@ -32,7 +33,7 @@ pub fn apply(
     op: &Op,
     progress: &mut dyn Progress,
 ) -> Result<(), MeshOpError> {
-    let (target, marks, surface_mesh, note) = match op {
+    let (target, iso_hu, marks, surface_mesh, note) = match op {
         Op::MarkArticular {
             target,
             iso_hu,
@@ -55,7 +56,7 @@ pub fn apply(
                 out.faces_changed,
                 src.name
             );
-            (*target, marks, src.mesh, note)
+            (*target, *iso_hu, marks, src.mesh, note)
         }
         Op::SuggestArticular {
             target,
@@ -111,7 +112,7 @@ pub fn apply(
                 src.name,
                 partners.join(", ")
             );
-            (*target, marks, src.mesh, note)
+            (*target, *iso_hu, marks, src.mesh, note)
         }
         Op::ClearArticular { target } => {
             let name = match target {
@@ -149,6 +150,7 @@ pub fn apply(
                     at,
                     PartMarks {
                         label,
+                        iso_hu,
                         surface: surface_mesh,
                         marks,
                     },
@@ -165,13 +167,55 @@ pub fn apply(
     Ok(())
 }
 
-/// Faces and area of the marks of `r` on `surface` (its current surface).
-pub fn summary(store: &MeshStore, r: MeshRef, surface: &Mesh) -> (ArticularMarks, f64) {
-    let marks = store
-        .marks_on(r, surface)
-        .unwrap_or_else(|_| ArticularMarks::none(surface.triangle_count()));
-    let area = marked_area_mm2(surface, &marks);
-    (marks, area)
+/// Lift of the drawn marks off the surface (mm): above depth-buffer noise at the scale of
+/// an ankle, well below what the eye sees as a gap.
+pub const MARK_LIFT_MM: f64 = 0.08;
+
+/// The marks of one surface, for the page.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MarkedSurface {
+    pub target: MeshRef,
+    pub name: String,
+    /// Marked faces, faces of the surface, and the marked area (mm²).
+    pub faces: usize,
+    pub triangles: usize,
+    pub area_mm2: f64,
+    /// The marked faces lifted [`MARK_LIFT_MM`] off the surface, to draw over it.
+    #[serde(skip)]
+    pub patch: Mesh,
+}
+
+/// Every marked surface of the design (parts in label order, then mesh objects), on its
+/// current surface: a part at the level it was marked at.
+pub fn marked_surfaces(inputs: &Inputs, store: &MeshStore) -> Vec<MarkedSurface> {
+    let mut out = Vec::new();
+    for pm in &store.part_marks {
+        let Ok(p) = part(inputs, pm.label) else {
+            continue;
+        };
+        let Ok(mesh) = part_surface(inputs, p, pm.iso_hu) else {
+            continue;
+        };
+        if let Ok(marks) = store.marks_on(MeshRef::Part(pm.label), &mesh) {
+            out.push(marked(MeshRef::Part(pm.label), &p.name, &mesh, &marks));
+        }
+    }
+    for o in store.objects.iter().filter(|o| o.articular.count() > 0) {
+        out.push(marked(MeshRef::Mesh(o.id), &o.name, &o.mesh, &o.articular));
+    }
+    out.retain(|m| m.faces > 0);
+    out
+}
+
+fn marked(target: MeshRef, name: &str, mesh: &Mesh, marks: &ArticularMarks) -> MarkedSurface {
+    MarkedSurface {
+        target,
+        name: name.to_string(),
+        faces: marks.count(),
+        triangles: mesh.triangle_count(),
+        area_mm2: marked_area_mm2(mesh, marks),
+        patch: lifted_patch(mesh, marks, MARK_LIFT_MM),
+    }
 }
 
 /// Box of points, patient mm.

@@ -141,6 +141,8 @@ pub struct MeshObject {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartMarks {
     pub label: u8,
+    /// Surface level of the op that made them (HU).
+    pub iso_hu: f64,
     pub surface: Mesh,
     pub marks: ArticularMarks,
 }

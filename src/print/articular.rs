@@ -270,6 +270,46 @@ pub fn marked_area_mm2(mesh: &Mesh, marks: &ArticularMarks) -> f64 {
         .sum()
 }
 
+/// The marked faces of `mesh` as a mesh of their own, each vertex moved `lift_mm` along
+/// its area-weighted normal: drawn over the surface in another colour, the lift keeps it
+/// from fighting the surface in the depth buffer.
+pub fn lifted_patch(mesh: &Mesh, marks: &ArticularMarks, lift_mm: f64) -> Mesh {
+    let mut normals = vec![[0.0f64; 3]; mesh.positions_mm.len()];
+    for t in 0..mesh.triangle_count() {
+        let (n, a2) = normal_and_double_area(&mesh.corners(t));
+        for &v in &mesh.triangles[t] {
+            if let Some(acc) = normals.get_mut(v as usize) {
+                *acc = [0, 1, 2].map(|k| acc[k] + n[k] * a2);
+            }
+        }
+    }
+    let mut index = vec![u32::MAX; mesh.positions_mm.len()];
+    let mut out = Mesh::default();
+    for (t, tri) in mesh.triangles.iter().enumerate() {
+        if !marks.mask.get(t).copied().unwrap_or(false) {
+            continue;
+        }
+        let mut face = [0u32; 3];
+        for (k, &v) in tri.iter().enumerate() {
+            let v = v as usize;
+            if index[v] == u32::MAX {
+                index[v] = out.positions_mm.len() as u32;
+                let n = normals[v];
+                let l = dot(n, n).sqrt();
+                let p = mesh.positions_mm[v];
+                out.positions_mm.push(if l > 0.0 {
+                    [0, 1, 2].map(|k| p[k] + lift_mm * n[k] / l)
+                } else {
+                    p
+                });
+            }
+            face[k] = index[v];
+        }
+        out.triangles.push(face);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +421,20 @@ mod tests {
         assert!(same.partners[0].same_bone);
         assert!(contact(&a, &[&b], 0.0).is_err());
         assert!(contact(&a, &[&b], f64::NAN).is_err());
+    }
+
+    #[test]
+    fn the_lifted_patch_holds_the_marked_faces_just_outside_the_surface() {
+        let s = uv_sphere(10.0, 24, 48);
+        let mut m = ArticularMarks::none(s.triangle_count());
+        brush(&s, &mut m, &[[10.0, 0.0, 0.0]], 3.0, true).unwrap();
+        let p = lifted_patch(&s, &m, 0.1);
+        assert_eq!(p.triangle_count(), m.count());
+        for v in &p.positions_mm {
+            let r = dot(*v, *v).sqrt();
+            assert!((r - 10.1).abs() < 1e-9, "{r}");
+        }
+        assert!(lifted_patch(&s, &ArticularMarks::none(3), 0.1).triangles.is_empty());
     }
 
     #[test]

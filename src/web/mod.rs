@@ -12,6 +12,7 @@ mod bench;
 mod design;
 mod session;
 mod session_history;
+mod session_marks;
 mod session_mesh;
 mod session_print;
 mod session_recovery;

@@ -18,15 +18,19 @@ use crate::print::overhang::{
 use crate::print::slice::to_mm;
 use wasm_bindgen::prelude::*;
 
-/// Colours of the 3-D print view: fine faces, overhangs (red), articular overhangs,
-/// faces on the plate, supports.
-const SCENE_COLOURS: [[u8; 3]; 5] = [
+/// Colours of the 3-D print view: fine faces, overhangs (red), articular overhangs
+/// (orange), faces on the plate, supports, and articular faces that need no support (the
+/// marks' colour, as in the design view).
+const SCENE_COLOURS: [[u8; 3]; 6] = [
     [205, 205, 200],
     [225, 40, 40],
     [245, 150, 30],
     [80, 140, 230],
     [120, 200, 110],
+    ARTICULAR_COLOUR,
 ];
+/// Colour of articular marks in the 3-D views (page: mark_tools.js).
+const ARTICULAR_COLOUR: [u8; 3] = [0, 215, 235];
 
 /// Object with typed-array and plain fields, built without panics.
 struct Out(js_sys::Object);
@@ -42,8 +46,14 @@ impl Out {
     }
 }
 
-/// Sub-meshes of `mesh` by face class (0–3), then `supports`, each with its own vertices.
-fn scene(mesh: &Mesh, class: &[u8], supports: Option<&Mesh>) -> Result<js_sys::Object, JsError> {
+/// Sub-meshes of `mesh` by face class (0–3; fine articular faces apart), then `supports`,
+/// each with its own vertices.
+fn scene(
+    mesh: &Mesh,
+    class: &[u8],
+    articular: &[bool],
+    supports: Option<&Mesh>,
+) -> Result<js_sys::Object, JsError> {
     let (mut positions, mut indices, mut vertex_counts, mut index_counts, mut colours) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut push = |m: &Mesh, keep: &dyn Fn(usize) -> bool, colour: [u8; 3]| {
@@ -75,14 +85,24 @@ fn scene(mesh: &Mesh, class: &[u8], supports: Option<&Mesh>) -> Result<js_sys::O
             colours.extend(colour);
         }
     };
+    let marked = |t: usize| articular.get(t).copied().unwrap_or(false);
     for (c, colour) in [
         (CLASS_FINE, SCENE_COLOURS[0]),
         (CLASS_OVERHANG, SCENE_COLOURS[1]),
         (CLASS_ARTICULAR_OVERHANG, SCENE_COLOURS[2]),
         (CLASS_ON_PLATE, SCENE_COLOURS[3]),
     ] {
-        push(mesh, &|t| class.get(t) == Some(&c), colour);
+        push(
+            mesh,
+            &|t| class.get(t) == Some(&c) && !(c == CLASS_FINE && marked(t)),
+            colour,
+        );
     }
+    push(
+        mesh,
+        &|t| class.get(t) == Some(&CLASS_FINE) && marked(t),
+        SCENE_COLOURS[5],
+    );
     if let Some(s) = supports {
         push(s, &|_| true, SCENE_COLOURS[4]);
     }
@@ -162,7 +182,7 @@ impl Session {
             return Ok(JsValue::NULL);
         };
         let sup = store.supports.as_ref().map(|s| &s.result.mesh);
-        Ok(scene(&o.mesh, &o.map.class, sup)?.into())
+        Ok(scene(&o.mesh, &o.map.class, &o.marks.mask, sup)?.into())
     }
 
     /// The oriented part turned to candidate `rank` and the hand rotation (degrees about
@@ -176,7 +196,7 @@ impl Session {
             .as_ref()
             .ok_or_else(|| JsError::new("orient the part first"))?;
         let posed = preview(o, rank, [rx, ry, rz]).map_err(|e| JsError::new(&e.to_string()))?;
-        let out = scene(&posed.mesh, &posed.map.class, None)?;
+        let out = scene(&posed.mesh, &posed.map.class, &o.marks.mask, None)?;
         let o = Out(out);
         o.set(
             "supported_area_mm2",
