@@ -13,8 +13,8 @@
 
 const $ = (id) => document.getElementById(id);
 const fmt = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
-/** Colour of marked faces (the worker's print view uses the same). */
-export const MARK_COLOUR = [0, 215, 235];
+/** Colour of marked faces, a vivid magenta unlike every part colour (the worker's print view uses the same). */
+export const MARK_COLOUR = [255, 0, 255];
 /** Points kept per stroke (each is a pick in the 3-D view). */
 const MAX_STROKE_POINTS = 400;
 
@@ -27,6 +27,7 @@ export class MarkTools {
     this.stroke = null; // { target, name, points, misses } while dragging
     this.frame = 0;
     this.lastMove = null;
+    this.hidPrintView = false; // the brush turned the print view off
     this.bind();
   }
 
@@ -67,10 +68,16 @@ export class MarkTools {
     $('mark-brush').setAttribute('aria-pressed', String(mode === 'mark'));
     $('mark-erase').setAttribute('aria-pressed', String(mode === 'erase'));
     $('canvas3d').classList.toggle('marking', !!mode);
+    const show = $('print-show3d');
+    if (!mode && this.hidPrintView) {
+      // Back from brushing: the print view as it was.
+      this.hidPrintView = false;
+      show.checked = true;
+      this.app.printTools.draw3d();
+    }
     if (mode) {
       // The brush works on the design's surfaces in patient space, not the print view.
-      const show = $('print-show3d');
-      if (show.checked) { show.checked = false; this.app.printTools.draw3d(); }
+      if (show.checked) { show.checked = false; this.hidPrintView = true; this.app.printTools.draw3d(); }
       const name = this.targetName(this.app.printTools.target());
       this.app.setStatus(`${mode === 'mark' ? 'Mark' : 'Erase'}: drag over ${name} in the 3-D view (${$('mark-radius').value} mm brush). Esc or click ${mode === 'mark' ? 'Mark' : 'Erase'} again to rotate the view.`, 'ready');
     }

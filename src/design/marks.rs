@@ -20,10 +20,10 @@ use super::state::{MeshRef, Op};
 use crate::mesh::measure::bounding_box;
 use crate::mesh::Mesh;
 use crate::print::articular::{brush, contact, lifted_patch, marked_area_mm2};
-use serde::Serialize;
 use crate::print::overhang::ArticularMarks;
 use crate::progress::Progress;
 use crate::volume::Volume;
+use serde::Serialize;
 
 /// Applies one articular-mark op to `store`; other ops are ignored. On error `store` is
 /// unchanged. `progress` follows the neighbours searched by a suggestion.

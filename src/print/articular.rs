@@ -434,7 +434,9 @@ mod tests {
             let r = dot(*v, *v).sqrt();
             assert!((r - 10.1).abs() < 1e-9, "{r}");
         }
-        assert!(lifted_patch(&s, &ArticularMarks::none(3), 0.1).triangles.is_empty());
+        assert!(lifted_patch(&s, &ArticularMarks::none(3), 0.1)
+            .triangles
+            .is_empty());
     }
 
     #[test]

@@ -36,6 +36,44 @@ pub fn app_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// A JS object `{ positions: Float32Array, indices: Uint32Array, vertex_counts,
+/// index_counts }` with `meshes` concatenated in order (patient mm), the layout the
+/// viewer's part API takes.
+fn flat_meshes<'a>(
+    meshes: impl Iterator<Item = &'a crate::mesh::Mesh>,
+) -> Result<js_sys::Object, JsError> {
+    let (mut positions, mut indices, mut vertex_counts, mut index_counts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for m in meshes {
+        positions.extend(m.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
+        indices.extend(m.triangles.iter().flatten());
+        vertex_counts.push(m.positions_mm.len() as u32);
+        index_counts.push(3 * m.triangles.len() as u32);
+    }
+    let out = js_sys::Object::new();
+    let set =
+        |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
+    set(
+        "positions",
+        js_sys::Float32Array::from(&positions[..]).into(),
+    )
+    .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
+    .and_then(|_| {
+        set(
+            "vertex_counts",
+            js_sys::Uint32Array::from(&vertex_counts[..]).into(),
+        )
+    })
+    .and_then(|_| {
+        set(
+            "index_counts",
+            js_sys::Uint32Array::from(&index_counts[..]).into(),
+        )
+    })
+    .map_err(|_| JsError::new("could not build the mesh arrays"))?;
+    Ok(out)
+}
+
 fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

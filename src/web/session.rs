@@ -73,6 +73,9 @@ pub(crate) struct UndoRecord {
 const UNDO_BUDGET_LABELS: usize = 1;
 /// Undo records that keep a whole print state (see `record`).
 const UNDO_PRINT_STATES: usize = 4;
+/// Undo records that keep a whole mesh store (mesh, print and articular-mark ops; a
+/// brushing session makes many).
+const UNDO_MESH_STATES: usize = 8;
 
 impl Default for Session {
     fn default() -> Self {
@@ -663,17 +666,19 @@ impl Session {
         while total > budget && !self.records.is_empty() {
             total -= self.records.remove(0).delta.bytes();
         }
-        // Print states (sliced jobs) can be large and are not in the byte count: keep the
-        // newest few; older print ops are undone by replaying.
-        while self
-            .records
-            .iter()
-            .filter(|r| r.delta.print.is_some())
-            .count()
-            > UNDO_PRINT_STATES
-        {
-            if let Some(i) = self.records.iter().position(|r| r.delta.print.is_some()) {
-                self.records.remove(i);
+        // Print states (sliced jobs) and mesh stores can be large and are not in the byte
+        // count: keep the newest few; older ops are undone by replaying.
+        for (keeps, most) in [
+            (
+                (|r: &UndoRecord| r.delta.print.is_some()) as fn(&UndoRecord) -> bool,
+                UNDO_PRINT_STATES,
+            ),
+            (|r: &UndoRecord| r.delta.meshes.is_some(), UNDO_MESH_STATES),
+        ] {
+            while self.records.iter().filter(|r| keeps(r)).count() > most {
+                if let Some(i) = self.records.iter().position(keeps) {
+                    self.records.remove(i);
+                }
             }
         }
         Ok(())

@@ -4,8 +4,8 @@
 //! The mark ops themselves go through `Session::applyMeshOp` (they never change the
 //! label volume), so they land in the op log, undo/redo and links.
 
-use super::to_js;
 use super::Session;
+use super::{flat_meshes, to_js};
 use crate::design::marks::marked_surfaces;
 use crate::design::meshes::Inputs;
 use wasm_bindgen::prelude::*;
@@ -33,38 +33,11 @@ impl Session {
             }
             None => (Vec::new(), String::new()),
         };
-        let (mut positions, mut indices, mut vertex_counts, mut index_counts) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for s in &surfaces {
-            positions.extend(s.patch.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
-            indices.extend(s.patch.triangles.iter().flatten());
-            vertex_counts.push(s.patch.positions_mm.len() as u32);
-            index_counts.push(3 * s.patch.triangles.len() as u32);
-        }
-        let out = js_sys::Object::new();
+        let out = flat_meshes(surfaces.iter().map(|s| &s.patch))?;
         let set =
             |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
         set("surfaces", to_js(&surfaces)?)
             .and_then(|_| set("note", JsValue::from_str(&note)))
-            .and_then(|_| {
-                set(
-                    "positions",
-                    js_sys::Float32Array::from(&positions[..]).into(),
-                )
-            })
-            .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
-            .and_then(|_| {
-                set(
-                    "vertex_counts",
-                    js_sys::Uint32Array::from(&vertex_counts[..]).into(),
-                )
-            })
-            .and_then(|_| {
-                set(
-                    "index_counts",
-                    js_sys::Uint32Array::from(&index_counts[..]).into(),
-                )
-            })
             .map_err(|_| JsError::new("could not build the articular marks"))?;
         Ok(out)
     }

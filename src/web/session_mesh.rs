@@ -53,37 +53,10 @@ impl Session {
             Some(seg) => &seg.meshes.objects,
             None => &[],
         };
-        let (mut positions, mut indices, mut vertex_counts, mut index_counts) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for o in objects {
-            positions.extend(o.mesh.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
-            indices.extend(o.mesh.triangles.iter().flatten());
-            vertex_counts.push(o.mesh.positions_mm.len() as u32);
-            index_counts.push(3 * o.mesh.triangles.len() as u32);
-        }
-        let out = js_sys::Object::new();
+        let out = super::flat_meshes(objects.iter().map(|o| &o.mesh))?;
         let set =
             |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
         set("objects", to_js(&objects)?)
-            .and_then(|_| {
-                set(
-                    "positions",
-                    js_sys::Float32Array::from(&positions[..]).into(),
-                )
-            })
-            .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
-            .and_then(|_| {
-                set(
-                    "vertex_counts",
-                    js_sys::Uint32Array::from(&vertex_counts[..]).into(),
-                )
-            })
-            .and_then(|_| {
-                set(
-                    "index_counts",
-                    js_sys::Uint32Array::from(&index_counts[..]).into(),
-                )
-            })
             .and_then(|_| {
                 set(
                     "parts_calculated",

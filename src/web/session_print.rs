@@ -29,8 +29,9 @@ const SCENE_COLOURS: [[u8; 3]; 6] = [
     [120, 200, 110],
     ARTICULAR_COLOUR,
 ];
-/// Colour of articular marks in the 3-D views (page: mark_tools.js).
-const ARTICULAR_COLOUR: [u8; 3] = [0, 215, 235];
+/// Colour of articular marks in the 3-D views (page: mark_tools.js): a vivid magenta
+/// unlike every part colour.
+const ARTICULAR_COLOUR: [u8; 3] = [255, 0, 255];
 
 /// Object with typed-array and plain fields, built without panics.
 struct Out(js_sys::Object);
