@@ -432,7 +432,7 @@ mod tests {
         assert_eq!(p.triangle_count(), m.count());
         for v in &p.positions_mm {
             let r = dot(*v, *v).sqrt();
-            assert!((r - 10.1).abs() < 1e-9, "{r}");
+            assert!((r - 10.1).abs() < 1e-4, "{r}");
         }
         assert!(lifted_patch(&s, &ArticularMarks::none(3), 0.1)
             .triangles
