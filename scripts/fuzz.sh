@@ -191,6 +191,19 @@ design_link)
  {"op":"split_part","label":1,"seeds":[[1,2,3],[4,5,6]]},{"op":"delete_part","label":2},{"op":"rename_part","label":1,"name":"left talus"}],
  "view":{"cursor":[120,160,40],"window_hu":[400.0,1800.0],"orbit":[25.0,20.0,1.0]}}
 EOF
+  # A schema-2 design: articular marks, print ops and a build plate with supports.
+  cat >"$SEEDS/design_print.json" <<'EOF'
+{"study_fingerprint":"fa28e97d9aed18fc030cf4c1cda8e96de26f058ff5291cae25eff50c3704479b","app_version":"0.1.0",
+ "ops":[{"op":"open_demo","seed":7},{"op":"auto_bones","lower_hu":226,"upper_hu":3071},
+ {"op":"suggest_articular","target":{"part":3},"iso_hu":720.0,"max_gap_mm":3.0},
+ {"op":"mark_articular","target":{"part":3},"iso_hu":720.0,"stroke_mm":[[1.5,-2.25,30.0],[2.0,-2.0,30.5]],"radius_mm":3.0,"erase":false},
+ {"op":"clear_articular","target":{"mesh":1}},
+ {"op":"orient_print","target":{"part":3},"iso_hu":720.0,"critical_angle_deg":45.0,"directions":1000,"weights":[1.0,0.5,100.0],"rank":0,"rotate_deg":[0.0,0.0,0.0]},
+ {"op":"print_supports","critical_angle_deg":45.0,"spacing_mm":1.5,"tip_radius_mm":0.25,"base_fraction":0.4,"sides":8,"penetration_mm":0.1,"articular_clearance_mm":0.5,"min_gap_mm":0.2,"style":"block","block":{"spacing_mm":1.5,"wall_mm":0.25,"tooth_pitch_mm":0.5,"tooth_height_mm":0.4,"perforations":true,"hole_height_mm":0.6,"hole_pitch_mm":1.2}},
+ {"op":"build_plate","sizes_percent":[95.0,100.0,105.0],"coupons":2,"spacing_mm":10.0,"margin_mm":5.0,"machine_mm":[250.0,250.0,300.0],"scan":{"layer_um":30.0,"hatch_spacing_um":110.0,"laser_power_w":200.0,"scan_speed_mm_s":1000.0,"contour_count":2,"beam_offset_um":50.0,"chessboard":false,"size_mm":10.0,"rotation_deg":67.0},"supports":true}],
+ "view":{"cursor":[120,160,40],"window_hu":[400.0,1800.0],"orbit":[25.0,20.0,1.0]}}
+EOF
+  "$OSTEON" link encode "$SEEDS/design_print.json" >"$SEEDS/link_print.txt"
   cp "$WORK/design.json" "$SEEDS/design.json"
   "$OSTEON" link encode "$WORK/design.json" >"$SEEDS/link.txt"
   printf 'https://osteon.example/#d=%s' "$(cut -c4- "$SEEDS/link.txt")" >"$SEEDS/url.txt"
