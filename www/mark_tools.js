@@ -113,7 +113,7 @@ export class MarkTools {
     e.preventDefault();
     const target = this.target();
     if (!target) return;
-    this.stroke = { target, name: this.targetName(target), points: [], misses: 0 };
+    this.stroke = { target, name: this.targetName(target), points: [], misses: 0, trail: [] };
     this.sample(e);
   }
 
@@ -133,7 +133,11 @@ export class MarkTools {
   sample(e) {
     const s = this.stroke;
     const hit = this.pick(e);
-    if (!hit || !this.onTarget(hit, s.target)) { s.misses++; return; }
+    const r = $('canvas3d').getBoundingClientRect();
+    const on = !!hit && this.onTarget(hit, s.target);
+    s.trail.push([e.clientX - r.left, e.clientY - r.top, on]);
+    this.drawTrail();
+    if (!on) { s.misses++; return; }
     const radius = Number($('mark-radius').value);
     const p = hit.point_mm.map((v) => Math.round(v * 100) / 100);
     const last = s.points[s.points.length - 1];
@@ -150,6 +154,7 @@ export class MarkTools {
     if (e.target === $('canvas3d')) this.sample(e);
     const s = this.stroke;
     this.stroke = null;
+    this.drawTrail();
     const radius = Number($('mark-radius').value);
     if (!s.points.length) {
       this.app.setStatus(`The brush missed ${s.name}: drag over its surface in the 3-D view (calculate the parts first to see a part's surface).`, 'needs-input');
@@ -158,6 +163,39 @@ export class MarkTools {
     this.apply({
       op: 'mark_articular', target: s.target, iso_hu: this.isoHu, stroke_mm: s.points, radius_mm: radius, erase: this.mode === 'erase',
     }, this.mode === 'erase' ? 'Erasing marks' : 'Marking');
+  }
+
+  /**
+   * The path of the stroke being drawn, on a 2-D layer over the 3-D view: magenta where it
+   * lies on the selection, grey where it missed (cleared when the stroke ends; the marks
+   * themselves appear when the worker has applied it).
+   */
+  drawTrail() {
+    let o = this.trailCanvas;
+    if (!o) {
+      o = Object.assign(document.createElement('canvas'), { className: 'stroke-overlay' });
+      $('canvas3d').after(o);
+      this.trailCanvas = o;
+    }
+    const r = $('canvas3d').getBoundingClientRect();
+    o.width = Math.max(1, Math.round(r.width * devicePixelRatio));
+    o.height = Math.max(1, Math.round(r.height * devicePixelRatio));
+    const g = o.getContext('2d');
+    g.clearRect(0, 0, o.width, o.height);
+    const s = this.stroke;
+    if (!s) return;
+    g.scale(devicePixelRatio, devicePixelRatio);
+    g.lineWidth = 2;
+    g.strokeStyle = 'rgba(255, 0, 255, 0.5)';
+    g.beginPath();
+    s.trail.forEach(([x, y], n) => (n ? g.lineTo(x, y) : g.moveTo(x, y)));
+    g.stroke();
+    for (const [x, y, on] of s.trail) {
+      g.fillStyle = on ? 'rgb(255, 0, 255)' : 'rgba(170, 170, 170, 0.8)';
+      g.beginPath();
+      g.arc(x, y, 3.5, 0, 2 * Math.PI);
+      g.fill();
+    }
   }
 
   /** The marked surfaces after a mark op (with `seg`), a mesh op, undo, redo or replay. */

@@ -48,13 +48,14 @@ function pixelsOn(page, label) {
   }, label);
 }
 
-async function drag(page, points) {
+async function drag(page, points, beforeUp = async () => {}) {
   await page.mouse.move(...points[0]);
   await page.mouse.down();
   for (const p of points.slice(1)) {
     await page.mouse.move(...p, { steps: 3 });
     await page.waitForTimeout(40);
   }
+  await beforeUp();
   await page.mouse.up();
 }
 
@@ -97,7 +98,11 @@ test('mark joint surfaces, orient, block supports, slice and a supported build j
   assert.ok(on.length > 10, `${on.length} pixels show the navicular`);
   on.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const mid = Math.floor(on.length / 2);
-  await drag(page, [on[Math.max(0, mid - 6)], on[mid], on[Math.min(on.length - 1, mid + 6)]]);
+  await drag(page, [on[Math.max(0, mid - 6)], on[mid], on[Math.min(on.length - 1, mid + 6)]], async () => {
+    // While dragging, the stroke's path is drawn over the view and the status counts its points.
+    assert.match((await status(page)).text, /Marking right navicular: \d+ point\(s\)/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'articular-stroke.png') });
+  });
   await afterOp(page, ++n);
   const brushed = await marked(page);
   assert.match((await status(page)).text, /Marked \d+ face\(s\) of right navicular with a 3 mm brush/);
