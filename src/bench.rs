@@ -114,6 +114,11 @@ pub const KERNELS: &[Kernel] = &[
         "build-orientation search of the talus (2,000 directions)",
         false,
     ),
+    k(
+        "articular_contact",
+        "joint surfaces of the talus: faces within 3 mm of its tibia, fibula, calcaneus, navicular",
+        false,
+    ),
 ];
 
 /// Names of every kernel.
@@ -209,6 +214,8 @@ pub struct MeshInputs {
     pub talus: Mesh,
     /// Left talus of the [`MESH_STUDY_SIZE`] study mirrored across the sagittal mid-plane.
     pub mirrored_talus: Mesh,
+    /// The right talus's joint partners (tibia, fibula, calcaneus, navicular).
+    pub talus_neighbours: Vec<Mesh>,
 }
 
 /// Inputs of every kernel for one size, made on first use and kept.
@@ -323,10 +330,15 @@ impl Bench {
             };
             let talus = bone_surface(study, "right talus")?;
             let left = bone_surface(study, "left talus")?;
+            let talus_neighbours = ["tibia", "fibula", "calcaneus", "navicular"]
+                .iter()
+                .map(|b| bone_surface(study, &format!("right {b}")))
+                .collect::<Result<Vec<_>, _>>()?;
             self.meshes = Some(MeshInputs {
                 sphere: crate::mesh::shapes::ico_sphere(50.0, 8),
                 talus,
                 mirrored_talus: crate::mesh::mirror::mirror_sagittal(&left),
+                talus_neighbours,
             });
         }
         self.meshes
@@ -516,6 +528,17 @@ impl Bench {
                     Ok(())
                 })?;
                 (mesh.triangles.len() as u64, tri_input("talus", mesh))
+            }
+            "articular_contact" => {
+                let m = self.meshes()?;
+                let neighbours: Vec<&Mesh> = m.talus_neighbours.iter().collect();
+                time(&mut || {
+                    let c = crate::print::articular::contact(&m.talus, &neighbours, 3.0)
+                        .map_err(|e| e.to_string())?;
+                    std::hint::black_box(c);
+                    Ok(())
+                })?;
+                (m.talus.triangles.len() as u64, tri_input("talus", &m.talus))
             }
             "volume_area" => {
                 let mesh = &self.meshes()?.sphere;

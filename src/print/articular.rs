@@ -192,12 +192,35 @@ pub fn contact(
     let total: f64 = faces.iter().map(|f| f.2).sum();
     let mut marks = ArticularMarks::none(mesh.triangle_count());
     let mut partners = Vec::new();
+    // Only a neighbour's triangles whose box meets the surface's box grown by the gap can
+    // lie within the gap of a face: the BVH is built over those alone (a tibia is mostly
+    // far from its talus).
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for p in &mesh.positions_mm {
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k] - max_gap_mm);
+            hi[k] = hi[k].max(p[k] + max_gap_mm);
+        }
+    }
     for (i, other) in neighbours.iter().enumerate() {
         validate(other)?;
-        if other.triangles.is_empty() {
+        let near: Vec<[u32; 3]> = (0..other.triangle_count())
+            .filter(|&t| {
+                let c = other.corners(t);
+                (0..3).all(|k| {
+                    let (a, b) = (
+                        c[0][k].min(c[1][k]).min(c[2][k]),
+                        c[0][k].max(c[1][k]).max(c[2][k]),
+                    );
+                    a <= hi[k] && b >= lo[k]
+                })
+            })
+            .map(|t| other.triangles[t])
+            .collect();
+        if near.is_empty() {
             continue;
         }
-        let bvh = Bvh::build(other)?;
+        let bvh = Bvh::build(&Mesh::new(other.positions_mm.clone(), near))?;
         let mut near_area = 0.0;
         let mut facing = Vec::new();
         for (t, &(c, n, area)) in faces.iter().enumerate() {
