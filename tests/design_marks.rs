@@ -9,6 +9,7 @@ use osteon::design::replay::{replay, Segmentation};
 use osteon::design::{decode_link, encode_link, DesignState, MeshRef, MirrorPlane, Op, ViewState};
 use osteon::mesh::bvh::Bvh;
 use osteon::mesh::Mesh;
+use osteon::print::articular::lifted_patch;
 use osteon::print::supports::SupportStyle;
 
 fn auto_label(study: &demo::DemoStudy, seg: &Segmentation, name: &str) -> u8 {
@@ -104,13 +105,7 @@ fn joint_surfaces_of_the_demo_talus_are_suggested_and_follow_the_mirrored_copy()
         copy.articular, lm.marks,
         "same faces as the left talus's marks"
     );
-    let rb = {
-        let faces: Vec<[u32; 3]> = (0..rm.surface.triangle_count())
-            .filter(|&t| rm.marks.mask[t])
-            .map(|t| rm.surface.triangles[t])
-            .collect();
-        Bvh::build(&Mesh::new(rm.surface.positions_mm.clone(), faces)).unwrap()
-    };
+    let rb = Bvh::build(&lifted_patch(&rm.surface, &rm.marks, 0.0)).unwrap();
     let moved = marked_centroids(&copy.mesh, &copy.articular.mask);
     let near = moved
         .iter()
@@ -173,13 +168,7 @@ fn joint_surfaces_of_the_demo_talus_are_suggested_and_follow_the_mirrored_copy()
         assert!(o.map.articular_overhang_area_mm2 < 0.1 * marked_area);
         let s = &seg.print.supports.as_ref().unwrap().result;
         assert!(!s.mesh.triangles.is_empty());
-        let patch = {
-            let faces: Vec<[u32; 3]> = (0..o.mesh.triangle_count())
-                .filter(|&t| o.marks.mask[t])
-                .map(|t| o.mesh.triangles[t])
-                .collect();
-            Bvh::build(&Mesh::new(o.mesh.positions_mm.clone(), faces)).unwrap()
-        };
+        let patch = Bvh::build(&lifted_patch(&o.mesh, &o.marks, 0.0)).unwrap();
         let closest = s
             .mesh
             .positions_mm

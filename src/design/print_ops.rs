@@ -1164,11 +1164,10 @@ mod tests {
         assert!(o.map.articular_overhang_area_mm2 > 0.0);
         let n = o.marks.count();
         assert!(n > 0);
-        let patch: Vec<[u32; 3]> = (0..o.mesh.triangle_count())
-            .filter(|&t| o.marks.mask[t])
-            .map(|t| o.mesh.triangles[t])
-            .collect();
-        let patch = Bvh::build(&Mesh::new(o.mesh.positions_mm.clone(), patch)).unwrap();
+        let patch = Bvh::build(&crate::print::articular::lifted_patch(
+            &o.mesh, &o.marks, 0.0,
+        ))
+        .unwrap();
         for style in [SupportStyle::Cone, SupportStyle::Block] {
             let op = Op::PrintSupports {
                 critical_angle_deg: 45.0,

@@ -527,13 +527,8 @@ impl Session {
                 .map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
             surfaces.push((p.label, mesh));
         }
-        let (mut positions, mut indices, mut vertex_counts, mut index_counts, mut infos) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut infos = Vec::with_capacity(surfaces.len());
         for (label, mesh) in &surfaces {
-            positions.extend(mesh.positions_mm.iter().flat_map(|p| p.map(|c| c as f32)));
-            indices.extend(mesh.triangles.iter().flatten());
-            vertex_counts.push(mesh.positions_mm.len() as u32);
-            index_counts.push(3 * mesh.triangles.len() as u32);
             let (volume_mm3, area_mm2) = crate::mesh::measure::volume_and_area(mesh)
                 .map_err(|e| JsError::new(&e.to_string()))?;
             infos.push(SurfaceInfo {
@@ -544,30 +539,11 @@ impl Session {
                 sha256: mesh_sha256(mesh),
             });
         }
+        let out = super::flat_meshes(surfaces.iter().map(|(_, m)| m))?;
         self.surfaces = surfaces;
-        let out = js_sys::Object::new();
         let set =
             |k: &str, v: JsValue| js_sys::Reflect::set(&out, &JsValue::from_str(k), &v).map(|_| ());
         set("parts", to_js(&infos)?)
-            .and_then(|_| {
-                set(
-                    "positions",
-                    js_sys::Float32Array::from(&positions[..]).into(),
-                )
-            })
-            .and_then(|_| set("indices", js_sys::Uint32Array::from(&indices[..]).into()))
-            .and_then(|_| {
-                set(
-                    "vertex_counts",
-                    js_sys::Uint32Array::from(&vertex_counts[..]).into(),
-                )
-            })
-            .and_then(|_| {
-                set(
-                    "index_counts",
-                    js_sys::Uint32Array::from(&index_counts[..]).into(),
-                )
-            })
             .map_err(|_| JsError::new("could not build the parts object"))?;
         Ok(out)
     }

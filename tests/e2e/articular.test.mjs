@@ -8,10 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeOsteon } from './harness.mjs';
+import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeReplayRecord } from './harness.mjs';
 
 const browser = useBrowser();
 const LONG = { timeout: 240000 };
@@ -209,14 +207,6 @@ test('mark joint surfaces, orient, block supports, slice and a supported build j
   await again.page.close();
   fs.writeFileSync(path.join(ARTIFACTS, 'articular-link.txt'), `${link}\n`);
 
-  const bin = nativeOsteon();
-  if (!bin) { console.log('# native comparison skipped: cargo build --bin osteon first'); return; }
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'osteon-articular-'));
-  try {
-    execFileSync(bin, ['replay', link, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600000 });
-    const native = JSON.parse(fs.readFileSync(path.join(out, 'design-history.json'), 'utf8'));
-    assert.deepEqual(files(native), files(record));
-  } finally {
-    fs.rmSync(out, { recursive: true, force: true });
-  }
+  const native = nativeReplayRecord(link);
+  if (native) assert.deepEqual(files(native), files(record));
 });

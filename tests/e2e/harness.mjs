@@ -3,7 +3,9 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -77,4 +79,20 @@ export function nativeOsteon() {
   const bins = ['release', 'debug'].map((p) => path.join(ROOT, 'target', p, 'osteon')).filter((b) => fs.existsSync(b));
   bins.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   return bins[0] || null;
+}
+
+/**
+ * The design-history record `osteon replay` writes for `link` with the native CLI built
+ * last, or null when there is none (the native test tier builds it).
+ */
+export function nativeReplayRecord(link) {
+  const bin = nativeOsteon();
+  if (!bin) { console.log('# native comparison skipped: cargo build --bin osteon first'); return null; }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'osteon-replay-'));
+  try {
+    execFileSync(bin, ['replay', link, '--out', out, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600000 });
+    return JSON.parse(fs.readFileSync(path.join(out, 'design-history.json'), 'utf8'));
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
 }
