@@ -10,8 +10,15 @@ let cancelRequested = false;
 let dropped = null;
 // The single-file build (scripts/bundle-single.mjs) posts the compiled wasm instead of a URL.
 const single = globalThis.OSTEON_SINGLE;
-const ready = Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
-  .then(() => { session = new Session(); });
+// worker_threads.js: the threaded build (threads.js), used in a cross-origin isolated page.
+const threaded = globalThis.OSTEON_THREADS;
+const ready = threaded
+  ? threaded.ready.then((threads) => { session = new threaded.Session(); return { build: 'threads', threads }; })
+  : Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
+    .then(() => { session = new Session(); return { build: 'single', threads: 1 }; });
+// The page learns which build computes (app.js falls back to worker.js when this one fails).
+ready.then((started) => post({ type: 'started', ...started }),
+  (e) => post({ type: 'error', context: 'start', message: errorText(e), fatal: true }));
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const progress = (label, done, total) => post({ type: 'progress', label, done, total });

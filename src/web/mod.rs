@@ -29,6 +29,18 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Starts the compute thread pool (threaded build only; `initThreadPool(n)` in the worker
+/// before any kernel runs). See `src/parallel.rs`.
+#[cfg(feature = "parallel")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Threads the kernels of this wasm instance run on: the pool's size in the threaded
+/// build (after `initThreadPool`), 1 in the default build.
+#[wasm_bindgen(js_name = computeThreads)]
+pub fn compute_threads() -> usize {
+    crate::parallel::threads()
+}
+
 /// Version of the app, shown in the UI and written into design links.
 #[wasm_bindgen(js_name = appVersion)]
 pub fn app_version() -> String {

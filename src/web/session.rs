@@ -9,7 +9,6 @@ use crate::dicom::{self, FileBytes, LoadedSeries, ReadOptions, Scan, SeriesReade
 use crate::mesh::Mesh;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::mask::VoxelBox;
-use crate::surface::mc::{label_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use crate::volume::{labels_sha256_hex, sha256_hex};
 use serde::Serialize;
@@ -518,12 +517,11 @@ impl Session {
                     "there are no parts yet: use Auto bones or grow a bone from a seed first",
                 )
             })?;
-        let mut surfaces = Vec::new();
-        for p in &seg.parts {
-            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-                .map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
-            surfaces.push((p.label, mesh));
-        }
+        let surfaces: Vec<(u8, Mesh)> = crate::design::outputs::part_meshes(ct, seg, iso_hu)
+            .map_err(|e| JsError::new(&e))?
+            .into_iter()
+            .map(|p| (p.label, p.mesh))
+            .collect();
         let (mut positions, mut indices, mut vertex_counts, mut index_counts, mut infos) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (label, mesh) in &surfaces {
