@@ -29,6 +29,32 @@ thread_local! {
     static FORCE_SERIAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Bit `i` set once pool thread `i` (mod 64) has run a unit.
+#[cfg(feature = "parallel")]
+static POOL_THREADS_SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[cfg(feature = "parallel")]
+fn note_thread() {
+    if let Some(i) = rayon::current_thread_index() {
+        POOL_THREADS_SEEN.fetch_or(1 << (i % 64), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How many distinct pool threads have run a unit so far (0 without the feature): the
+/// browser test checks with it that the work really spread over threads.
+pub fn pool_threads_used() -> u32 {
+    #[cfg(feature = "parallel")]
+    {
+        POOL_THREADS_SEEN
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .count_ones()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        0
+    }
+}
+
 /// True when maps started on this thread run on the pool.
 pub fn enabled() -> bool {
     #[cfg(feature = "parallel")]
@@ -76,7 +102,13 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> 
     #[cfg(feature = "parallel")]
     {
         if enabled() && items.len() > 1 {
-            return items.par_iter().map(f).collect();
+            return items
+                .par_iter()
+                .map(|x| {
+                    note_thread();
+                    f(x)
+                })
+                .collect();
         }
     }
     items.iter().map(f).collect()
@@ -91,7 +123,13 @@ pub fn try_map<T: Sync, R: Send, E: Send>(
     {
         if enabled() && items.len() > 1 {
             // Every unit runs; the first error in item order wins, as in the serial loop.
-            let all: Vec<Result<R, E>> = items.par_iter().map(f).collect();
+            let all: Vec<Result<R, E>> = items
+                .par_iter()
+                .map(|x| {
+                    note_thread();
+                    f(x)
+                })
+                .collect();
             return all.into_iter().collect();
         }
     }
@@ -103,7 +141,13 @@ pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send
     #[cfg(feature = "parallel")]
     {
         if enabled() && items.len() > 1 {
-            return items.into_par_iter().map(f).collect();
+            return items
+                .into_par_iter()
+                .map(|x| {
+                    note_thread();
+                    f(x)
+                })
+                .collect();
         }
     }
     items.into_iter().map(f).collect()
@@ -117,7 +161,13 @@ pub fn try_map_vec<T: Send, R: Send, E: Send>(
     #[cfg(feature = "parallel")]
     {
         if enabled() && items.len() > 1 {
-            let all: Vec<Result<R, E>> = items.into_par_iter().map(f).collect();
+            let all: Vec<Result<R, E>> = items
+                .into_par_iter()
+                .map(|x| {
+                    note_thread();
+                    f(x)
+                })
+                .collect();
             return all.into_iter().collect();
         }
     }
@@ -163,7 +213,10 @@ pub fn map_chunks_mut<T: Send, R: Send>(
             return data
                 .par_chunks_mut(chunk_len)
                 .enumerate()
-                .map(|(k, c)| f(k, c))
+                .map(|(k, c)| {
+                    note_thread();
+                    f(k, c)
+                })
                 .collect();
         }
     }
@@ -202,7 +255,7 @@ mod tests {
             done < 32
         };
         let r: Result<Vec<usize>, &str> =
-            serial(|| try_map_range_with_progress(100, 16, &mut p, || "cancelled", |k| Ok(k)));
+            serial(|| try_map_range_with_progress(100, 16, &mut p, || "cancelled", Ok));
         assert_eq!(r, Err("cancelled"));
         assert_eq!(seen, [(0, 100), (16, 100), (32, 100)]);
         let all =

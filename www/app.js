@@ -186,6 +186,7 @@ class App {
       case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
       case 'started': this.compute = { build: msg.build, threads: msg.threads }; this.showVersion(); break;
+      case 'threads': this.compute.used = msg.used; break;
       default: break;
     }
   }

@@ -3,11 +3,12 @@
 // takes the build from globalThis.OSTEON_THREADS. `?threads=N` on the worker's URL sets
 // the pool size (default: one thread per core); the calling worker waits while the pool
 // runs the units, so N threads compute.
-import init, { Session, initThreadPool, computeThreads } from './pkg-threads/osteon.js';
+import init, { Session, initThreadPool, computeThreads, computeThreadsUsed } from './pkg-threads/osteon.js';
 
 const asked = Number(new URL(self.location.href).searchParams.get('threads'));
 const threads = asked >= 1 ? asked : Math.max(1, navigator.hardwareConcurrency || 1);
 globalThis.OSTEON_THREADS = {
   Session,
+  threadsUsed: computeThreadsUsed,
   ready: init().then(() => initThreadPool(threads)).then(() => computeThreads()),
 };

@@ -544,29 +544,61 @@ impl SeriesReader {
         file: &FileBytes,
         max_slices: usize,
     ) -> Result<usize, DicomError> {
-        let Some(fi) = self.next_file() else {
-            return Ok(0);
-        };
-        if self.names.get(fi).map(String::as_str) != Some(file.name) {
-            return Err(DicomError::FilesChanged {
-                detail: format!(
-                    "expected file {}, got {}",
-                    self.names.get(fi).map(String::as_str).unwrap_or("?"),
-                    file.name
-                ),
-            });
+        self.decode_next_from_files(std::slice::from_ref(file), max_slices)
+    }
+
+    /// Files (scan order) the next `max_slices` slices come from, each once, in slice order.
+    pub fn next_files(&self, max_slices: usize) -> Vec<usize> {
+        let end = (self.done + max_slices.max(1)).min(self.total());
+        let mut out: Vec<usize> = Vec::new();
+        for s in &self.plan.slices[self.done..end] {
+            if !out.contains(&s.frame.0) {
+                out.push(s.frame.0);
+            }
         }
+        out
+    }
+
+    /// Like [`decode_next`](Self::decode_next) with only the bytes of the files
+    /// [`next_files`](Self::next_files) named, in that order: decodes up to `max_slices`
+    /// slices, stopping at the first that needs a file not given; returns how many.
+    pub fn decode_next_from_files(
+        &mut self,
+        files: &[FileBytes],
+        max_slices: usize,
+    ) -> Result<usize, DicomError> {
+        if self.next_file().is_none() {
+            return Ok(0);
+        }
+        let expected = self.next_files(max_slices);
+        for (n, file) in files.iter().enumerate() {
+            let want = expected.get(n).and_then(|&fi| self.names.get(fi));
+            if want.map(String::as_str) != Some(file.name) {
+                return Err(DicomError::FilesChanged {
+                    detail: format!(
+                        "expected file {}, got {}",
+                        want.map(String::as_str).unwrap_or("?"),
+                        file.name
+                    ),
+                });
+            }
+        }
+        let given = &expected[..files.len()];
         let start = self.done;
         let mut end = start;
         while end < self.total()
             && end - start < max_slices.max(1)
-            && self.plan.slices[end].frame.0 == fi
+            && given.contains(&self.plan.slices[end].frame.0)
         {
             end += 1;
         }
-        self.decode_runs(|_| *file, end);
-        // The decoded-file cache holds this file's parse: drop it when the file changes.
-        if self.next_file() != Some(fi) {
+        let file_of = |fi: usize| {
+            let n = given.iter().position(|&g| g == fi).unwrap_or(0);
+            files[n]
+        };
+        self.decode_runs(file_of, end);
+        // The decoded-file cache holds one file's parse: drop it when that file is done.
+        if self.cache.as_ref().map(|c| c.0) != self.next_file() {
             self.cache = None;
         }
         Ok(end - start)

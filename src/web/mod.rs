@@ -41,6 +41,12 @@ pub fn compute_threads() -> usize {
     crate::parallel::threads()
 }
 
+/// Distinct pool threads that have run a unit of work so far (0 in the default build).
+#[wasm_bindgen(js_name = computeThreadsUsed)]
+pub fn compute_threads_used() -> u32 {
+    crate::parallel::pool_threads_used()
+}
+
 /// Version of the app, shown in the UI and written into design links.
 #[wasm_bindgen(js_name = appVersion)]
 pub fn app_version() -> String {

@@ -137,7 +137,7 @@ impl Session {
     }
 
     /// Parses the header of one dropped file whose bytes the caller keeps (no archives):
-    /// with `scanFinish` and `loadStepFrom` the dropped files never sit in wasm memory
+    /// with `scanFinish` and `loadStepFromFiles` the dropped files never sit in wasm memory
     /// next to the volume (a 512 × 512 × 1000 study would otherwise need both at once).
     #[wasm_bindgen(js_name = scanAdd)]
     pub fn scan_add(&mut self, name: &str, bytes: &[u8]) {
@@ -166,31 +166,43 @@ impl Session {
         report
     }
 
-    /// Index (in `scanAdd` order) of the file the next slice of the load needs, or
-    /// undefined when every slice is done.
-    #[wasm_bindgen(js_name = nextFile)]
-    pub fn next_file(&self) -> Option<u32> {
+    /// Indices (scan order) of the files the next `max_slices` slices come from, each
+    /// once: the files `loadStepFromFiles` takes.
+    #[wasm_bindgen(js_name = nextFiles)]
+    pub fn next_files(&self, max_slices: usize) -> Vec<u32> {
         self.reader
             .as_ref()
-            .and_then(|r| r.next_file())
-            .map(|f| f as u32)
+            .map(|r| {
+                r.next_files(max_slices)
+                    .into_iter()
+                    .map(|f| f as u32)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    /// Decodes up to `max_slices` slices from `bytes`, the file `nextFile` named;
-    /// returns how many slices are done.
-    #[wasm_bindgen(js_name = loadStepFrom)]
-    pub fn load_step_from(
+    /// Decodes up to `max_slices` slices from the files `nextFiles(max_slices)` named
+    /// (`names[k]`, `buffers[k]`: Uint8Arrays), one file run per thread in the threaded
+    /// build; returns how many slices are done.
+    #[wasm_bindgen(js_name = loadStepFromFiles)]
+    pub fn load_step_from_files(
         &mut self,
-        name: &str,
-        bytes: &[u8],
+        names: Vec<String>,
+        buffers: Vec<js_sys::Uint8Array>,
         max_slices: usize,
     ) -> Result<usize, JsError> {
         let reader = self
             .reader
             .as_mut()
             .ok_or_else(|| JsError::new("no load in progress"))?;
+        let bytes: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+        let files: Vec<FileBytes> = names
+            .iter()
+            .zip(&bytes)
+            .map(|(name, bytes)| FileBytes { name, bytes })
+            .collect();
         reader
-            .decode_next_from(&FileBytes { name, bytes }, max_slices)
+            .decode_next_from_files(&files, max_slices)
             .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(reader.done())
     }
