@@ -97,46 +97,15 @@ pub fn serial<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// `f` of every item, in item order.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    #[cfg(feature = "parallel")]
-    {
-        if enabled() && items.len() > 1 {
-            return items
-                .par_iter()
-                .map(|x| {
-                    note_thread();
-                    f(x)
-                })
-                .collect();
-        }
-    }
-    items.iter().map(f).collect()
-}
-
 /// `f` of every item, in item order, or the first error in item order.
 pub fn try_map<T: Sync, R: Send, E: Send>(
     items: &[T],
     f: impl Fn(&T) -> Result<R, E> + Sync + Send,
 ) -> Result<Vec<R>, E> {
-    #[cfg(feature = "parallel")]
-    {
-        if enabled() && items.len() > 1 {
-            // Every unit runs; the first error in item order wins, as in the serial loop.
-            let all: Vec<Result<R, E>> = items
-                .par_iter()
-                .map(|x| {
-                    note_thread();
-                    f(x)
-                })
-                .collect();
-            return all.into_iter().collect();
-        }
-    }
-    items.iter().map(f).collect()
+    try_map_vec(items.iter().collect(), f)
 }
 
-/// [`map`] over owned items (each unit takes its item by value).
+/// `f` of every item, each unit taking its item by value, in item order.
 pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
     #[cfg(feature = "parallel")]
     {
@@ -153,23 +122,14 @@ pub fn map_vec<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send
     items.into_iter().map(f).collect()
 }
 
-/// [`try_map`] over owned items (each unit takes its item by value).
+/// [`map_vec`], or the first error in item order (serially, the units after it do not run).
 pub fn try_map_vec<T: Send, R: Send, E: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> Result<R, E> + Sync + Send,
 ) -> Result<Vec<R>, E> {
-    #[cfg(feature = "parallel")]
-    {
-        if enabled() && items.len() > 1 {
-            let all: Vec<Result<R, E>> = items
-                .into_par_iter()
-                .map(|x| {
-                    note_thread();
-                    f(x)
-                })
-                .collect();
-            return all.into_iter().collect();
-        }
+    if enabled() && items.len() > 1 {
+        // Every unit runs; the first error in item order wins, as in the serial loop.
+        return map_vec(items, f).into_iter().collect();
     }
     items.into_iter().map(f).collect()
 }
@@ -192,38 +152,10 @@ pub fn try_map_range_with_progress<R: Send, E: Send>(
             return Err(cancelled());
         }
         let end = (start + batch).min(n);
-        let ks: Vec<usize> = (start..end).collect();
-        out.extend(try_map(&ks, |&k| f(k))?);
+        out.extend(try_map_vec((start..end).collect(), &f)?);
         start = end;
     }
     Ok(out)
-}
-
-/// `f(k, chunk)` for every `chunk_len`-long chunk of `data` (the last may be shorter),
-/// each chunk written by one unit; returns the units' results in chunk order.
-pub fn map_chunks_mut<T: Send, R: Send>(
-    data: &mut [T],
-    chunk_len: usize,
-    f: impl Fn(usize, &mut [T]) -> R + Sync + Send,
-) -> Vec<R> {
-    let chunk_len = chunk_len.max(1);
-    #[cfg(feature = "parallel")]
-    {
-        if enabled() && data.len() > chunk_len {
-            return data
-                .par_chunks_mut(chunk_len)
-                .enumerate()
-                .map(|(k, c)| {
-                    note_thread();
-                    f(k, c)
-                })
-                .collect();
-        }
-    }
-    data.chunks_mut(chunk_len)
-        .enumerate()
-        .map(|(k, c)| f(k, c))
-        .collect()
 }
 
 #[cfg(test)]
@@ -235,7 +167,7 @@ mod tests {
     fn maps_keep_item_order_and_the_first_error() {
         let items: Vec<u32> = (0..1000).collect();
         assert_eq!(
-            map(&items, |x| x * 2),
+            map_vec(items.clone(), |x| x * 2),
             (0..1000).map(|x| x * 2).collect::<Vec<_>>()
         );
         let r: Result<Vec<u32>, u32> =
@@ -261,17 +193,5 @@ mod tests {
         let all =
             try_map_range_with_progress(50, 16, &mut NoProgress, || "x", |k| Ok::<_, &str>(k * k));
         assert_eq!(all, Ok((0..50).map(|k| k * k).collect()));
-    }
-
-    #[test]
-    fn chunks_are_written_by_their_own_unit() {
-        let mut data = vec![0u32; 103];
-        let sums = map_chunks_mut(&mut data, 10, |k, c| {
-            c.iter_mut().for_each(|v| *v = k as u32);
-            c.len()
-        });
-        assert_eq!(sums.len(), 11);
-        assert_eq!(sums[10], 3);
-        assert!(data.iter().enumerate().all(|(n, &v)| v == (n / 10) as u32));
     }
 }
