@@ -6,7 +6,8 @@
 # Env: RUNS (5), SIZE (512x512x400), ONLY (k1,k2), GROWTH=0 to skip the growth study,
 # WASM=0 / PEERS=0 to skip those columns. THREADS=2 adds the threaded wasm build: each
 # kernel in a bench worker on 1 thread (default build) and on 2 (threaded build), back to
-# back, ROUNDS times (default 3), printed as a second table with the speed-up.
+# back, ROUNDS times (default 3), printed as a second table with the speed-up; and
+# native `osteon bench --threads N` next to the serial native column.
 # `scripts/bench.sh --large [512x512x1000]`: instead, the large-study check — writes the
 # study as DICOM files (~0.5 GB), loads it in the app in headless Chromium through the file
 # input, runs Auto bones and Calculate parts, prints times and peak wasm memory
@@ -53,11 +54,15 @@ OUT=target/bench
 mkdir -p "$OUT"
 only_flag=()
 [[ -n "$ONLY" ]] && only_flag=(--only "$ONLY")
-cargo build --release --bin osteon
+cargo build --release --bin osteon --features parallel # serial unless --threads
 BIN=./target/release/osteon
 echo "[bench] machine load before: $(uptime)" >&2
 echo "[bench] native…" >&2
 "$BIN" bench --json --runs "$RUNS" --size "$SIZE" "${only_flag[@]}" > "$OUT/native.json"
+if [[ "${THREADS:-1}" != 1 ]]; then
+  echo "[bench] native on $THREADS threads…" >&2
+  "$BIN" bench --json --runs "$RUNS" --size "$SIZE" --threads "$THREADS" "${only_flag[@]}" > "$OUT/native-threads.json"
+fi
 if [[ "${WASM:-1}" != 0 ]]; then
   bash scripts/setup.sh --browser
   bash scripts/build-web.sh
@@ -141,9 +146,18 @@ for k in order:
     print(f"| total | {ms(n or None)} | {ms(w or None)} |")
 PY
 if [[ -f "$OUT/wasm-threads.json" && "${THREADS:-1}" != 1 ]]; then
-  python3 - "$OUT/wasm-threads.json" <<'PY'
+  python3 - "$OUT/wasm-threads.json" "$OUT/native.json" "$OUT/native-threads.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+n1 = {r["kernel"]: r for r in json.load(open(sys.argv[2])).get("results", [])}
+nn = {r["kernel"]: r for r in json.load(open(sys.argv[3])).get("results", [])}
+print("\nNative, serial vs threads (same run as the tables above):")
+print("| kernel | native 1 thread ms | native threads ms | speed-up |")
+print("|---|---:|---:|---:|")
+for k, a in n1.items():
+    b = nn.get(k)
+    if b and "median_ms" in a and "median_ms" in b:
+        print(f"| {k} | {a['median_ms']:.0f} | {b['median_ms']:.0f} | {a['median_ms'] / b['median_ms']:.2f} |")
 counts = list(d["by_threads"])
 one, many = counts[0], counts[-1]
 print(f"\nThreaded wasm (bench worker; {one} thread = default build, {many} threads = threaded build; "
