@@ -49,8 +49,8 @@ async function loadSeries(seriesId, pixelSpacing) {
     // Four slices per step and thread: one file run per thread in the threaded build.
     const step = 4 * computeThreads;
     if (dropped) {
-      const next = session.nextFiles(step).map((i) => dropped[i]);
-      done = session.loadStepFromFiles(next.map((f) => f.name), next.map((f) => new Uint8Array(f.buffer)), step);
+      const next = Array.from(session.nextFiles(step), (i) => dropped[i]);
+      done = session.loadStepFromFiles(next.map((f) => f.name), next.map((f) => f.buffer), step);
     } else {
       done = session.loadStep(step);
     }

@@ -182,20 +182,30 @@ impl Session {
     }
 
     /// Decodes up to `max_slices` slices from the files `nextFiles(max_slices)` named
-    /// (`names[k]`, `buffers[k]`: Uint8Arrays), one file run per thread in the threaded
-    /// build; returns how many slices are done.
+    /// (`names[k]`: strings, `buffers[k]`: ArrayBuffers or Uint8Arrays), one file run per
+    /// thread in the threaded build; returns how many slices are done.
     #[wasm_bindgen(js_name = loadStepFromFiles)]
     pub fn load_step_from_files(
         &mut self,
-        names: Vec<String>,
-        buffers: Vec<js_sys::Uint8Array>,
+        names: js_sys::Array,
+        buffers: js_sys::Array,
         max_slices: usize,
     ) -> Result<usize, JsError> {
         let reader = self
             .reader
             .as_mut()
             .ok_or_else(|| JsError::new("no load in progress"))?;
-        let bytes: Vec<Vec<u8>> = buffers.iter().map(|b| b.to_vec()).collect();
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.as_string()
+                    .ok_or_else(|| JsError::new("file names must be strings"))
+            })
+            .collect::<Result<_, _>>()?;
+        let bytes: Vec<Vec<u8>> = buffers
+            .iter()
+            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
+            .collect();
         let files: Vec<FileBytes> = names
             .iter()
             .zip(&bytes)
