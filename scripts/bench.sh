@@ -4,7 +4,10 @@
 # the same generated data. Prints one table and the cost-growth study; writes
 # target/bench/*.json. Not part of CI (timings on a shared machine are noisy).
 # Env: RUNS (5), SIZE (512x512x400), ONLY (k1,k2), GROWTH=0 to skip the growth study,
-# WASM=0 / PEERS=0 to skip those columns.
+# WASM=0 / PEERS=0 to skip those columns. THREADS=2 adds the threaded wasm build: each
+# kernel in a bench worker on 1 thread (default build) and on 2 (threaded build), back to
+# back, ROUNDS times (default 3), printed as a second table with the speed-up; and
+# native `osteon bench --threads N` next to the serial native column.
 # `scripts/bench.sh --large [512x512x1000]`: instead, the large-study check — writes the
 # study as DICOM files (~0.5 GB), loads it in the app in headless Chromium through the file
 # input, runs Auto bones and Calculate parts, prints times and peak wasm memory
@@ -51,21 +54,32 @@ OUT=target/bench
 mkdir -p "$OUT"
 only_flag=()
 [[ -n "$ONLY" ]] && only_flag=(--only "$ONLY")
-cargo build --release --bin osteon
+cargo build --release --bin osteon --features parallel # serial unless --threads
 BIN=./target/release/osteon
 echo "[bench] machine load before: $(uptime)" >&2
 echo "[bench] native…" >&2
 "$BIN" bench --json --runs "$RUNS" --size "$SIZE" "${only_flag[@]}" > "$OUT/native.json"
+if [[ "${THREADS:-1}" != 1 ]]; then
+  echo "[bench] native on $THREADS threads…" >&2
+  "$BIN" bench --json --runs "$RUNS" --size "$SIZE" --threads "$THREADS" "${only_flag[@]}" > "$OUT/native-threads.json"
+fi
 if [[ "${WASM:-1}" != 0 ]]; then
   bash scripts/setup.sh --browser
   bash scripts/build-web.sh
   PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  python3 -m http.server "$PORT" --bind 127.0.0.1 > /dev/null 2>&1 &
+  # Cross-origin isolated, so the threaded build can run (THREADS).
+  python3 scripts/serve.py "$PORT" > /dev/null 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null' EXIT
   sleep 0.5
   echo "[bench] wasm…" >&2
   BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$ONLY" node benches/wasm_bench.mjs > "$OUT/wasm.json"
+  if [[ "${THREADS:-1}" != 1 ]]; then
+    echo "[bench] wasm, 1 vs $THREADS threads (load before: $(cut -d' ' -f1-3 /proc/loadavg))…" >&2
+    BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$ONLY" THREADS="1,$THREADS" ROUNDS="${ROUNDS:-3}" \
+      node benches/wasm_bench.mjs > "$OUT/wasm-threads.json"
+    echo "[bench] load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+  fi
 else
   echo '{"results": []}' > "$OUT/wasm.json"
 fi
@@ -131,6 +145,41 @@ for k in order:
         print(f"| {name} | {'–' if nv is None else f'{nv:.0f}'} | {'–' if wv is None else f'{wv:.0f}'} |")
     print(f"| total | {ms(n or None)} | {ms(w or None)} |")
 PY
+if [[ -f "$OUT/wasm-threads.json" && "${THREADS:-1}" != 1 ]]; then
+  python3 - "$OUT/wasm-threads.json" "$OUT/native.json" "$OUT/native-threads.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n1 = {r["kernel"]: r for r in json.load(open(sys.argv[2])).get("results", [])}
+nn = {r["kernel"]: r for r in json.load(open(sys.argv[3])).get("results", [])}
+print("\nNative, serial vs threads (same run as the tables above):")
+print("| kernel | native 1 thread ms | native threads ms | speed-up |")
+print("|---|---:|---:|---:|")
+for k, a in n1.items():
+    b = nn.get(k)
+    if b and "median_ms" in a and "median_ms" in b:
+        print(f"| {k} | {a['median_ms']:.0f} | {b['median_ms']:.0f} | {a['median_ms'] / b['median_ms']:.2f} |")
+counts = list(d["by_threads"])
+one, many = counts[0], counts[-1]
+print(f"\nThreaded wasm (bench worker; {one} thread = default build, {many} threads = threaded build; "
+      f"median of the per-round medians, rounds back to back):")
+print(f"| kernel | {one} thread ms | {many} threads ms | speed-up | pool threads used | rounds ({one} / {many}) |")
+print("|---|---:|---:|---:|---:|---|")
+fmt = lambda v: f"{v:.0f}" if v >= 100 else f"{v:.1f}"
+steps = []
+for a, b in zip(d["by_threads"][one], d["by_threads"][many]):
+    if "error" in a or "error" in b:
+        print(f"| {a['kernel']} | {a.get('error', '')[:50]} | {b.get('error', '')[:50]} | – | – | |")
+        continue
+    rounds = f"{' '.join(fmt(v) for v in a['rounds_ms'])} / {' '.join(fmt(v) for v in b['rounds_ms'])}"
+    print(f"| {a['kernel']} | {fmt(a['median_ms'])} | {fmt(b['median_ms'])} | {a['median_ms'] / b['median_ms']:.2f} | {b.get('threads_used', '–')} | {rounds} |")
+    if a.get("steps"):
+        steps.append((a, b))
+for a, b in steps:
+    print(f"\n{a['kernel']}, per step (ms): | step | {one} thread | {many} threads | speed-up |")
+    for sa, sb in zip(a["steps"], b["steps"]):
+        print(f"| {sa['step']} | {fmt(sa['median_ms'])} | {fmt(sb['median_ms'])} | {sa['median_ms'] / max(sb['median_ms'], 1e-9):.2f} |")
+PY
+fi
 if [[ "${GROWTH:-1}" != 0 ]]; then
   echo
   echo "Cost growth (native, same field of view, finer grids; exponent 1 = linear in voxels):"

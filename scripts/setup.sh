@@ -11,6 +11,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The threaded wasm build (scripts/build-web.sh) rebuilds the standard library with atomics.
+if ! rustup component list --installed | grep -q '^rust-src'; then
+  log "adding rust-src (for the threaded wasm build)"
+  rustup component add rust-src || log "rust-src unavailable: the app will run single-threaded"
+fi
+
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
   # no --locked: the locked webpki-roots is not in the registry this machine reaches

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier: native cargo tests (incl. the real-data tier when ../shared/data
 # exists), wasm tests in headless Chromium (wasm-pack), and end-to-end Playwright tests
-# against the served app. Installs what it needs first. Fails when any tier fails or
+# against the served app (tests/e2e/threads.test.mjs serves it cross-origin isolated
+# itself, for the threaded build). Installs what it needs first. Fails when any tier fails or
 # ran zero tests. The last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +31,8 @@ record() { # tier rc pass fail
   if [[ $pass -eq 0 ]]; then total_fail=$((total_fail + 1)); tier_problems+=("$tier ran zero tests"); fi
 }
 
-echo "== native: cargo test =="
-cargo test --no-fail-fast 2>&1 | tee "$LOGS/native.log" | grep -E '^(test result|running|.*(FAILED|panicked)|skipped: )' 
+echo "== native: cargo test (with the parallel feature: tests/parallel_identity.rs compares it with serial) =="
+cargo test --no-fail-fast --features parallel 2>&1 | tee "$LOGS/native.log" | grep -E '^(test result|running|.*(FAILED|panicked)|skipped: )' 
 rc=${PIPESTATUS[0]}
 read -r p f < <(sum_cargo "$LOGS/native.log")
 record native "$rc" "$p" "$f"

@@ -777,12 +777,11 @@ pub fn pipeline(
     let params = McParams {
         iso_hu: BONE_ISO_HU,
     };
-    let mut meshes = Vec::with_capacity(bones.parts.len());
-    for part in &bones.parts {
+    let meshes = crate::parallel::try_map(&bones.parts, |part| {
         let mesh = label_surface(&ct, &bones.labels, part.label, &params)
             .map_err(|e| format!("{}: {e}", part.name))?;
-        meshes.push((part.name.clone(), mesh));
-    }
+        Ok::<_, String>((part.name.clone(), mesh))
+    })?;
     mark("marching_cubes_all");
     let triangles: usize = meshes.iter().map(|(_, m)| m.triangles.len()).sum();
     let mut summary = format!("{} bones, {triangles} triangles", meshes.len());

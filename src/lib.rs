@@ -12,6 +12,7 @@ pub mod dicom;
 pub mod mesh;
 pub mod mpr;
 pub mod nrrd;
+pub mod parallel;
 pub mod print;
 pub mod progress;
 pub mod segment;

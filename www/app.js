@@ -55,6 +55,8 @@ class App {
   }
 
   startWorker() {
+    const threads = SINGLE || this.threadsRefused ? 1 : threadsWanted();
+    if (threads > 1) return this.startThreadedWorker(threads);
     const url = new URL('./worker.js', import.meta.url);
     // The single-file build (scripts/bundle-single.mjs) starts the bundled worker from a Blob URL.
     const worker = SINGLE ? SINGLE.startWorker(url) : new Worker(url, { type: 'module' });
@@ -62,6 +64,41 @@ class App {
     worker.onerror = (e) => {
       e.preventDefault();
       this.recoverWorker(`the compute worker stopped (${e.message || 'unknown error'})`);
+    };
+    return worker;
+  }
+
+  /**
+   * The compute worker of the threaded build (worker_threads.js). Messages wait until it
+   * has started its thread pool; if it cannot start (no threaded build was made here, or
+   * the browser refuses it), the default worker takes its place and the waiting messages.
+   */
+  startThreadedWorker(threads) {
+    const worker = new Worker(new URL(`./worker_threads.js?threads=${threads}`, import.meta.url), { type: 'module' });
+    const send = worker.postMessage.bind(worker);
+    let waiting = [];
+    worker.postMessage = (msg, transfer) => (waiting ? waiting.push([msg, transfer]) : send(msg, transfer));
+    const fallBack = (why) => {
+      console.warn(`The threaded build could not start (${why}); using the single-threaded one.`);
+      worker.terminate();
+      this.threadsRefused = true;
+      this.worker = this.startWorker();
+      for (const [msg, transfer] of waiting) this.worker.postMessage(msg, transfer);
+      waiting = null;
+    };
+    worker.onmessage = (e) => {
+      if (waiting && e.data.type === 'error') { fallBack(e.data.message); return; }
+      if (waiting && e.data.type === 'started') {
+        const held = waiting;
+        waiting = null;
+        for (const [msg, transfer] of held) send(msg, transfer);
+      }
+      this.onWorkerMessage(e.data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      if (waiting) fallBack(e.message || 'its scripts did not load');
+      else this.recoverWorker(`the compute worker stopped (${e.message || 'unknown error'})`);
     };
     return worker;
   }
@@ -149,6 +186,8 @@ class App {
       case 'meshlink': this.copyImplantLink(msg.link); break;
       case 'cancelled': this.loading = false; this.idle(); this.setStatus('Loading cancelled. The study on screen is unchanged.', this.study ? 'ready' : 'idle'); break;
       case 'error': this.onWorkerError(msg); break;
+      case 'started': this.compute = { build: msg.build, threads: msg.threads }; this.showVersion(); break;
+      case 'threads': this.compute.used = msg.used; break;
       default: break;
     }
   }
@@ -678,8 +717,14 @@ class App {
     this.viewer.render3d(c.width, c.height, this.orbit.yaw, this.orbit.pitch, this.orbit.zoom);
   }
 
+  /** The version, and the threads the compute worker runs on once it has started. */
+  showVersion() {
+    const c = this.compute;
+    $('app-version').textContent = `v${appVersion()}${c && c.threads > 1 ? ` · ${c.threads} threads` : ''}`;
+  }
+
   bindUi() {
-    $('app-version').textContent = `v${appVersion()}`;
+    this.showVersion();
     $('open-demo').onclick = () => this.openDemo();
     $('copy-link').onclick = () => this.copyLink();
     $('presenter').onclick = () => this.setPresenter(!this.presenter);
@@ -817,6 +862,17 @@ class App {
     for (const [l, n] of count) if (!best || n > count.get(best) || (n === count.get(best) && l < best)) best = l;
     return best;
   }
+}
+
+/**
+ * Threads the compute worker may use: `?threads=N`, else one per core — and only in a
+ * cross-origin isolated page (scripts/serve.py), the one place a browser shares memory
+ * between threads. 1 means the default single-threaded build (always the case from file://).
+ */
+function threadsWanted() {
+  if (!globalThis.crossOriginIsolated || typeof SharedArrayBuffer !== 'function') return 1;
+  const asked = Number(new URLSearchParams(location.search).get('threads'));
+  return asked >= 1 ? Math.floor(asked) : Math.max(1, navigator.hardwareConcurrency || 1);
 }
 
 /** Lets the app start offline next time (the service worker caches only our own files). */

@@ -10,8 +10,16 @@ let cancelRequested = false;
 let dropped = null;
 // The single-file build (scripts/bundle-single.mjs) posts the compiled wasm instead of a URL.
 const single = globalThis.OSTEON_SINGLE;
-const ready = Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
-  .then(() => { session = new Session(); });
+// worker_threads.js: the threaded build (threads.js), used in a cross-origin isolated page.
+const threaded = globalThis.OSTEON_THREADS;
+let computeThreads = 1;
+const ready = threaded
+  ? threaded.ready.then((threads) => { session = new threaded.Session(); computeThreads = threads; return { build: 'threads', threads }; })
+  : Promise.resolve(single && single.wasm).then((wasm) => init(wasm && { module_or_path: wasm }))
+    .then(() => { session = new Session(); return { build: 'single', threads: 1 }; });
+// The page learns which build computes (app.js falls back to worker.js when this one fails).
+ready.then((started) => post({ type: 'started', ...started }),
+  (e) => post({ type: 'error', context: 'start', message: errorText(e), fatal: true }));
 
 const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 const progress = (label, done, total) => post({ type: 'progress', label, done, total });
@@ -38,13 +46,13 @@ async function loadSeries(seriesId, pixelSpacing) {
       post({ type: 'cancelled' });
       return;
     }
+    // Four slices per step and thread: one file run per thread in the threaded build.
+    const step = 4 * computeThreads;
     if (dropped) {
-      for (let n = 0; n < 4 && done < total; n++) {
-        const f = dropped[session.nextFile()];
-        done = session.loadStepFrom(f.name, new Uint8Array(f.buffer), 4 - n);
-      }
+      const next = Array.from(session.nextFiles(step), (i) => dropped[i]);
+      done = session.loadStepFromFiles(next.map((f) => f.name), next.map((f) => f.buffer), step);
     } else {
-      done = session.loadStep(4);
+      done = session.loadStep(step);
     }
     progress('Decoding slices', done, total);
   }
@@ -140,6 +148,8 @@ const handlers = {
     post({ type: 'parts', ...r }, [r.positions.buffer, r.indices.buffer]);
     sendMarks();
   },
+  // Pool threads that have run a unit of work so far (the threads e2e test asks).
+  async threads() { post({ type: 'threads', used: threaded ? threaded.threadsUsed() : 0 }); },
   // The full label digest, only when asked (a test, a check across a design call).
   async digest() { post({ type: 'digest', sha: session.labelsSha256() }); },
   async meshlink({ id }) {

@@ -24,24 +24,21 @@ pub struct PartMesh {
     pub mesh: Mesh,
 }
 
-/// Surfaces of every part, in part order.
+/// Surfaces of every part, in part order (one part per thread with `parallel`).
 pub fn part_meshes(
     ct: &Volume<i16>,
     seg: &Segmentation,
     iso_hu: f64,
 ) -> Result<Vec<PartMesh>, String> {
-    seg.parts
-        .iter()
-        .map(|p| {
-            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-                .map_err(|e| format!("{}: {e}", p.name))?;
-            Ok(PartMesh {
-                label: p.label,
-                name: p.name.clone(),
-                mesh,
-            })
+    crate::parallel::try_map(&seg.parts, |p| {
+        let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
+            .map_err(|e| format!("{}: {e}", p.name))?;
+        Ok(PartMesh {
+            label: p.label,
+            name: p.name.clone(),
+            mesh,
         })
-        .collect()
+    })
 }
 
 /// File name of each part's STL (`left_talus.stl`), made unique by a suffix when two

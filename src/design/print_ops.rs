@@ -32,6 +32,7 @@ use super::state::{MeshRef, Op, ScanSettings};
 use crate::mesh::measure::bounding_box;
 use crate::mesh::repair::{check_with_params, CheckParams};
 use crate::mesh::Mesh;
+use crate::parallel::try_map_range_with_progress;
 use crate::print::estimate::{estimate, Estimate, EstimateParams, MachineProfile};
 use crate::print::export::{cli_ascii, cli_binary, gcode, svg_layer, ExportInfo};
 use crate::print::hatch::{hatch_layer, HatchParams, HatchPattern, LayerScan};
@@ -324,14 +325,13 @@ pub fn layer_scan(job: &SlicedJob, k: usize) -> Result<LayerScan, PrintOpError> 
 /// Scan paths of every layer (for an export); `progress` can cancel.
 pub fn scans(job: &SlicedJob, progress: &mut dyn Progress) -> Result<Vec<LayerScan>, PrintOpError> {
     let n = job.slices.layers.len();
-    let mut out = Vec::with_capacity(n);
-    for k in 0..n {
-        if k % 16 == 0 && !progress.report(k, n) {
-            return Err(PrintOpError::Cancelled);
-        }
-        out.push(layer_scan(job, k)?);
-    }
-    Ok(out)
+    try_map_range_with_progress(
+        n,
+        16,
+        progress,
+        || PrintOpError::Cancelled,
+        |k| layer_scan(job, k),
+    )
 }
 
 /// Slices `part` (and `supports` at the same heights), hatches every layer to measure
@@ -382,19 +382,21 @@ fn slice_job(
     // Lengths of every layer; the paths themselves are dropped (one item kept so the
     // estimate can still tell empty layers from the others).
     let n = job.slices.layers.len();
-    let mut lengths = Vec::with_capacity(n);
-    for k in 0..n {
-        if k % 16 == 0 && !progress.report(k, n) {
-            return Err(PrintOpError::Cancelled);
-        }
-        let mut s = layer_scan(&job, k)?;
-        s.contours.truncate(1);
-        if let Some(c) = s.contours.first_mut() {
-            c.clear();
-        }
-        s.hatches.truncate(1);
-        lengths.push(s);
-    }
+    let lengths = try_map_range_with_progress(
+        n,
+        16,
+        progress,
+        || PrintOpError::Cancelled,
+        |k| {
+            let mut s = layer_scan(&job, k)?;
+            s.contours.truncate(1);
+            if let Some(c) = s.contours.first_mut() {
+                c.clear();
+            }
+            s.hatches.truncate(1);
+            Ok(s)
+        },
+    )?;
     job.estimate = estimate(
         part,
         supports.filter(|s| !s.triangles.is_empty()),

@@ -513,32 +513,17 @@ impl SeriesReader {
                 detail: format!("{} files now, {} scanned", files.len(), self.names.len()),
             });
         }
-        let plane = self.summary.rows * self.summary.cols;
         let end = (self.done + max_slices).min(self.total());
         let start = self.done;
         for s in start..end {
-            let (fi, frame) = self.plan.slices[s].frame;
-            let file = &files[fi];
-            if file.name != self.names[fi] {
+            let fi = self.plan.slices[s].frame.0;
+            if files[fi].name != self.names[fi] {
                 return Err(DicomError::FilesChanged {
-                    detail: format!("file {} is now {}", self.names[fi], file.name),
-                });
-            }
-            if self.failed_files.contains(&fi) {
-                self.failed[s] = true;
-                continue;
-            }
-            let result = self.decode_one(file, fi, frame, s, plane);
-            if let Err(reason) = result {
-                self.failed[s] = true;
-                self.failed_files.push(fi);
-                self.file_errors.push(FileError {
-                    name: file.name.to_string(),
-                    reason,
+                    detail: format!("file {} is now {}", self.names[fi], files[fi].name),
                 });
             }
         }
-        self.done = end;
+        self.decode_runs(|fi| files[fi], end);
         if self.done == self.total() {
             self.cache = None;
         }
@@ -559,73 +544,119 @@ impl SeriesReader {
         file: &FileBytes,
         max_slices: usize,
     ) -> Result<usize, DicomError> {
-        let Some(fi) = self.next_file() else {
-            return Ok(0);
-        };
-        if self.names.get(fi).map(String::as_str) != Some(file.name) {
-            return Err(DicomError::FilesChanged {
-                detail: format!(
-                    "expected file {}, got {}",
-                    self.names.get(fi).map(String::as_str).unwrap_or("?"),
-                    file.name
-                ),
-            });
+        self.decode_next_from_files(std::slice::from_ref(file), max_slices)
+    }
+
+    /// Files (scan order) the next `max_slices` slices come from, each once, in slice order.
+    pub fn next_files(&self, max_slices: usize) -> Vec<usize> {
+        let end = (self.done + max_slices.max(1)).min(self.total());
+        let mut out: Vec<usize> = Vec::new();
+        for s in &self.plan.slices[self.done..end] {
+            if !out.contains(&s.frame.0) {
+                out.push(s.frame.0);
+            }
         }
-        let plane = self.summary.rows * self.summary.cols;
+        out
+    }
+
+    /// Like [`decode_next`](Self::decode_next) with only the bytes of the files
+    /// [`next_files`](Self::next_files) named, in that order: decodes up to `max_slices`
+    /// slices, stopping at the first that needs a file not given; returns how many.
+    pub fn decode_next_from_files(
+        &mut self,
+        files: &[FileBytes],
+        max_slices: usize,
+    ) -> Result<usize, DicomError> {
+        if self.next_file().is_none() {
+            return Ok(0);
+        }
+        let expected = self.next_files(max_slices);
+        for (n, file) in files.iter().enumerate() {
+            let want = expected.get(n).and_then(|&fi| self.names.get(fi));
+            if want.map(String::as_str) != Some(file.name) {
+                return Err(DicomError::FilesChanged {
+                    detail: format!(
+                        "expected file {}, got {}",
+                        want.map(String::as_str).unwrap_or("?"),
+                        file.name
+                    ),
+                });
+            }
+        }
+        let given = &expected[..files.len()];
         let start = self.done;
-        let mut s = start;
-        while s < self.total() && s - start < max_slices.max(1) && self.plan.slices[s].frame.0 == fi
+        let mut end = start;
+        while end < self.total()
+            && end - start < max_slices.max(1)
+            && given.contains(&self.plan.slices[end].frame.0)
         {
-            let frame = self.plan.slices[s].frame.1;
+            end += 1;
+        }
+        let file_of = |fi: usize| {
+            let n = given.iter().position(|&g| g == fi).unwrap_or(0);
+            files[n]
+        };
+        self.decode_runs(file_of, end);
+        // The decoded-file cache holds one file's parse: drop it when that file is done.
+        if self.cache.as_ref().map(|c| c.0) != self.next_file() {
+            self.cache = None;
+        }
+        Ok(end - start)
+    }
+
+    /// Decodes slices `done..end`, `file_of(fi)` giving file `fi`'s bytes. Each run of
+    /// consecutive slices from one file is a unit of work (the file is parsed once per
+    /// run; one run per thread with `parallel`); then the slices are booked in order, as
+    /// one slice-by-slice pass would: once a file fails, its later slices fail too.
+    fn decode_runs<'f>(&mut self, file_of: impl Fn(usize) -> FileBytes<'f> + Sync, end: usize) {
+        let start = self.done;
+        let plane = self.summary.rows * self.summary.cols;
+        let slices = &self.plan.slices;
+        let (headers, failed_files) = (&self.headers, &self.failed_files);
+        let mut units = Vec::new();
+        let mut rest = &mut self.stack[start * plane..end * plane];
+        let mut cache = self.cache.take();
+        let mut s = start;
+        while s < end {
+            let fi = slices[s].frame.0;
+            let e = (s..end).find(|&e| slices[e].frame.0 != fi).unwrap_or(end);
+            let (out, tail) = std::mem::take(&mut rest).split_at_mut((e - s) * plane);
+            rest = tail;
+            // A file's parse carries over from the previous call to the run that continues it.
+            let held = cache.take_if(|c| c.0 == fi);
+            units.push((s..e, fi, out, held));
+            s = e;
+        }
+        let decoded = crate::parallel::map_vec(units, |(run, fi, out, mut held)| {
+            let file = file_of(fi);
+            let mut outcomes: Vec<Option<Result<(), String>>> = Vec::with_capacity(run.len());
+            let mut ok = !failed_files.contains(&fi);
+            for (s, out) in run.zip(out.chunks_mut(plane.max(1))) {
+                if !ok {
+                    outcomes.push(None); // the file failed already
+                    continue;
+                }
+                let r = decode_slice(headers, &file, fi, slices[s].frame.1, out, &mut held);
+                ok = r.is_ok();
+                outcomes.push(Some(r));
+            }
+            (outcomes, held)
+        });
+        for (s, outcome) in (start..end).zip(decoded.iter().flat_map(|d| &d.0)) {
+            let fi = slices[s].frame.0;
             if self.failed_files.contains(&fi) {
                 self.failed[s] = true;
-            } else if let Err(reason) = self.decode_one(file, fi, frame, s, plane) {
+            } else if let Some(Err(reason)) = outcome {
                 self.failed[s] = true;
                 self.failed_files.push(fi);
                 self.file_errors.push(FileError {
-                    name: file.name.to_string(),
-                    reason,
+                    name: file_of(fi).name.to_string(),
+                    reason: reason.clone(),
                 });
             }
-            s += 1;
         }
-        self.done = s;
-        // The decoded-file cache holds this file's parse: drop it when the file changes.
-        if self.next_file() != Some(fi) {
-            self.cache = None;
-        }
-        Ok(s - start)
-    }
-
-    fn decode_one(
-        &mut self,
-        file: &FileBytes,
-        fi: usize,
-        frame: u32,
-        s: usize,
-        plane: usize,
-    ) -> Result<(), String> {
-        let header = self.headers[fi]
-            .as_ref()
-            .ok_or("file has no usable header")?;
-        let geom = header
-            .frames
-            .get(frame as usize)
-            .ok_or("frame out of range")?;
-        if let Some(raw) = decode::trailing_pixel_frame(file.bytes, header, frame) {
-            let out = &mut self.stack[s * plane..(s + 1) * plane];
-            decode::convert_raw_frame(raw, header, geom, out);
-            return Ok(());
-        }
-        if self.cache.as_ref().map(|c| c.0) != Some(fi) {
-            self.cache = None;
-            self.cache = Some((fi, decode::open(file.bytes)?));
-        }
-        let Some((_, df)) = self.cache.as_ref() else {
-            return Err("internal cache error".into());
-        };
-        let out = &mut self.stack[s * plane..(s + 1) * plane];
-        decode::decode_frame(df, header, frame, geom, out)
+        self.cache = decoded.into_iter().next_back().and_then(|d| d.1);
+        self.done = end;
     }
 
     /// Regularise the grid (gaps, uneven spacing, tilt), build the volume and run QA.
@@ -715,6 +746,35 @@ impl SeriesReader {
             file_errors: self.file_errors,
         })
     }
+}
+
+/// Decodes frame `frame` of file `fi` into `out` (one slice), keeping the file's parse
+/// in `cache` for its next frame.
+fn decode_slice(
+    headers: &[Option<FileHeader>],
+    file: &FileBytes,
+    fi: usize,
+    frame: u32,
+    out: &mut [i16],
+    cache: &mut Option<(usize, decode::DecodableFile)>,
+) -> Result<(), String> {
+    let header = headers[fi].as_ref().ok_or("file has no usable header")?;
+    let geom = header
+        .frames
+        .get(frame as usize)
+        .ok_or("frame out of range")?;
+    if let Some(raw) = decode::trailing_pixel_frame(file.bytes, header, frame) {
+        decode::convert_raw_frame(raw, header, geom, out);
+        return Ok(());
+    }
+    if cache.as_ref().map(|c| c.0) != Some(fi) {
+        *cache = None;
+        *cache = Some((fi, decode::open(file.bytes)?));
+    }
+    let Some((_, df)) = cache.as_ref() else {
+        return Err("internal cache error".into());
+    };
+    decode::decode_frame(df, header, frame, geom, out)
 }
 
 /// Read a whole series, reporting progress in slices; `Err(Cancelled)` when the

@@ -221,11 +221,7 @@ pub struct LayerScan {
 /// Scan paths of every layer.
 pub fn hatch_all(slices: &Slices, params: &HatchParams) -> Result<Vec<LayerScan>, HatchError> {
     params.validate()?;
-    slices
-        .layers
-        .iter()
-        .map(|l| hatch_layer(l, params))
-        .collect()
+    crate::parallel::try_map(&slices.layers, |l| hatch_layer(l, params))
 }
 
 /// Scan paths of one layer.

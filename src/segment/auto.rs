@@ -298,7 +298,6 @@ pub fn auto_bones(
     let comps = label_components(&mask, Connectivity::Six);
     step(progress, 4)?;
     // 5. Split each kept component; collect parts as (crop box, crop mask).
-    let mut pieces: Vec<(VoxelBox, BitMask)> = Vec::new();
     let min_core = (params.min_core_volume_mm3 / voxel_mm3).ceil().max(1.0) as usize;
     // Crop masks of the kept components, filled in one pass over the runs.
     let kept: Vec<usize> = (0..comps.count())
@@ -317,12 +316,12 @@ pub fn auto_bones(
             m.set_range(row + i0, row + i0 + (run.end - run.start));
         }
     }
-    for c in kept {
-        let Some((bx, region)) = crops[c].take() else {
-            continue;
-        };
+    // Each kept component is filled and split on its own: one component per thread with
+    // `parallel`, pieces kept in component order.
+    let kept_crops: Vec<(VoxelBox, BitMask)> =
+        kept.into_iter().filter_map(|c| crops[c].take()).collect();
+    let split = crate::parallel::try_map_vec(kept_crops, |(bx, mut region)| {
         let bd = bx.dims();
-        let mut region = region;
         if params.fill_cavities {
             // Where the field of view cuts a bone, cap its medullary cavity first, so the
             // cavity counts as enclosed.
@@ -331,7 +330,6 @@ pub fn auto_bones(
             // pockets first so the erosion below does not fragment the bone.
             region = fill_cavities(&region, Connectivity::Six);
         }
-        let mut done = false;
         if let Some(r) = params.split_erosion_mm {
             // At least one voxel along the finest axis: on coarse grids a radius below
             // the voxel size would erode nothing, and joints narrower than a voxel would
@@ -350,16 +348,14 @@ pub fn auto_bones(
                 }
                 let d2 = squared_distance_mm2(&region, ct.spacing_mm, false);
                 let owner = watershed(&region, &d2, &markers, Connectivity::Six);
-                for p in 0..big.len() as u32 {
-                    pieces.push((bx, BitMask::from_fn(bd, |n| owner[n] == p)));
-                }
-                done = true;
+                return Ok((0..big.len() as u32)
+                    .map(|p| (bx, BitMask::from_fn(bd, |n| owner[n] == p)))
+                    .collect());
             }
         }
-        if !done {
-            pieces.push((bx, region));
-        }
-    }
+        Ok::<_, SegmentError>(vec![(bx, region)])
+    })?;
+    let pieces: Vec<(VoxelBox, BitMask)> = split.into_iter().flatten().collect();
     step(progress, 5)?;
     // 6. Collect, sort, label.
     let mut labels = Volume {

@@ -30,6 +30,24 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Starts the compute thread pool (threaded build only; `initThreadPool(n)` in the worker
+/// before any kernel runs). See `src/parallel.rs`.
+#[cfg(feature = "parallel")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Threads the kernels of this wasm instance run on: the pool's size in the threaded
+/// build (after `initThreadPool`), 1 in the default build.
+#[wasm_bindgen(js_name = computeThreads)]
+pub fn compute_threads() -> usize {
+    crate::parallel::threads()
+}
+
+/// Distinct pool threads that have run a unit of work so far (0 in the default build).
+#[wasm_bindgen(js_name = computeThreadsUsed)]
+pub fn compute_threads_used() -> u32 {
+    crate::parallel::pool_threads_used()
+}
+
 /// Version of the app, shown in the UI and written into design links.
 #[wasm_bindgen(js_name = appVersion)]
 pub fn app_version() -> String {

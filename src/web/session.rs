@@ -9,7 +9,6 @@ use crate::dicom::{self, FileBytes, LoadedSeries, ReadOptions, Scan, SeriesReade
 use crate::mesh::Mesh;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::mask::VoxelBox;
-use crate::surface::mc::{label_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use crate::volume::{labels_sha256_hex, sha256_hex};
 use serde::Serialize;
@@ -141,7 +140,7 @@ impl Session {
     }
 
     /// Parses the header of one dropped file whose bytes the caller keeps (no archives):
-    /// with `scanFinish` and `loadStepFrom` the dropped files never sit in wasm memory
+    /// with `scanFinish` and `loadStepFromFiles` the dropped files never sit in wasm memory
     /// next to the volume (a 512 × 512 × 1000 study would otherwise need both at once).
     #[wasm_bindgen(js_name = scanAdd)]
     pub fn scan_add(&mut self, name: &str, bytes: &[u8]) {
@@ -170,31 +169,53 @@ impl Session {
         report
     }
 
-    /// Index (in `scanAdd` order) of the file the next slice of the load needs, or
-    /// undefined when every slice is done.
-    #[wasm_bindgen(js_name = nextFile)]
-    pub fn next_file(&self) -> Option<u32> {
+    /// Indices (scan order) of the files the next `max_slices` slices come from, each
+    /// once: the files `loadStepFromFiles` takes.
+    #[wasm_bindgen(js_name = nextFiles)]
+    pub fn next_files(&self, max_slices: usize) -> Vec<u32> {
         self.reader
             .as_ref()
-            .and_then(|r| r.next_file())
-            .map(|f| f as u32)
+            .map(|r| {
+                r.next_files(max_slices)
+                    .into_iter()
+                    .map(|f| f as u32)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
-    /// Decodes up to `max_slices` slices from `bytes`, the file `nextFile` named;
-    /// returns how many slices are done.
-    #[wasm_bindgen(js_name = loadStepFrom)]
-    pub fn load_step_from(
+    /// Decodes up to `max_slices` slices from the files `nextFiles(max_slices)` named
+    /// (`names[k]`: strings, `buffers[k]`: ArrayBuffers or Uint8Arrays), one file run per
+    /// thread in the threaded build; returns how many slices are done.
+    #[wasm_bindgen(js_name = loadStepFromFiles)]
+    pub fn load_step_from_files(
         &mut self,
-        name: &str,
-        bytes: &[u8],
+        names: js_sys::Array,
+        buffers: js_sys::Array,
         max_slices: usize,
     ) -> Result<usize, JsError> {
         let reader = self
             .reader
             .as_mut()
             .ok_or_else(|| JsError::new("no load in progress"))?;
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| {
+                n.as_string()
+                    .ok_or_else(|| JsError::new("file names must be strings"))
+            })
+            .collect::<Result<_, _>>()?;
+        let bytes: Vec<Vec<u8>> = buffers
+            .iter()
+            .map(|b| js_sys::Uint8Array::new(&b).to_vec())
+            .collect();
+        let files: Vec<FileBytes> = names
+            .iter()
+            .zip(&bytes)
+            .map(|(name, bytes)| FileBytes { name, bytes })
+            .collect();
         reader
-            .decode_next_from(&FileBytes { name, bytes }, max_slices)
+            .decode_next_from_files(&files, max_slices)
             .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(reader.done())
     }
@@ -521,12 +542,11 @@ impl Session {
                     "there are no parts yet: use Auto bones or grow a bone from a seed first",
                 )
             })?;
-        let mut surfaces = Vec::new();
-        for p in &seg.parts {
-            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-                .map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
-            surfaces.push((p.label, mesh));
-        }
+        let surfaces: Vec<(u8, Mesh)> = crate::design::outputs::part_meshes(ct, seg, iso_hu)
+            .map_err(|e| JsError::new(&e))?
+            .into_iter()
+            .map(|p| (p.label, p.mesh))
+            .collect();
         let mut infos = Vec::with_capacity(surfaces.len());
         for (label, mesh) in &surfaces {
             let (volume_mm3, area_mm2) = crate::mesh::measure::volume_and_area(mesh)

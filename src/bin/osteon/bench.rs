@@ -6,9 +6,45 @@ use osteon::bench::{self, Bench, BenchResult, GROWTH_SIZES, KERNELS};
 use std::path::Path;
 use std::time::Instant;
 
-/// `osteon bench [--json] [--size NXxNYxNZ] [--only K1,K2] [--runs N]
+/// `osteon bench [--json] [--size NXxNYxNZ] [--only K1,K2] [--runs N] [--threads N]
 ///               [--growth] [--write-data DIR [--series-only]]`
+///
+/// `--threads N` runs the kernels' independent units on N threads (`osteon::parallel`;
+/// needs a build with `--features parallel`); the default, 1, is the peers' condition.
 pub fn run(args: &[String]) -> Result<(), String> {
+    let threads = match flag_value(args, "--threads") {
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("--threads must be a whole number ≥ 1, not '{t}'"))?,
+        None => 1,
+    };
+    on_threads(threads, || run_kernels(args))
+}
+
+/// Runs `f` with the kernels' parallel maps on `threads` threads (1: serially).
+fn on_threads(threads: usize, f: impl FnOnce() -> Result<(), String> + Send) -> Result<(), String> {
+    if threads == 1 {
+        return osteon::parallel::serial(f);
+    }
+    #[cfg(feature = "parallel")]
+    {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| e.to_string())?;
+        pool.install(f)
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        Err(format!(
+            "--threads {threads} needs a build with threads: cargo build --release --features parallel"
+        ))
+    }
+}
+
+fn run_kernels(args: &[String]) -> Result<(), String> {
     let json = args.iter().any(|a| a == "--json");
     let size = match flag_value(args, "--size") {
         Some(s) => bench::parse_size(s)?,

@@ -38,7 +38,7 @@ USAGE:
   osteon replay '<link>' [<study>|demo] --out DIR [--json]
                                              replay a design on your copy of the study: outputs,
                                              design-history.json and the SHA-256 of every file
-  osteon bench [--json] [--size 512x512x300] [--only K1,K2] [--runs N] [--growth] [--write-data DIR [--series-only]]
+  osteon bench [--json] [--size 512x512x300] [--only K1,K2] [--runs N] [--threads N] [--growth] [--write-data DIR [--series-only]]
                                              time the hot kernels (median of N runs)
 ";
 
