@@ -7,9 +7,9 @@
 //! `wᵢⱼ = 1` (uniform) or `(cot α + cot β) / 2` clamped to ≥ 1e-3 (cotangent).
 //! One step moves `xᵢ ← xᵢ + f Δxᵢ` with all vertices updated simultaneously.
 
+use super::kdtree::KdTree;
 use super::topology::{
-    add, boundary_vertices, cross, dist2, dot, norm, scale, sub, vertex_normals, Adjacency, KdTree,
-    V3,
+    add, boundary_vertices, cross, dist2, dot, norm, scale, sub, vertex_normals, Adjacency, V3,
 };
 use super::Mesh;
 

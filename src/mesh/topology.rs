@@ -155,126 +155,6 @@ pub(crate) fn boundary_vertices(n_vertices: usize, tris: &[[u32; 3]]) -> Vec<boo
     flag
 }
 
-/// A kd-tree over points for nearest-neighbour and radius queries.
-pub(crate) struct KdTree {
-    pts: Vec<V3>,
-    /// Permuted point indices; the tree is implicit (median split of each range).
-    idx: Vec<u32>,
-    /// Split axis of the node whose range median is at position `mid`.
-    axis: Vec<u8>,
-}
-
-impl KdTree {
-    pub fn new(pts: &[V3]) -> Self {
-        let mut idx: Vec<u32> = (0..pts.len() as u32).collect();
-        let mut axis = vec![0u8; pts.len()];
-        Self::build(pts, &mut idx, &mut axis, 0);
-        KdTree {
-            pts: pts.to_vec(),
-            idx,
-            axis,
-        }
-    }
-
-    fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8], _base: usize) {
-        if idx.len() <= 1 {
-            return;
-        }
-        // Widest axis of the range.
-        let mut lo = [f64::INFINITY; 3];
-        let mut hi = [f64::NEG_INFINITY; 3];
-        for &i in idx.iter() {
-            let p = pts[i as usize];
-            for k in 0..3 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
-        let mut ax = 0;
-        for k in 1..3 {
-            if hi[k] - lo[k] > hi[ax] - lo[ax] {
-                ax = k;
-            }
-        }
-        let mid = idx.len() / 2;
-        idx.select_nth_unstable_by(mid, |&a, &b| {
-            pts[a as usize][ax]
-                .total_cmp(&pts[b as usize][ax])
-                .then(a.cmp(&b))
-        });
-        axis[mid] = ax as u8;
-        let (li, ri) = idx.split_at_mut(mid);
-        let (la, ra) = axis.split_at_mut(mid);
-        Self::build(pts, li, la, 0);
-        Self::build(pts, &mut ri[1..], &mut ra[1..], 0);
-    }
-
-    /// Index of the nearest point and its squared distance (`None` when empty).
-    #[allow(dead_code)] // register.rs has its own warm-started search; kept for other callers
-    pub fn nearest(&self, q: V3) -> Option<(usize, f64)> {
-        if self.idx.is_empty() {
-            return None;
-        }
-        let mut best = (usize::MAX, f64::INFINITY);
-        self.nn(q, 0, self.idx.len(), &mut best);
-        Some(best)
-    }
-
-    fn nn(&self, q: V3, lo: usize, hi: usize, best: &mut (usize, f64)) {
-        if lo >= hi {
-            return;
-        }
-        let mid = lo + (hi - lo) / 2;
-        let i = self.idx[mid] as usize;
-        let d = dist2(q, self.pts[i]);
-        if d < best.1 || (d == best.1 && i < best.0) {
-            *best = (i, d);
-        }
-        if hi - lo == 1 {
-            return;
-        }
-        let ax = self.axis[mid] as usize;
-        let diff = q[ax] - self.pts[i][ax];
-        let (first, second) = if diff < 0.0 {
-            ((lo, mid), (mid + 1, hi))
-        } else {
-            ((mid + 1, hi), (lo, mid))
-        };
-        self.nn(q, first.0, first.1, best);
-        if diff * diff <= best.1 {
-            self.nn(q, second.0, second.1, best);
-        }
-    }
-
-    /// Indices of all points within `r` of `q` (appended to `out`, unsorted but
-    /// deterministic).
-    pub fn within(&self, q: V3, r: f64, out: &mut Vec<u32>) {
-        self.rq(q, r * r, 0, self.idx.len(), out);
-    }
-
-    fn rq(&self, q: V3, r2: f64, lo: usize, hi: usize, out: &mut Vec<u32>) {
-        if lo >= hi {
-            return;
-        }
-        let mid = lo + (hi - lo) / 2;
-        let i = self.idx[mid] as usize;
-        if dist2(q, self.pts[i]) <= r2 {
-            out.push(i as u32);
-        }
-        if hi - lo == 1 {
-            return;
-        }
-        let ax = self.axis[mid] as usize;
-        let diff = q[ax] - self.pts[i][ax];
-        if diff < 0.0 || diff * diff <= r2 {
-            self.rq(q, r2, lo, mid, out);
-        }
-        if diff >= 0.0 || diff * diff <= r2 {
-            self.rq(q, r2, mid + 1, hi, out);
-        }
-    }
-}
-
 /// Closest point on triangle `abc` to `p` (Ericson, Real-Time Collision Detection 5.1.5).
 pub(crate) fn closest_point_on_triangle(p: V3, a: V3, b: V3, c: V3) -> V3 {
     let ab = sub(b, a);
@@ -834,7 +714,7 @@ mod tests {
     fn grid_and_kdtree_match_brute_force_near_and_far() {
         let m = icosphere(10.0, 3);
         let grid = TriangleGrid::new(&m);
-        let tree = KdTree::new(&m.positions_mm);
+        let tree = crate::mesh::kdtree::KdTree::new(&m.positions_mm);
         let mut s = 1u64;
         for i in 0..300 {
             let spread = if i % 3 == 0 { 200.0 } else { 25.0 };
