@@ -66,10 +66,15 @@ pub struct RegisterParams {
     /// matches jumping between neighbouring vertices (changes of ~10⁻⁵ of the RMS), not
     /// progress. Default true.
     pub stop_when_rms_rises: bool,
-    /// ICP first runs on every n-th sample, at most this many, until that converges,
-    /// and then on all samples: the large early steps are made on few points, and the
-    /// full set starts close enough that most of its nearest points are proved without
-    /// a tree search. 0 = no coarse phase. Default 4 000.
+    /// The final ICP first runs on every n-th sample, at most this many, untrimmed and
+    /// then trimmed, each until it converges, and then trimmed on all samples (with fewer
+    /// than twice this many samples: untrimmed, then trimmed, on all). The large early
+    /// steps are made on few points, and the full set starts close enough that most of its nearest points
+    /// are proved without a tree search; and trimming starts from a pose where the pairs
+    /// it drops are those that do not fit rather than those far away at the start (from a
+    /// poor start the trim locks in a worse fit: on the bench's mirrored talus, trimmed RMS
+    /// 0.458 mm instead of 0.437 mm). 0 = no such phase (trimmed throughout). Default
+    /// 4 000.
     pub coarse_samples: usize,
     /// A moving sample whose nearest fixed vertex is within this distance counts
     /// towards [`Registration::overlap`] (mm). Default 1.0.
@@ -204,6 +209,7 @@ pub fn register_with_progress(
             &init_samples,
             init,
             params.init_iterations,
+            0,
             params,
             None,
         );
@@ -226,6 +232,7 @@ pub fn register_with_progress(
         &samples,
         start,
         params.max_iterations,
+        params.coarse_samples,
         params,
         Some(params.overlap_distance_mm),
     )
@@ -268,6 +275,7 @@ pub fn refine(
         &samples,
         *init,
         params.max_iterations,
+        params.coarse_samples,
         params,
         Some(params.overlap_distance_mm),
     )
@@ -528,36 +536,50 @@ struct Icp {
 }
 
 /// Stride of the coarse phase: every n-th sample so that at most `coarse_samples` are
-/// used; 1 (no coarse phase) when that would not leave at most half of the samples.
-fn coarse_stride(samples: usize, coarse_samples: usize) -> usize {
-    if coarse_samples == 0 || samples <= 2 * coarse_samples {
-        1
-    } else {
-        samples.div_ceil(coarse_samples)
+/// used (all of them when that would not leave at most half); `None` for no coarse phase.
+fn coarse_stride(samples: usize, coarse_samples: usize) -> Option<usize> {
+    match coarse_samples {
+        0 => None,
+        c if samples <= 2 * c => Some(1),
+        c => Some(samples.div_ceil(c)),
     }
 }
 
-/// Trimmed point-to-plane ICP from `init`: first on every n-th sample
-/// ([`RegisterParams::coarse_samples`]) until that converges, then on all samples, with
-/// at most `max_iter` pose updates in all; with `overlap_mm`, also the overlap of the
-/// result.
+/// Point-to-plane ICP from `init`: first on every n-th sample (`coarse_samples`, see
+/// [`RegisterParams::coarse_samples`]; 0 = no such phase) untrimmed and then trimmed, each
+/// until it converges, then trimmed on all samples, with at most `max_iter` pose updates
+/// in all; with `overlap_mm`, also the overlap of the result.
 fn icp(
     target: &Target,
     samples: &[V3],
     init: Matrix4<f64>,
     max_iter: usize,
+    coarse_samples: usize,
     params: &RegisterParams,
     overlap_mm: Option<f64>,
 ) -> Option<Icp> {
     let mut run = IcpRun::new(target, samples);
-    let stride = coarse_stride(samples.len(), params.coarse_samples);
     let (mut t, mut coarse_iterations) = (init, 0);
-    if stride > 1 {
-        let coarse = run.phase(stride, init, max_iter, params)?;
-        t = coarse.t;
-        coarse_iterations = coarse.updates;
+    if let Some(stride) = coarse_stride(samples.len(), coarse_samples) {
+        // Untrimmed, then (when the subset is not all samples) trimmed on the subset.
+        let trims: &[f64] = if stride > 1 {
+            &[0.0, params.trim_fraction]
+        } else {
+            &[0.0]
+        };
+        for &trim in trims {
+            let coarse = run.phase(stride, trim, t, max_iter - coarse_iterations, params)?;
+            t = coarse.t;
+            coarse_iterations += coarse.updates;
+        }
     }
-    let fine = run.phase(1, t, max_iter - coarse_iterations, params)?;
+    let fine = run.phase(
+        1,
+        params.trim_fraction,
+        t,
+        max_iter - coarse_iterations,
+        params,
+    )?;
     let mut t = fine.t;
     // Re-orthonormalise the rotation part (accumulated rounding).
     let r = t.fixed_view::<3, 3>(0, 0).into_owned();
@@ -657,11 +679,13 @@ impl<'a> IcpRun<'a> {
         self.placed = true;
     }
 
-    /// ICP iterations on every `stride`-th sample from `init`, at most `max_iter` pose
-    /// updates; `None` when fewer than 6 pairs are found.
+    /// ICP iterations on every `stride`-th sample from `init`, dropping the `trim`
+    /// fraction of farthest pairs, at most `max_iter` pose updates; `None` when fewer than
+    /// 6 pairs are found.
     fn phase(
         &mut self,
         stride: usize,
+        trim: f64,
         init: Matrix4<f64>,
         max_iter: usize,
         params: &RegisterParams,
@@ -676,7 +700,7 @@ impl<'a> IcpRun<'a> {
             if self.order.len() < 6 {
                 return None;
             }
-            let keep = (((1.0 - params.trim_fraction) * self.order.len() as f64).round() as usize)
+            let keep = (((1.0 - trim) * self.order.len() as f64).round() as usize)
                 .clamp(6, self.order.len());
             // The `keep` nearest pairs: everything up to the keep-th smallest key. Sums run
             // in sample order, so they do not depend on how the selection permutes `order`.
