@@ -102,24 +102,31 @@ pub(crate) struct Adjacency {
 
 impl Adjacency {
     pub fn new(n_vertices: usize, tris: &[[u32; 3]]) -> Self {
-        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(tris.len() * 6);
-        for t in tris {
-            for k in 0..3 {
-                let (a, b) = (t[k], t[(k + 1) % 3]);
-                pairs.push((a, b));
-                pairs.push((b, a));
+        let (mut off, mut nbr) = sorted_pairs(n_vertices, |push| {
+            for t in tris {
+                for k in 0..3 {
+                    let (a, b) = (t[k], t[(k + 1) % 3]);
+                    push(a, b);
+                    push(b, a);
+                }
             }
+        });
+        // Drop repeated neighbours in place, run by run.
+        let mut w = 0;
+        let mut start = 0;
+        for v in 0..n_vertices {
+            let end = off[v + 1];
+            off[v] = w;
+            for k in start..end {
+                if k == start || nbr[k] != nbr[k - 1] {
+                    nbr[w] = nbr[k];
+                    w += 1;
+                }
+            }
+            start = end;
         }
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut off = vec![0usize; n_vertices + 1];
-        for &(a, _) in &pairs {
-            off[a as usize + 1] += 1;
-        }
-        for i in 0..n_vertices {
-            off[i + 1] += off[i];
-        }
-        let nbr = pairs.into_iter().map(|(_, b)| b).collect();
+        off[n_vertices] = w;
+        nbr.truncate(w);
         Adjacency { off, nbr }
     }
     #[inline]
@@ -128,29 +135,55 @@ impl Adjacency {
     }
 }
 
+/// The pairs `fill` pushes (every `a < n`; it is called twice and must push the same
+/// pairs both times), in sorted order as compressed rows: the `b`s of `a` are
+/// `second[off[a]..off[a + 1]]`, ascending. A counting sort on `a` and a sort of each
+/// (short) row — the order `sort_unstable` would give, in linear time for mesh edges
+/// (1.3 M triangles: 7.8 M pairs, the bulk of Taubin smoothing's set-up before).
+fn sorted_pairs(n: usize, fill: impl Fn(&mut dyn FnMut(u32, u32))) -> (Vec<usize>, Vec<u32>) {
+    let mut off = vec![0usize; n + 1];
+    fill(&mut |a, _| off[a as usize + 1] += 1);
+    for i in 0..n {
+        off[i + 1] += off[i];
+    }
+    let mut next = off.clone();
+    let mut second = vec![0u32; off[n]];
+    fill(&mut |a, b| {
+        second[next[a as usize]] = b;
+        next[a as usize] += 1;
+    });
+    for a in 0..n {
+        second[off[a]..off[a + 1]].sort_unstable();
+    }
+    (off, second)
+}
+
 /// `true` for vertices on an edge used by exactly one triangle (or by more than two:
 /// non-manifold edges are treated like boundaries, i.e. kept fixed).
 pub(crate) fn boundary_vertices(n_vertices: usize, tris: &[[u32; 3]]) -> Vec<bool> {
-    let mut edges: Vec<(u32, u32)> = Vec::with_capacity(tris.len() * 3);
-    for t in tris {
-        for k in 0..3 {
-            let (a, b) = (t[k], t[(k + 1) % 3]);
-            edges.push((a.min(b), a.max(b)));
+    let (off, second) = sorted_pairs(n_vertices, |push| {
+        for t in tris {
+            for k in 0..3 {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                push(a.min(b), a.max(b));
+            }
         }
-    }
-    edges.sort_unstable();
+    });
     let mut flag = vec![false; n_vertices];
-    let mut i = 0;
-    while i < edges.len() {
-        let mut j = i + 1;
-        while j < edges.len() && edges[j] == edges[i] {
-            j += 1;
+    for a in 0..n_vertices {
+        let row = &second[off[a]..off[a + 1]];
+        let mut i = 0;
+        while i < row.len() {
+            let mut j = i + 1;
+            while j < row.len() && row[j] == row[i] {
+                j += 1;
+            }
+            if j - i != 2 {
+                flag[a] = true;
+                flag[row[i] as usize] = true;
+            }
+            i = j;
         }
-        if j - i != 2 {
-            flag[edges[i].0 as usize] = true;
-            flag[edges[i].1 as usize] = true;
-        }
-        i = j;
     }
     flag
 }
