@@ -130,6 +130,16 @@ for i, r in enumerate(rows):
         print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
 for k, r in native.items():
     if "input" in r: print(f"  {k}: {r['input']}")
+# ICP against open3d: iterations and both results scored both ways (benches/peers.py).
+for k, p in peers.items():
+    d = p.get("detail")
+    if not d or "error" in d or "osteon_scored" not in d:
+        continue
+    o, s = d["o3d_scored"], d["osteon_scored"]
+    print(f"  {k} vs open3d: iterations {d['osteon_iterations']} ({d['osteon_coarse_iterations']} coarse) vs {d['o3d_iterations']}; "
+          f"trimmed point-to-plane RMS {s['trimmed_point_to_plane_rms_mm']:.4f} vs {o['trimmed_point_to_plane_rms_mm']:.4f} mm; "
+          f"open3d inlier RMSE {s['o3d_inlier_rmse_mm']:.4f} vs {o['o3d_inlier_rmse_mm']:.4f} mm; "
+          f"between the transforms {d['rotation_between_deg']:.3f}°, samples moved {d['displacement_mean_mm']:.3f} mm mean / {d['displacement_max_mm']:.3f} max")
 # Per-step breakdown of the end-to-end kernels (medians of each step).
 for k in order:
     n, w = native.get(k) or {}, wasm.get(k) or {}

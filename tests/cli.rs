@@ -175,6 +175,23 @@ fn mesh_commands_measure_mirror_simplify_and_compare_a_sphere() {
     .unwrap();
     let (ok, _, err) = osteon(&["mesh", "info", &path("bad.stl")]);
     assert!(!ok && err.contains("bad.stl"), "{err}");
+    // An open surface gets no volume figure (text or JSON), only its area.
+    let mut open = sphere.clone();
+    open.triangles.truncate(open.triangles.len() - 3);
+    std::fs::write(
+        path("open.stl"),
+        osteon::mesh::io::write_stl_binary(&open, "t").unwrap(),
+    )
+    .unwrap();
+    let (ok, out, err) = osteon(&["mesh", "info", &path("open.stl")]);
+    assert!(ok && out.contains("volume not defined"), "{out}{err}");
+    let (ok, json, err) = osteon(&["mesh", "info", &path("open.stl"), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        v["volume_mm3"].is_null() && v["area_mm2"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -580,8 +580,9 @@ pub fn apply(
     Ok(())
 }
 
-/// Registration settings of [`Op::RegisterMesh`], written out so that a change of the
-/// kernel's defaults does not change how existing designs replay.
+/// Registration settings of [`Op::RegisterMesh`] (and, with the convergence limits of
+/// the kernel defaults they were made with, of the fitted-plane mirror), written out so
+/// that a change of the kernel's defaults does not change how existing designs replay.
 fn register_params() -> RegisterParams {
     RegisterParams {
         max_samples: 50_000,
@@ -593,6 +594,8 @@ fn register_params() -> RegisterParams {
         min_rotation_rad: 1e-9,
         min_translation_mm: 1e-7,
         min_relative_rms_change: 0.0,
+        stop_when_rms_rises: false,
+        coarse_samples: 0,
         overlap_distance_mm: 1.0,
     }
 }
@@ -732,7 +735,15 @@ fn fitted_plane(
         &left,
         &right,
         &initial,
-        &SymmetryParams::default(),
+        &SymmetryParams {
+            register: RegisterParams {
+                max_samples: 20_000,
+                min_rotation_rad: 1e-6,
+                min_translation_mm: 1e-4,
+                min_relative_rms_change: 1e-6,
+                ..register_params()
+            },
+        },
         progress,
     )?;
     let mut report = plane_report(&fit.plane, true);

@@ -1,23 +1,30 @@
-//! Exact nearest-neighbour queries over a fixed set of points (a kd-tree), for ICP.
+//! Exact nearest-neighbour and radius queries over a fixed set of points (a k-d tree):
+//! ICP's nearest points ([`super::register`]), the neighbourhoods of Gaussian smoothing
+//! ([`super::smooth`]), the vertex checks of the topology tests.
 //!
 //! Units and spaces: whatever the caller's points are in (registration uses mm in the
 //! fixed mesh's space); distances are returned squared, in those units².
 //!
-//! Why hand-written rather than a generic kd-tree crate: ICP asks the same question about
-//! 10⁶ times on one tree and needs (1) the exact nearest point with a fixed tie-break —
-//! the smallest original index among equally near points — so that results are the same
-//! bits natively and in wasm32 and do not depend on the search order, (2) a seed (the
-//! previous iteration's match) to start from, and (3) the k nearest with the distance of
-//! the next one, which lets [`super::register`] prove that a sample's match cannot have
-//! changed and skip the query. The tree is implicit (median splits stored in place, no
-//! nodes or pointers): points are kept in tree order, so a query walks contiguous memory,
-//! and cells are pruned by their full distance to the query (per-axis offsets kept
-//! incrementally), not only by the splitting plane.
+//! Why hand-written rather than a generic k-d tree crate: ICP asks the same question
+//! about 10⁵–10⁶ times on one tree and needs (1) the exact nearest point with a fixed
+//! tie-break — the smallest original index among equally near points — so that results
+//! are the same bits natively and in wasm32 and do not depend on the search order, and
+//! (2) the k nearest with the distance of the next one, which lets [`super::register`]
+//! prove that a sample's match cannot have changed and skip the query. The tree is
+//! implicit (median splits stored in place, no nodes or pointers): points are kept in
+//! tree order, so a query walks contiguous memory. A query starts in the leaf whose cell
+//! holds it and climbs only while the ball of its current answer crosses a wall of the
+//! cell searched so far; subtrees are pruned by the tight boxes of their points (surface
+//! points leave most of a cell empty), not only by the splitting planes.
 
 use super::topology::{dist2, V3};
 
 /// Ranges of at most this many points are leaves, scanned linearly.
-const LEAF: usize = 8;
+const LEAF: usize = 16;
+
+/// Longest root-to-leaf path a query keeps (a median-split tree of 2³² points is under 30
+/// levels deep; deeper paths, which cannot occur, would only make queries slower).
+const MAX_DEPTH: usize = 48;
 
 /// Implicit median-split tree: the node of range `lo..hi` (tree order) is the point at
 /// `mid = lo + (hi − lo) / 2`, split along the longest side of the range's box; points
@@ -33,6 +40,8 @@ pub(crate) struct KdTree {
     /// node slot (`mid`) or, for a leaf, at its first slot. Surface points leave most of
     /// a split cell empty, so these prune far more than the split planes.
     boxes: Vec<[V3; 2]>,
+    /// Split axis of the node whose point is in this slot (0 for leaf slots).
+    axis: Vec<u8>,
 }
 
 /// The `N` nearest points found by [`KdTree::nearest_k`], nearest first (ties by
@@ -58,7 +67,8 @@ impl KdTree {
     /// A tree over `points` (original indices are positions in this slice).
     pub fn new(points: &[V3]) -> Self {
         let mut idx: Vec<u32> = (0..points.len() as u32).collect();
-        build(points, &mut idx);
+        let mut axis = vec![0u8; points.len()];
+        build(points, &mut idx, &mut axis);
         let pts: Vec<V3> = idx.iter().map(|&i| points[i as usize]).collect();
         let mut boxes = vec![[[0.0; 3]; 2]; pts.len()];
         if !pts.is_empty() {
@@ -68,6 +78,7 @@ impl KdTree {
             pts,
             ids: idx,
             boxes,
+            axis,
         }
     }
 
@@ -82,21 +93,102 @@ impl KdTree {
     }
 
     /// Slot of the nearest point to `q` and its squared distance (the smallest original
-    /// index among equally near points); `None` for an empty tree. `seed` (a slot, e.g.
-    /// the previous answer) only speeds the search up; the answer does not depend on it.
+    /// index among equally near points); `None` for an empty tree.
     #[inline]
-    pub fn nearest(&self, q: V3, seed: Option<usize>) -> Option<(usize, f64)> {
-        if self.pts.is_empty() {
-            return None;
+    pub fn nearest(&self, q: V3) -> Option<(usize, f64)> {
+        let mut out = Knn::<1>::default();
+        self.nearest_k(q, &mut out);
+        (out.len == 1).then(|| (out.slots[0] as usize, out.d2[0]))
+    }
+
+    /// The `N` nearest points to `q` into `out`, nearest first, ties by original index
+    /// (fewer when the tree is smaller).
+    ///
+    /// The search starts in the leaf whose cell holds `q` and climbs: at each level it
+    /// takes the node's point and searches the other child (pruned by its box), and it
+    /// stops as soon as the ball of the current `N`-th distance lies inside the cell of
+    /// the subtree searched so far (strictly, so that no point outside at an equal
+    /// distance could win the index tie-break).
+    pub fn nearest_k<const N: usize>(&self, q: V3, out: &mut Knn<N>) {
+        *out = Knn::default();
+        let n = self.pts.len();
+        if N == 0 || n == 0 {
+            return;
         }
-        let mut best = match seed.filter(|&s| s < self.pts.len()) {
-            Some(s) => (s as u32, dist2(q, self.pts[s])),
-            None => (u32::MAX, f64::INFINITY),
-        };
-        if self.box_d2(q, 0, self.pts.len()) <= best.1 {
-            self.nn(q, 0, self.pts.len(), &mut best);
+        // Ranges from the root down to the leaf whose cell holds `q`, each with the
+        // distance from `q` to the nearest wall of its cell.
+        let mut path = [(0usize, 0usize, 0.0f64); MAX_DEPTH];
+        let (mut lo, mut hi, mut slack) = (0, n, f64::INFINITY);
+        let mut depth = 0;
+        loop {
+            path[depth] = (lo, hi, slack);
+            if hi - lo <= LEAF || depth + 1 == MAX_DEPTH {
+                break;
+            }
+            let mid = lo + (hi - lo) / 2;
+            let ax = self.axis[mid] as usize;
+            let off = q[ax] - self.pts[mid][ax];
+            if off < 0.0 || mid + 1 == hi {
+                slack = slack.min(-off);
+                hi = mid;
+            } else {
+                slack = slack.min(off);
+                lo = mid + 1;
+            }
+            depth += 1;
         }
-        Some((best.0 as usize, best.1))
+        self.search_down(q, lo, hi, out);
+        while depth > 0 {
+            let slack = path[depth].2;
+            // Every point outside the searched subtree lies beyond one of its cell's
+            // walls: at least `slack` away.
+            if slack > 0.0 && slack * slack > bound(out) {
+                return;
+            }
+            depth -= 1;
+            let (plo, phi, _) = path[depth];
+            let pmid = plo + (phi - plo) / 2;
+            self.offer(dist2(q, self.pts[pmid]), pmid as u32, out);
+            let (slo, shi) = if lo == plo {
+                (pmid + 1, phi)
+            } else {
+                (plo, pmid)
+            };
+            if slo < shi && self.box_d2(q, slo, shi) <= bound(out) {
+                self.search_down(q, slo, shi, out);
+            }
+            lo = plo;
+        }
+    }
+
+    /// Original indices of all points within `radius` of `q` (`|p − q| ≤ radius`),
+    /// appended to `out` in tree order (deterministic, not sorted).
+    pub fn within(&self, q: V3, radius: f64, out: &mut Vec<u32>) {
+        if !self.pts.is_empty() {
+            self.within_range(q, radius * radius, 0, self.pts.len(), out);
+        }
+    }
+
+    fn within_range(&self, q: V3, r2: f64, lo: usize, hi: usize, out: &mut Vec<u32>) {
+        if self.box_d2(q, lo, hi) > r2 {
+            return;
+        }
+        if hi - lo <= LEAF {
+            for m in lo..hi {
+                if dist2(q, self.pts[m]) <= r2 {
+                    out.push(self.ids[m]);
+                }
+            }
+            return;
+        }
+        let mid = lo + (hi - lo) / 2;
+        self.within_range(q, r2, lo, mid, out);
+        if dist2(q, self.pts[mid]) <= r2 {
+            out.push(self.ids[mid]);
+        }
+        if mid + 1 < hi {
+            self.within_range(q, r2, mid + 1, hi, out);
+        }
     }
 
     /// Whether the point in slot `a` at squared distance `da` ranks before slot `b` at
@@ -122,55 +214,6 @@ impl KdTree {
         d
     }
 
-    /// The two child ranges of the node `lo..hi` (non-leaf) with their box distances,
-    /// nearer first (the first one on a tie).
-    #[inline(always)]
-    fn children(&self, q: V3, lo: usize, mid: usize, hi: usize) -> [(usize, usize, f64); 2] {
-        let a = (lo, mid, self.box_d2(q, lo, mid));
-        let b = if mid + 1 < hi {
-            (mid + 1, hi, self.box_d2(q, mid + 1, hi))
-        } else {
-            (hi, hi, f64::INFINITY)
-        };
-        if b.2 < a.2 {
-            [b, a]
-        } else {
-            [a, b]
-        }
-    }
-
-    fn nn(&self, q: V3, lo: usize, hi: usize, best: &mut (u32, f64)) {
-        if hi - lo <= LEAF {
-            for m in lo..hi {
-                let d = dist2(q, self.pts[m]);
-                if self.before(d, m as u32, best.1, best.0) {
-                    *best = (m as u32, d);
-                }
-            }
-            return;
-        }
-        let mid = lo + (hi - lo) / 2;
-        let d = dist2(q, self.pts[mid]);
-        if self.before(d, mid as u32, best.1, best.0) {
-            *best = (mid as u32, d);
-        }
-        // `lo < mid` always holds for a non-leaf range.
-        for (l, h, bd) in self.children(q, lo, mid, hi) {
-            if bd <= best.1 {
-                self.nn(q, l, h, best);
-            }
-        }
-    }
-
-    /// The `N` nearest points to `q` into `out` (fewer when the tree is smaller).
-    pub fn nearest_k<const N: usize>(&self, q: V3, out: &mut Knn<N>) {
-        *out = Knn::default();
-        if N == 0 || self.pts.is_empty() {
-            return;
-        }
-        self.knn(q, 0, self.pts.len(), out);
-    }
-
     #[inline(always)]
     fn offer<const N: usize>(&self, d: f64, slot: u32, out: &mut Knn<N>) {
         // Insertion into the sorted array; the last entry drops out when full.
@@ -188,7 +231,8 @@ impl KdTree {
         out.len = (out.len + 1).min(N);
     }
 
-    fn knn<const N: usize>(&self, q: V3, lo: usize, hi: usize, out: &mut Knn<N>) {
+    /// Search of the whole range `lo..hi`, nearer child first, children pruned by box.
+    fn search_down<const N: usize>(&self, q: V3, lo: usize, hi: usize, out: &mut Knn<N>) {
         if hi - lo <= LEAF {
             for m in lo..hi {
                 self.offer(dist2(q, self.pts[m]), m as u32, out);
@@ -197,16 +241,28 @@ impl KdTree {
         }
         let mid = lo + (hi - lo) / 2;
         self.offer(dist2(q, self.pts[mid]), mid as u32, out);
-        for (l, h, bd) in self.children(q, lo, mid, hi) {
-            let bound = if out.len < N {
-                f64::INFINITY
-            } else {
-                out.d2[N - 1]
-            };
-            if bd <= bound {
-                self.knn(q, l, h, out);
+        let a = (lo, mid, self.box_d2(q, lo, mid));
+        let b = if mid + 1 < hi {
+            (mid + 1, hi, self.box_d2(q, mid + 1, hi))
+        } else {
+            (hi, hi, f64::INFINITY)
+        };
+        let children = if b.2 < a.2 { [b, a] } else { [a, b] };
+        for (l, h, bd) in children {
+            if bd <= bound(out) {
+                self.search_down(q, l, h, out);
             }
         }
+    }
+}
+
+/// Squared distance a point must not exceed to enter `out` (infinite until it is full).
+#[inline(always)]
+fn bound<const N: usize>(out: &Knn<N>) -> f64 {
+    if out.len < N {
+        f64::INFINITY
+    } else {
+        out.d2[N - 1]
     }
 }
 
@@ -222,7 +278,7 @@ fn bounds(pts: &[V3], idx: impl Iterator<Item = usize>) -> [V3; 2] {
     b
 }
 
-fn build(pts: &[V3], idx: &mut [u32]) {
+fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8]) {
     if idx.len() <= LEAF {
         return;
     }
@@ -239,9 +295,11 @@ fn build(pts: &[V3], idx: &mut [u32]) {
             .total_cmp(&pts[b as usize][ax])
             .then(a.cmp(&b))
     });
+    axis[mid] = ax as u8;
     let (li, ri) = idx.split_at_mut(mid);
-    build(pts, li);
-    build(pts, &mut ri[1..]);
+    let (la, ra) = axis.split_at_mut(mid);
+    build(pts, li, la);
+    build(pts, &mut ri[1..], &mut ra[1..]);
 }
 
 /// Boxes of the non-empty range `lo..hi` (tree order) and its sub-ranges; returns its box.
@@ -303,10 +361,8 @@ mod tests {
         let queries = cloud(300, 99);
         for (k, &q) in queries.iter().enumerate() {
             let want = brute(&pts, q);
-            for seed in [None, Some(k * 7 % pts.len()), Some(usize::MAX)] {
-                let (slot, d2) = tree.nearest(q, seed).expect("non-empty");
-                assert_eq!((d2, tree.ids()[slot]), want[0], "query {k} seed {seed:?}");
-            }
+            let (slot, d2) = tree.nearest(q).expect("non-empty");
+            assert_eq!((d2, tree.ids()[slot]), want[0], "query {k}");
             let mut knn = Knn::<5>::default();
             tree.nearest_k(q, &mut knn);
             assert_eq!(knn.len, 5);
@@ -316,13 +372,72 @@ mod tests {
             }
         }
         // A query on a duplicated point reports the smaller index.
-        let (slot, d2) = tree.nearest(pts[3], None).expect("non-empty");
+        let (slot, d2) = tree.nearest(pts[3]).expect("non-empty");
         assert_eq!((d2, tree.ids()[slot]), (0.0, 3));
     }
 
     #[test]
+    fn grid_queries_with_many_equal_distances_break_ties_by_index() {
+        // Points on planes that are also split planes, duplicates, and queries at grid
+        // points and half-way between them: many candidates at exactly equal distances,
+        // some of them just across a cell wall.
+        let mut pts: Vec<V3> = Vec::new();
+        for x in 0..12 {
+            for y in 0..9 {
+                for z in 0..3 {
+                    pts.push([x as f64, y as f64 * 0.5, z as f64]);
+                }
+            }
+        }
+        let dups: Vec<V3> = pts.iter().step_by(7).copied().collect();
+        pts.extend(dups);
+        let tree = KdTree::new(&pts);
+        let mut queries = Vec::new();
+        for x in 0..25 {
+            for y in 0..19 {
+                queries.push([x as f64 * 0.5 - 0.5, y as f64 * 0.25, (x % 5) as f64 * 0.5]);
+            }
+        }
+        for (k, &q) in queries.iter().enumerate() {
+            let want = brute(&pts, q);
+            let (slot, d2) = tree.nearest(q).expect("non-empty");
+            assert_eq!((d2, tree.ids()[slot]), want[0], "query {k} {q:?}");
+            let mut knn = Knn::<5>::default();
+            tree.nearest_k(q, &mut knn);
+            for (j, w) in want.iter().take(5).enumerate() {
+                let got = (knn.d2[j], tree.ids()[knn.slots[j] as usize]);
+                assert_eq!(got, *w, "query {k} {q:?} rank {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn within_finds_exactly_the_points_in_the_ball() {
+        let pts = cloud(2000, 3);
+        let tree = KdTree::new(&pts);
+        let mut got = Vec::new();
+        for (k, &q) in cloud(100, 5).iter().enumerate() {
+            for r in [0.0, 0.3, 1.0, 4.0, 100.0] {
+                got.clear();
+                tree.within(q, r, &mut got);
+                got.sort_unstable();
+                let mut want: Vec<u32> = brute(&pts, q)
+                    .into_iter()
+                    .filter(|&(d2, _)| d2 <= r * r)
+                    .map(|(_, i)| i)
+                    .collect();
+                want.sort_unstable();
+                assert_eq!(got, want, "query {k} radius {r}");
+            }
+        }
+    }
+
+    #[test]
     fn small_and_empty_trees() {
-        assert!(KdTree::new(&[]).nearest([0.0; 3], None).is_none());
+        assert!(KdTree::new(&[]).nearest([0.0; 3]).is_none());
+        let mut none = Vec::new();
+        KdTree::new(&[]).within([0.0; 3], 1.0, &mut none);
+        assert!(none.is_empty());
         let pts = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
         let tree = KdTree::new(&pts);
         let mut knn = Knn::<4>::default();

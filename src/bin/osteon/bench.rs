@@ -256,6 +256,23 @@ fn write_data(dir: &Path, size: [usize; 3]) -> Result<(), String> {
         "icp_moving.f64",
         &f64_bytes(moving.iter().flatten().copied()),
     )?;
+    // Osteon's own ICP results, for the peer's agreement check (same samples, same start).
+    let mut osteon_icp = serde_json::Map::new();
+    for (kernel, untrimmed) in [("icp_refine", false), ("icp_refine_untrimmed", true)] {
+        let r = bench::icp_refine(m, &bench::icp_refine_params(untrimmed))?;
+        let t = r.fixed_from_moving;
+        osteon_icp.insert(
+            kernel.into(),
+            serde_json::json!({
+                "fixed_from_moving": (0..4).map(|i| (0..4).map(|j| t[(i, j)]).collect::<Vec<f64>>()).collect::<Vec<_>>(),
+                "rms_mm": r.rms_mm,
+                "overlap": r.overlap,
+                "iterations": r.iterations,
+                "coarse_iterations": r.coarse_iterations,
+                "trim_fraction": bench::icp_refine_params(untrimmed).trim_fraction,
+            }),
+        );
+    }
     let meta = serde_json::json!({
         "dims_xyz": size,
         "spacing_mm": spacing,
@@ -272,6 +289,8 @@ fn write_data(dir: &Path, size: [usize; 3]) -> Result<(), String> {
             "moving_points": moving.len(),
             "max_iterations": params.max_iterations,
             "trim_fraction": params.trim_fraction,
+            "min_relative_rms_change": params.min_relative_rms_change,
+            "osteon": osteon_icp,
         },
         "slice_layer_mm": 0.05,
     });

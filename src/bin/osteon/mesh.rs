@@ -99,10 +99,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let report = mesh::repair::check(&m).map_err(|e| e.to_string())?;
             let (volume, area) = mesh::measure::volume_and_area(&m).map_err(|e| e.to_string())?;
             let bbox = mesh::measure::bounding_box(&m);
+            // An open or non-manifold surface encloses no volume: never print a number
+            // that looks like one.
+            let (volume_text, volume) = if report.watertight {
+                (format!("volume {volume:.1} mm³"), Some(volume))
+            } else {
+                (
+                    "volume not defined: the mesh is not watertight (see the boundary and \
+                     non-manifold edges; repair or close it first)"
+                        .to_string(),
+                    None,
+                )
+            };
             let text = format!(
-                "{} vertices, {} triangles, {} component(s); watertight {}, outward {}, genus {:?}\nvolume {:.1} mm³, area {:.1} mm², non-manifold edges {}, self-intersections {}",
+                "{} vertices, {} triangles, {} component(s); watertight {}, outward {}, genus {:?}\n{volume_text}, area {:.1} mm², non-manifold edges {}, self-intersections {}",
                 report.vertices, report.triangles, report.components, report.watertight, report.outward, report.genus,
-                volume, area, report.non_manifold_edges, report.self_intersections
+                area, report.non_manifold_edges, report.self_intersections
             );
             emit(
                 rest,
