@@ -32,16 +32,31 @@ use super::kdtree::{KdTree, Knn};
 use super::topology::{cross, dist2, dot, mesh_is_valid, sub, tri_normal2, vertex_normals, V3};
 use super::Mesh;
 
-/// Parameters of [`register`].
+/// Parameters of [`register`]. Design ops pin the whole struct (`design::meshes`), so a
+/// field added later needs a serde default that means the behaviour before it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterParams {
     /// Upper bound on the number of moving vertices used as ICP samples (every n-th
     /// vertex is taken). Default 50 000.
     pub max_samples: usize,
     /// Samples used for the short ICP runs that choose among initial poses. Default 1 500.
     pub init_samples: usize,
-    /// ICP iterations from each initial pose. Default 12.
+    /// ICP iterations from each initial pose (that survives the pruning of
+    /// [`RegisterParams::pose_rounds`]). Default 12.
     pub init_iterations: usize,
+    /// Rounds of successive halving in the initial-pose search. Every pose starts; round
+    /// r of R runs its share of `init_iterations` on every 2^(R−1−r)-th of the
+    /// `init_samples`, and after each round but the last only the best
+    /// ⌈n / [`RegisterParams::pose_reduction`]⌉ poses (by trimmed RMS, ties to the earlier
+    /// pose) go on, from where they got. A pose that reaches the end has had all
+    /// `init_iterations`, the last round on all `init_samples`. 1 = every pose runs all
+    /// iterations on all samples (the search before this option). Default 3.
+    #[serde(default = "one")]
+    pub pose_rounds: usize,
+    /// Poses kept after a round of the pose search: the best ⌈n / this⌉. Default 3.
+    #[serde(default = "one")]
+    pub pose_reduction: usize,
     /// Try extra rolls about the first principal axis (0°, 30°, … 150° on top of the four
     /// sign combinations) and the unrotated pose. Needed when the second and third
     /// principal moments are nearly equal. Default true.
@@ -87,6 +102,8 @@ impl Default for RegisterParams {
             max_samples: 50_000,
             init_samples: 1_500,
             init_iterations: 12,
+            pose_rounds: 3,
+            pose_reduction: 3,
             extra_rotations: true,
             max_iterations: 60,
             trim_fraction: 0.1,
@@ -98,6 +115,12 @@ impl Default for RegisterParams {
             overlap_distance_mm: 1.0,
         }
     }
+}
+
+/// Serde default of the pose-search fields: the search before they existed (every pose
+/// runs every iteration).
+fn one() -> usize {
+    1
 }
 
 /// Result of [`register`].
@@ -198,35 +221,7 @@ pub fn register_with_progress(
         inits.push(rigid(Matrix3::identity(), cf - cm));
     }
 
-    let mut best: Option<(f64, Matrix4<f64>)> = None;
-    let total = inits.len() + 1;
-    for (k, init) in inits.into_iter().enumerate() {
-        if !progress.report(k, total) {
-            return Err(RegisterError::Cancelled);
-        }
-        let res = icp(
-            &coarse,
-            &init_samples,
-            init,
-            params.init_iterations,
-            0,
-            params,
-            None,
-        );
-        if let Some(r) = res {
-            let better = match best {
-                None => true,
-                Some((b, _)) => r.rms < b,
-            };
-            if better {
-                best = Some((r.rms, r.t));
-            }
-        }
-    }
-    let start = best.ok_or(RegisterError::NoPairs)?.1;
-    if !progress.report(total - 1, total) {
-        return Err(RegisterError::Cancelled);
-    }
+    let (start, total) = pose_search(&coarse, &init_samples, inits, params, progress)?;
     let r = icp(
         &target,
         &samples,
@@ -245,6 +240,81 @@ pub fn register_with_progress(
         iterations: r.iterations,
         coarse_iterations: r.coarse_iterations,
     })
+}
+
+/// The initial-pose search: short trimmed ICP runs from every pose in `inits` against
+/// the thinned `target`, pruned by successive halving ([`RegisterParams::pose_rounds`]);
+/// the best pose found (lowest trimmed RMS, the earlier pose on a tie) and the progress
+/// total: one unit per pose run, one more for the final ICP.
+fn pose_search(
+    target: &Target,
+    samples: &[V3],
+    inits: Vec<Matrix4<f64>>,
+    params: &RegisterParams,
+    progress: &mut dyn crate::progress::Progress,
+) -> Result<(Matrix4<f64>, usize), RegisterError> {
+    let rounds = params.pose_rounds.clamp(1, 8);
+    let reduction = params.pose_reduction.max(1);
+    // Poses alive: (pose index, pose, trimmed RMS of its last run).
+    let mut alive: Vec<(usize, Matrix4<f64>, f64)> = inits
+        .into_iter()
+        .enumerate()
+        .map(|(k, t)| (k, t, f64::INFINITY))
+        .collect();
+    let mut runs = 0;
+    let mut n = alive.len();
+    for _ in 0..rounds {
+        runs += n;
+        n = n.div_ceil(reduction);
+    }
+    let total = runs + 1;
+    let per_round = params.init_iterations.div_ceil(rounds);
+    let mut done = 0;
+    for round in 0..rounds {
+        let last = round + 1 == rounds;
+        let stride = 1usize << (rounds - 1 - round);
+        let subset: Vec<V3> = samples.iter().step_by(stride).copied().collect();
+        let iterations = if last {
+            params
+                .init_iterations
+                .saturating_sub(per_round * (rounds - 1))
+        } else {
+            per_round.min(params.init_iterations)
+        };
+        for pose in &mut alive {
+            if !progress.report(done, total) {
+                return Err(RegisterError::Cancelled);
+            }
+            done += 1;
+            pose.2 = match icp(target, &subset, pose.1, iterations, 0, params, None) {
+                Some(r) => {
+                    pose.1 = r.t;
+                    r.rms
+                }
+                None => f64::NAN,
+            };
+        }
+        if !last {
+            alive.retain(|p| !p.2.is_nan());
+            alive.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+            alive.truncate(alive.len().div_ceil(reduction));
+        }
+    }
+    let mut best: Option<(f64, Matrix4<f64>)> = None;
+    alive.sort_by_key(|p| p.0);
+    for (_, t, rms) in alive {
+        // A run without pairs (NaN) is never better; ties keep the earlier pose.
+        if rms.is_nan() {
+            continue;
+        }
+        if best.is_none_or(|(b, _)| rms < b) {
+            best = Some((rms, t));
+        }
+    }
+    if !progress.report(total - 1, total) {
+        return Err(RegisterError::Cancelled);
+    }
+    Ok((best.ok_or(RegisterError::NoPairs)?.1, total))
 }
 
 /// Trimmed point-to-plane ICP of `moving` onto `fixed` from the pose `init` only — no

@@ -397,19 +397,51 @@ fn enclosed_volume(p: &[V3], tris: &[[u32; 3]]) -> f64 {
 /// 0 outside (d = distance of the vertex's original position to the centre). Vertices
 /// outside the brush keep their exact coordinates.
 pub fn smooth_brush(mesh: &Mesh, params: &BrushParams) -> Mesh {
+    smooth_stroke(
+        mesh,
+        &StrokeParams {
+            stroke_mm: vec![params.centre_mm],
+            radius_mm: params.radius_mm,
+            iterations: params.iterations,
+            lambda: params.lambda,
+            mu: params.mu,
+        },
+    )
+}
+
+/// Parameters of [`smooth_stroke`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StrokeParams {
+    /// Brush centres along the stroke, in the mesh's space (mm).
+    pub stroke_mm: Vec<[f64; 3]>,
+    /// Brush radius, mm. Vertices at distance ≥ radius from every centre never move.
+    pub radius_mm: f64,
+    /// Taubin λ/μ pairs applied with the falloff.
+    pub iterations: usize,
+    pub lambda: f64,
+    pub mu: f64,
+}
+
+/// [`smooth_brush`] along a stroke: each vertex takes the strongest falloff of any
+/// centre, `g = max_c (1 − (d_c/r)²)²` (d_c = distance of its original position to centre
+/// c), so a stroke smooths a band as wide as the brush, evenly along its length. The
+/// distance is straight-line: a brush wider than a thin wall reaches through it.
+pub fn smooth_stroke(mesh: &Mesh, params: &StrokeParams) -> Mesh {
     let ctx = Ctx::new(mesh);
     let r = params.radius_mm.max(0.0);
     let gain: Vec<f64> = mesh
         .positions_mm
         .iter()
         .map(|&p| {
-            let d = dist2(p, params.centre_mm).sqrt();
-            if r > 0.0 && d < r {
-                let s = 1.0 - (d / r) * (d / r);
-                s * s
-            } else {
-                0.0
-            }
+            params.stroke_mm.iter().fold(0.0f64, |g, &c| {
+                let d = dist2(p, c).sqrt();
+                if r > 0.0 && d < r {
+                    let s = 1.0 - (d / r) * (d / r);
+                    g.max(s * s)
+                } else {
+                    g
+                }
+            })
         })
         .collect();
     run_steps(
