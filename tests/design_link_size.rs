@@ -64,17 +64,20 @@ fn typical_design() -> DesignState {
         source: MeshRef::Part(9),
         plane: MirrorPlane::Fitted,
         iso_hu: 720.0,
+        registration: None,
     });
     ops.push(Op::MirrorMesh {
         source: MeshRef::Part(10),
         plane: MirrorPlane::Fitted,
         iso_hu: 720.0,
+        registration: None,
     });
     ops.push(Op::RegisterMesh {
         moving: MeshRef::Mesh(2),
         fixed: MeshRef::Part(4),
         follow: vec![1],
         iso_hu: 720.0,
+        registration: None,
     });
     DesignState {
         study_fingerprint: "3f".repeat(32),

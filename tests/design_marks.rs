@@ -91,12 +91,14 @@ fn joint_surfaces_of_the_demo_talus_are_suggested_and_follow_the_mirrored_copy()
             source: MeshRef::Part(left),
             plane: MirrorPlane::Sagittal { x_mm: 0.0 },
             iso_hu: 720.0,
+            registration: None,
         },
         Op::RegisterMesh {
             moving: MeshRef::Mesh(1),
             fixed: MeshRef::Part(right),
             follow: vec![],
             iso_hu: 720.0,
+            registration: None,
         },
     ]);
     let seg = replay(&study.ct, &ops).unwrap();

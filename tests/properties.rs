@@ -16,11 +16,12 @@ use proptest::prelude::*;
 
 use osteon::design::{
     decode_link, encode_link, ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op,
-    ScanSettings, ViewState,
+    ScanSettings, Smoothing, ViewState,
 };
 use osteon::mesh::io::{read_stl, write_stl_binary};
 use osteon::mesh::measure::volume_and_area;
 use osteon::mesh::mirror::{mirror, Plane};
+use osteon::mesh::register::RegisterParams;
 use osteon::mesh::{shapes, Mesh};
 use osteon::print::block_supports::BlockParams;
 use osteon::print::supports::SupportStyle;
@@ -256,23 +257,52 @@ fn op() -> impl Strategy<Value = Op> {
                 keep,
                 line: [a, b]
             }),
-        (mesh_ref(), mirror_plane(), finite()).prop_map(|(source, plane, iso_hu)| Op::MirrorMesh {
-            source,
-            plane,
-            iso_hu
-        }),
+        (mesh_ref(), mirror_plane(), finite(), registration()).prop_map(
+            |(source, plane, iso_hu, registration)| Op::MirrorMesh {
+                source,
+                plane,
+                iso_hu,
+                registration
+            }
+        ),
         (
             mesh_ref(),
             mesh_ref(),
             prop::collection::vec(any::<u32>(), 0..3),
-            finite()
+            finite(),
+            registration()
         )
-            .prop_map(|(moving, fixed, follow, iso_hu)| Op::RegisterMesh {
-                moving,
-                fixed,
-                follow,
-                iso_hu
-            }),
+            .prop_map(
+                |(moving, fixed, follow, iso_hu, registration)| Op::RegisterMesh {
+                    moving,
+                    fixed,
+                    follow,
+                    iso_hu,
+                    registration
+                }
+            ),
+        (mesh_ref(), finite(), smoothing()).prop_map(|(target, iso_hu, method)| {
+            Op::SmoothMeshBy {
+                target,
+                iso_hu,
+                method,
+            }
+        }),
+        (mesh_ref(), finite(), finite(), any::<u32>()).prop_map(
+            |(target, iso_hu, weld_tolerance_mm, max_hole_edges)| Op::RepairMesh {
+                target,
+                iso_hu,
+                weld_tolerance_mm,
+                max_hole_edges
+            }
+        ),
+        (mesh_ref(), mesh_ref(), finite()).prop_map(|(measured, reference, iso_hu)| {
+            Op::CompareMeshes {
+                measured,
+                reference,
+                iso_hu,
+            }
+        }),
         (mesh_ref(), any::<u32>(), finite(), finite(), finite()).prop_map(
             |(target, iterations, lambda, mu, iso_hu)| Op::SmoothMesh {
                 target,
@@ -416,6 +446,66 @@ fn mesh_ref() -> impl Strategy<Value = MeshRef> {
     prop_oneof![
         any::<u8>().prop_map(MeshRef::Part),
         any::<u32>().prop_map(MeshRef::Mesh)
+    ]
+}
+
+/// Pinned registration settings, or none (a link made before they were pinned).
+fn registration() -> impl Strategy<Value = Option<RegisterParams>> {
+    let counts = prop::array::uniform8(any::<u32>().prop_map(|n| n as usize));
+    let reals = prop::array::uniform5(finite());
+    prop::option::of(
+        (counts, reals, any::<[bool; 2]>()).prop_map(|(n, x, b)| RegisterParams {
+            max_samples: n[0],
+            init_samples: n[1],
+            init_iterations: n[2],
+            pose_rounds: n[3],
+            pose_reduction: n[4],
+            extra_rotations: b[0],
+            max_iterations: n[5],
+            trim_fraction: x[0],
+            min_rotation_rad: x[1],
+            min_translation_mm: x[2],
+            min_relative_rms_change: x[3],
+            stop_when_rms_rises: b[1],
+            coarse_samples: n[6] ^ n[7],
+            overlap_distance_mm: x[4],
+        }),
+    )
+}
+
+fn smoothing() -> impl Strategy<Value = Smoothing> {
+    prop_oneof![
+        (any::<u32>(), finite())
+            .prop_map(|(iterations, lambda)| Smoothing::Laplacian { iterations, lambda }),
+        (finite(), any::<u32>()).prop_map(|(sigma_mm, iterations)| Smoothing::Gaussian {
+            sigma_mm,
+            iterations
+        }),
+        (finite(), finite(), any::<u32>(), any::<u32>(), finite()).prop_map(
+            |(threshold_mm, tolerance_mm, reference_iterations, rounds, step)| Smoothing::Flatten {
+                threshold_mm,
+                tolerance_mm,
+                reference_iterations,
+                rounds,
+                step
+            }
+        ),
+        (
+            prop::collection::vec(prop::array::uniform3(finite()), 0..6),
+            finite(),
+            any::<u32>(),
+            finite(),
+            finite()
+        )
+            .prop_map(
+                |(stroke_mm, radius_mm, iterations, lambda, mu)| Smoothing::Brush {
+                    stroke_mm,
+                    radius_mm,
+                    iterations,
+                    lambda,
+                    mu
+                }
+            ),
     ]
 }
 

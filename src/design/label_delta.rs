@@ -178,6 +178,9 @@ pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
         | Op::RemeshMesh { .. }
         | Op::DecimateMesh { .. }
         | Op::DeleteMesh { .. }
+        | Op::SmoothMeshBy { .. }
+        | Op::RepairMesh { .. }
+        | Op::CompareMeshes { .. }
         | Op::MarkArticular { .. }
         | Op::SuggestArticular { .. }
         | Op::ClearArticular { .. } => Bounds::Nothing,

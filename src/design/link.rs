@@ -69,14 +69,33 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 
 /// The oldest schema that holds `state`: a design that uses nothing added since schema 1
 /// keeps its schema-1 link, which older apps open; one with articular marks or supports
-/// on the build plate is schema 2, which older apps refuse as "made by a newer Osteon"
-/// instead of as damaged.
+/// on the build plate is schema 2; one with pinned registration settings, the other
+/// smoothing modes, a repair or a deviation map is schema 3. Older apps refuse a newer
+/// schema as "made by a newer Osteon" instead of as damaged.
 pub fn schema_needed(state: &DesignState) -> u16 {
+    let schema_3 = state.ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::SmoothMeshBy { .. }
+                | Op::RepairMesh { .. }
+                | Op::CompareMeshes { .. }
+                | Op::RegisterMesh {
+                    registration: Some(_),
+                    ..
+                }
+                | Op::MirrorMesh {
+                    registration: Some(_),
+                    ..
+                }
+        )
+    });
     let schema_2 = state
         .ops
         .iter()
         .any(|op| op.is_mark_op() || matches!(op, Op::BuildPlate { supports: true, .. }));
-    if schema_2 {
+    if schema_3 {
+        3
+    } else if schema_2 {
         2
     } else {
         1
@@ -135,10 +154,10 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
 /// Reads a design of schema `version` (≤ current) into the current schema.
 fn migrate(version: u16, json: &[u8]) -> Result<DesignState, LinkError> {
     match version {
-        // Schema 2 only adds ops and an optional field (absent = the schema-1 meaning), so
-        // schema-1 JSON reads as it is. A later schema that changes a meaning adds an arm
+        // Schemas 2 and 3 only add ops and optional fields (absent = the older meaning),
+        // so older JSON reads as it is. A later schema that changes a meaning adds an arm
         // that converts the old JSON.
-        1 | 2 => serde_json::from_slice(json)
+        1..=3 => serde_json::from_slice(json)
             .map_err(|e| LinkError::Damaged(format!("its content is not a design: {e}"))),
         other => Err(LinkError::Damaged(format!(
             "design schema {other} does not exist"
@@ -326,8 +345,73 @@ mod tests {
         }
         assert!(encode_link(&plated).unwrap().starts_with("#d=2."));
         assert!(matches!(
+            decode_link(&link_of_json(4, json)),
+            Err(LinkError::TooNew { found: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn a_design_with_the_schema_3_mesh_ops_is_schema_3_and_older_designs_keep_their_schema() {
+        use crate::design::{MeshRef, MirrorPlane, Smoothing};
+        let mut state = sample();
+        // A registration without settings (made before they were pinned) stays schema 1.
+        state.ops.push(Op::RegisterMesh {
+            moving: MeshRef::Mesh(1),
+            fixed: MeshRef::Part(2),
+            follow: vec![],
+            iso_hu: 720.0,
+            registration: None,
+        });
+        assert!(encode_link(&state).unwrap().starts_with("#d=1."));
+        let schema_3_ops = [
+            Op::MirrorMesh {
+                source: MeshRef::Part(2),
+                plane: MirrorPlane::Fitted,
+                iso_hu: 720.0,
+                registration: Some(crate::design::meshes::fitted_plane_settings()),
+            },
+            Op::RegisterMesh {
+                moving: MeshRef::Mesh(1),
+                fixed: MeshRef::Part(2),
+                follow: vec![],
+                iso_hu: 720.0,
+                registration: Some(crate::design::meshes::register_settings()),
+            },
+            Op::SmoothMeshBy {
+                target: MeshRef::Mesh(1),
+                iso_hu: 720.0,
+                method: Smoothing::Brush {
+                    stroke_mm: vec![[1.5, 2.25, -3.0]],
+                    radius_mm: 4.0,
+                    iterations: 10,
+                    lambda: 0.5,
+                    mu: -0.53,
+                },
+            },
+            Op::RepairMesh {
+                target: MeshRef::Part(2),
+                iso_hu: 720.0,
+                weld_tolerance_mm: 1e-6,
+                max_hole_edges: 1000,
+            },
+            Op::CompareMeshes {
+                measured: MeshRef::Mesh(1),
+                reference: MeshRef::Part(2),
+                iso_hu: 720.0,
+            },
+        ];
+        for op in schema_3_ops {
+            let mut s3 = state.clone();
+            s3.ops.push(op);
+            let link = encode_link(&s3).unwrap();
+            assert!(link.starts_with("#d=3."), "{:?}", s3.ops.last());
+            assert_eq!(decode_link(&link).unwrap(), s3);
+        }
+        // Unknown registration settings are refused, not ignored.
+        let json = br#"{"study_fingerprint":"x","app_version":"0","ops":[{"op":"register_mesh","moving":{"mesh":1},"fixed":{"part":2},"follow":[],"iso_hu":720.0,"registration":{"bogus":1}}],"view":{"cursor":[1,2,3],"window_hu":[0,1],"orbit":[0,0,1]}}"#;
+        assert!(matches!(
             decode_link(&link_of_json(3, json)),
-            Err(LinkError::TooNew { found: 3, .. })
+            Err(LinkError::Damaged(_))
         ));
     }
 

@@ -23,8 +23,9 @@
 use serde::Serialize;
 
 use super::replay::PartInfo;
-use super::state::{MeshRef, MirrorPlane, Op};
+use super::state::{MeshRef, MirrorPlane, Op, Smoothing};
 use crate::mesh::decimate::{decimate_with_progress, DecimateError, DecimateParams};
+use crate::mesh::distance::deviation;
 use crate::mesh::io::{write_stl_binary, MeshError};
 use crate::mesh::measure::{bounding_box, volume_and_area};
 use crate::mesh::mirror::{mirror, Plane};
@@ -32,7 +33,13 @@ use crate::mesh::register::{
     register_with_progress, transform_mesh, RegisterError, RegisterParams,
 };
 use crate::mesh::remesh::{remesh_with_progress, RemeshError, RemeshParams};
-use crate::mesh::smooth::{taubin, TaubinParams, Weights};
+use crate::mesh::repair::{
+    check, check_with_params, repair, CheckParams, MeshReport as CheckReport, RepairParams,
+};
+use crate::mesh::smooth::{
+    flatten_prominences, gaussian, laplacian, smooth_stroke, taubin, FlattenParams, GaussianParams,
+    LaplacianParams, StrokeParams, TaubinParams, Weights,
+};
 use crate::mesh::symmetry::{fit_symmetry_plane, SymmetryError, SymmetryParams};
 use crate::mesh::Mesh;
 use crate::print::articular::{transfer, ArticularError};
@@ -68,6 +75,19 @@ pub const MAX_REMESH_TRIANGLES: f64 = 2_000_000.0;
 pub const MAX_SMOOTH_ITERATIONS: u32 = 500;
 /// Largest deviation bound accepted for remesh and decimate (mm).
 pub const MAX_DEVIATION_MM: f64 = 5.0;
+/// Range of the Gaussian smoothing σ (mm): each vertex averages the vertices within 2σ,
+/// so the cost grows with σ².
+pub const GAUSSIAN_SIGMA_MM: (f64, f64) = (0.05, 5.0);
+/// Largest number of Gaussian smoothing passes.
+pub const MAX_GAUSSIAN_PASSES: u32 = 20;
+/// Range of the smoothing brush radius (mm).
+pub const BRUSH_RADIUS_MM: (f64, f64) = (0.5, 50.0);
+/// Most points in one brush stroke.
+pub const MAX_STROKE_POINTS: usize = 10_000;
+/// Largest vertex weld distance of a repair (mm): more would merge real detail.
+pub const MAX_WELD_MM: f64 = 0.1;
+/// Largest hole (boundary edges) a repair may be asked to fill.
+pub const MAX_HOLE_EDGES: u32 = 100_000;
 
 /// Registration of a mesh object (or the registration it followed).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -114,8 +134,52 @@ pub struct MeshReport {
     pub stl_sha256: String,
     pub plane: Option<PlaneReport>,
     pub registration: Option<RegistrationReport>,
+    /// The check before and after the repair that made or last changed the object.
+    pub repair: Option<RepairSummary>,
     /// One line per operation that made or changed the object.
     pub history: Vec<String>,
+}
+
+/// What [`Op::RepairMesh`] found and did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RepairSummary {
+    /// The check of the surface it was given.
+    pub before: CheckReport,
+    /// The check of the result.
+    pub after: CheckReport,
+    /// One plain-language line per action taken (empty: nothing needed repair).
+    pub notes: Vec<String>,
+}
+
+/// The last comparison of the design ([`Op::CompareMeshes`]): the signed distance of
+/// each vertex of the measured surface to the reference (mm, + outside the reference),
+/// sampled at the vertices as `mesh::distance::deviation` does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeviationMap {
+    pub measured: MeshRef,
+    pub reference: MeshRef,
+    pub measured_name: String,
+    pub reference_name: String,
+    /// SHA-256 of the measured surface's STL ([`stl_sha256`]) when compared: the
+    /// per-vertex values belong to that surface's vertices.
+    pub measured_sha256: String,
+    pub vertices: usize,
+    /// Mean unsigned, mean signed and RMS distance, mm.
+    pub mean_mm: f64,
+    pub mean_signed_mm: f64,
+    pub rms_mm: f64,
+    /// Largest distance from the measured surface to the reference (one-sided
+    /// Hausdorff), mm, and the symmetric Hausdorff distance (both ways), mm.
+    pub max_mm: f64,
+    pub hausdorff_mm: f64,
+    /// Whether the reference is watertight: only then is the sign (inside/outside)
+    /// meaningful.
+    pub reference_closed: bool,
+    /// The measured surface (patient mm) and its signed distance per vertex.
+    #[serde(skip)]
+    pub surface: Mesh,
+    #[serde(skip)]
+    pub per_vertex_mm: Vec<f64>,
 }
 
 /// A mesh object of the design.
@@ -161,6 +225,8 @@ pub struct MeshStore {
     pub part_marks: Vec<PartMarks>,
     /// What the last articular-mark op did, in words (for the page).
     pub mark_note: String,
+    /// The last deviation map ([`Op::CompareMeshes`]).
+    pub deviation: Option<DeviationMap>,
 }
 
 impl Default for MeshStore {
@@ -170,6 +236,7 @@ impl Default for MeshStore {
             next_id: 1,
             part_marks: Vec::new(),
             mark_note: String::new(),
+            deviation: None,
         }
     }
 }
@@ -242,6 +309,18 @@ pub enum MeshOpError {
     },
     #[error("the deviation bound must be between 0 and {max} mm (got {0} mm)", max = MAX_DEVIATION_MM)]
     BadDeviation(f64),
+    #[error("{0}")]
+    BadSmoothing(String),
+    #[error("a repair needs a weld distance of 0 to {max_weld} mm and a largest hole of 3 to {max_hole} edges (got {weld_mm} mm and {edges} edges); the usual values are 0.000001 mm and 1000 edges", max_weld = MAX_WELD_MM, max_hole = MAX_HOLE_EDGES)]
+    BadRepair { weld_mm: f64, edges: u32 },
+    #[error("repairing \"{name}\" left no triangles: every triangle was degenerate or invalid")]
+    NothingLeft { name: String },
+    #[error("the registration settings of this design are out of range ({0}); make the registration again")]
+    BadRegistration(String),
+    #[error("a mirror across the sagittal plane takes no registration settings; only the fitted plane registers")]
+    SettingsWithoutFit,
+    #[error("{what} cannot be compared with itself; select a different object to compare it to")]
+    ComparedWithItself { what: String },
     #[error("\"{name}\" has {have} triangles; the decimation target must be between 4 and {have_minus_one} (got {target})", have_minus_one = have.saturating_sub(1))]
     BadTarget {
         name: String,
@@ -311,6 +390,7 @@ pub fn apply(
             source,
             plane,
             iso_hu,
+            registration,
         } => {
             let src = surface(inputs, store, *source, *iso_hu)?;
             let (plane, report) = match plane {
@@ -318,10 +398,19 @@ pub fn apply(
                     if !x_mm.is_finite() {
                         return Err(MeshOpError::BadPlane(*x_mm));
                     }
+                    if registration.is_some() {
+                        return Err(MeshOpError::SettingsWithoutFit);
+                    }
                     let p = Plane::sagittal(*x_mm);
                     (p, plane_report(&p, false))
                 }
-                MirrorPlane::Fitted => fitted_plane(inputs, *iso_hu, progress)?,
+                MirrorPlane::Fitted => {
+                    let settings = match registration {
+                        Some(r) => checked_registration(r)?.clone(),
+                        None => legacy_fitted_plane_params(),
+                    };
+                    fitted_plane(inputs, *iso_hu, &settings, progress)?
+                }
             };
             let mirrored = mirror(&src.mesh, &plane)?;
             // A reflection keeps the triangles in order: the marks stay on their faces.
@@ -352,7 +441,12 @@ pub fn apply(
             fixed,
             follow,
             iso_hu,
+            registration,
         } => {
+            let settings = match registration {
+                Some(r) => checked_registration(r)?.clone(),
+                None => legacy_register_params(),
+            };
             if moving == fixed {
                 let what = surface_name(inputs, store, *moving)?;
                 return Err(MeshOpError::OntoItself { what });
@@ -370,8 +464,7 @@ pub fn apply(
             }
             let target = surface(inputs, store, *fixed, *iso_hu)?;
             let src = surface(inputs, store, *moving, *iso_hu)?;
-            let reg =
-                register_with_progress(&target.mesh, &src.mesh, &register_params(), progress)?;
+            let reg = register_with_progress(&target.mesh, &src.mesh, &settings, progress)?;
             if !(reg.overlap >= MIN_OVERLAP && reg.rms_mm.is_finite()) {
                 return Err(MeshOpError::NotConverged {
                     moving: src.name,
@@ -564,6 +657,121 @@ pub fn apply(
             store.objects.retain(|o| o.id != *id);
             return Ok(());
         }
+        Op::SmoothMeshBy {
+            target,
+            iso_hu,
+            method,
+        } => {
+            check_smoothing(method)?;
+            let src = surface(inputs, store, *target, *iso_hu)?;
+            let (out, line) = smooth_by(&src, method)?;
+            writes.push(changed(
+                store,
+                &mut next_id,
+                &src,
+                "smoothed",
+                op,
+                (out, src.marks.clone()),
+                line,
+            )?);
+        }
+        Op::RepairMesh {
+            target,
+            iso_hu,
+            weld_tolerance_mm,
+            max_hole_edges,
+        } => {
+            let (weld, edges) = (*weld_tolerance_mm, *max_hole_edges);
+            if !((0.0..=MAX_WELD_MM).contains(&weld) && (3..=MAX_HOLE_EDGES).contains(&edges)) {
+                return Err(MeshOpError::BadRepair {
+                    weld_mm: weld,
+                    edges,
+                });
+            }
+            let src = surface(inputs, store, *target, *iso_hu)?;
+            let before = check(&src.mesh)?;
+            // Every repair step, written out: a later change of the kernel's defaults
+            // must not change how this op replays.
+            let params = RepairParams {
+                weld_tolerance_mm: weld,
+                remove_degenerate: true,
+                remove_duplicates: true,
+                unify_orientation: true,
+                fill_holes: true,
+                max_hole_edges: edges as usize,
+                orient_outward: true,
+                remove_unreferenced: true,
+            };
+            let (out, done) = repair(&src.mesh, &params);
+            if out.triangles.is_empty() {
+                return Err(MeshOpError::NothingLeft { name: src.name });
+            }
+            let after = check(&out)?;
+            let line = if done.changed() {
+                format!("repaired: {}", done.notes.join("; "))
+            } else {
+                "checked and repaired: nothing needed repair".to_string()
+            };
+            // Faces may be dropped, added or reordered: marks go to the nearest new face.
+            let marks = carried(&src, &out, weld)?;
+            let mut w = changed(
+                store,
+                &mut next_id,
+                &src,
+                "repaired",
+                op,
+                (out, marks),
+                line,
+            )?;
+            match &mut w {
+                Write::Add(o) | Write::Replace(o) => {
+                    o.report.repair = Some(RepairSummary {
+                        before,
+                        after,
+                        notes: done.notes,
+                    })
+                }
+            }
+            writes.push(w);
+        }
+        Op::CompareMeshes {
+            measured,
+            reference,
+            iso_hu,
+        } => {
+            if measured == reference {
+                let what = surface_name(inputs, store, *measured)?;
+                return Err(MeshOpError::ComparedWithItself { what });
+            }
+            let a = surface(inputs, store, *measured, *iso_hu)?;
+            let b = surface(inputs, store, *reference, *iso_hu)?;
+            let dev = deviation(&a.mesh, &b.mesh)?;
+            let reference_closed = check_with_params(
+                &b.mesh,
+                &CheckParams {
+                    self_intersections: false,
+                    self_intersection_cap: 0,
+                },
+            )?
+            .watertight;
+            store.deviation = Some(DeviationMap {
+                measured: *measured,
+                reference: *reference,
+                measured_name: a.name,
+                reference_name: b.name,
+                measured_sha256: stl_sha256(&a.mesh)?,
+                vertices: a.mesh.positions_mm.len(),
+                mean_mm: dev.mean_mm,
+                mean_signed_mm: dev.mean_signed_mm,
+                rms_mm: dev.rms_mm,
+                max_mm: dev.max_mm,
+                hausdorff_mm: dev.symmetric_hausdorff_mm,
+                reference_closed,
+                surface: a.mesh,
+                per_vertex_mm: dev.per_vertex_mm,
+            });
+            return Ok(());
+        }
         _ => return Ok(()),
     }
     for w in writes {
@@ -580,14 +788,17 @@ pub fn apply(
     Ok(())
 }
 
-/// Registration settings of [`Op::RegisterMesh`] (and, with the convergence limits of
-/// the kernel defaults they were made with, of the fitted-plane mirror), written out so
-/// that a change of the kernel's defaults does not change how existing designs replay.
-fn register_params() -> RegisterParams {
+/// Registration settings of [`Op::RegisterMesh`] made before the settings were pinned
+/// in the op (and, with [`legacy_fitted_plane_params`], of the fitted-plane mirror):
+/// trimmed ICP throughout, 60 iterations, every initial pose searched in full. Links
+/// without settings replay with these, to the same bytes as when they were made.
+pub fn legacy_register_params() -> RegisterParams {
     RegisterParams {
         max_samples: 50_000,
         init_samples: 1_500,
         init_iterations: 12,
+        pose_rounds: 1,
+        pose_reduction: 1,
         extra_rotations: true,
         max_iterations: 60,
         trim_fraction: 0.1,
@@ -598,6 +809,225 @@ fn register_params() -> RegisterParams {
         coarse_samples: 0,
         overlap_distance_mm: 1.0,
     }
+}
+
+/// Registration settings of the fitted-plane mirror made before they were pinned.
+pub fn legacy_fitted_plane_params() -> RegisterParams {
+    RegisterParams {
+        max_samples: 20_000,
+        min_rotation_rad: 1e-6,
+        min_translation_mm: 1e-4,
+        min_relative_rms_change: 1e-6,
+        ..legacy_register_params()
+    }
+}
+
+/// The registration settings a new [`Op::RegisterMesh`] records: the kernel's current
+/// defaults (coarse-to-fine ICP, untrimmed then trimmed, stopping when the trimmed RMS
+/// rises; the pose search pruned by successive halving).
+pub fn register_settings() -> RegisterParams {
+    RegisterParams::default()
+}
+
+/// The registration settings a new fitted-plane [`Op::MirrorMesh`] records: as
+/// [`register_settings`], on at most 20 000 samples (a whole side of the skeleton).
+pub fn fitted_plane_settings() -> RegisterParams {
+    RegisterParams {
+        max_samples: 20_000,
+        ..register_settings()
+    }
+}
+
+/// `p` when every registration setting is in a range that gives a result in reasonable
+/// time (a link is input: a crafted one must not run for hours).
+fn checked_registration(p: &RegisterParams) -> Result<&RegisterParams, MeshOpError> {
+    let counts = [
+        ("max_samples", p.max_samples, 1, 200_000),
+        ("init_samples", p.init_samples, 1, 50_000),
+        ("init_iterations", p.init_iterations, 0, 200),
+        ("pose_rounds", p.pose_rounds, 1, 8),
+        ("pose_reduction", p.pose_reduction, 1, 64),
+        ("max_iterations", p.max_iterations, 0, 500),
+        ("coarse_samples", p.coarse_samples, 0, 200_000),
+    ];
+    for (name, v, lo, hi) in counts {
+        if !(lo..=hi).contains(&v) {
+            return Err(MeshOpError::BadRegistration(format!(
+                "{name} = {v}, allowed {lo} to {hi}"
+            )));
+        }
+    }
+    let limits = [
+        ("min_rotation_rad", p.min_rotation_rad),
+        ("min_translation_mm", p.min_translation_mm),
+        ("min_relative_rms_change", p.min_relative_rms_change),
+    ];
+    for (name, v) in limits {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(MeshOpError::BadRegistration(format!(
+                "{name} = {v}, must be a number ≥ 0"
+            )));
+        }
+    }
+    if !(0.0..1.0).contains(&p.trim_fraction) {
+        return Err(MeshOpError::BadRegistration(format!(
+            "trim_fraction = {}, must be at least 0 and below 1",
+            p.trim_fraction
+        )));
+    }
+    if !(p.overlap_distance_mm.is_finite() && p.overlap_distance_mm > 0.0) {
+        return Err(MeshOpError::BadRegistration(format!(
+            "overlap_distance_mm = {}, must be above 0",
+            p.overlap_distance_mm
+        )));
+    }
+    Ok(p)
+}
+
+/// Refuses a smoothing mode whose settings are out of range, with the usual values.
+fn check_smoothing(method: &Smoothing) -> Result<(), MeshOpError> {
+    let taubin_ok = |iterations: u32, lambda: f64, mu: f64| {
+        (1..=MAX_SMOOTH_ITERATIONS).contains(&iterations)
+            && lambda > 0.0
+            && lambda <= 1.0
+            && mu >= -1.0
+            && mu < -lambda
+    };
+    let problem = match method {
+        Smoothing::Laplacian { iterations, lambda } => {
+            (!((1..=MAX_SMOOTH_ITERATIONS).contains(iterations) && *lambda > 0.0 && *lambda <= 1.0))
+                .then(|| format!("Laplacian smoothing needs 1 to {MAX_SMOOTH_ITERATIONS} iterations and 0 < λ ≤ 1 (got {iterations} iterations, λ = {lambda}); the usual values are 10 and 0.5"))
+        }
+        Smoothing::Gaussian { sigma_mm, iterations } => {
+            let (lo, hi) = GAUSSIAN_SIGMA_MM;
+            (!(*sigma_mm >= lo && *sigma_mm <= hi && (1..=MAX_GAUSSIAN_PASSES).contains(iterations)))
+                .then(|| format!("Gaussian smoothing needs σ between {lo} and {hi} mm and 1 to {MAX_GAUSSIAN_PASSES} passes (got σ = {sigma_mm} mm, {iterations} passes); the usual values are 1 mm and 1 pass"))
+        }
+        Smoothing::Flatten {
+            threshold_mm,
+            tolerance_mm,
+            reference_iterations,
+            rounds,
+            step,
+        } => {
+            let ok = *threshold_mm >= 0.05
+                && *threshold_mm <= 10.0
+                && *tolerance_mm >= 0.0
+                && *tolerance_mm <= 2.0
+                && (1..=MAX_SMOOTH_ITERATIONS).contains(reference_iterations)
+                && (1..=50).contains(rounds)
+                && *step > 0.0
+                && *step <= 1.0;
+            (!ok).then(|| format!("flattening needs a prominence threshold of 0.05 to 10 mm, a tolerance of 0 to 2 mm, 1 to {MAX_SMOOTH_ITERATIONS} reference steps, 1 to 50 rounds and a step in (0, 1] (got {threshold_mm} mm, {tolerance_mm} mm, {reference_iterations}, {rounds}, {step}); the usual values are 0.5 mm, 0.05 mm, 60, 10 and 0.7"))
+        }
+        Smoothing::Brush {
+            stroke_mm,
+            radius_mm,
+            iterations,
+            lambda,
+            mu,
+        } => {
+            let (lo, hi) = BRUSH_RADIUS_MM;
+            if stroke_mm.is_empty() || stroke_mm.len() > MAX_STROKE_POINTS {
+                Some(format!("a brush stroke needs 1 to {MAX_STROKE_POINTS} points (got {}); drag over the surface in the 3-D view", stroke_mm.len()))
+            } else if stroke_mm.iter().flatten().any(|c| !c.is_finite()) {
+                Some("a brush stroke point is not a finite number".to_string())
+            } else if !(*radius_mm >= lo && *radius_mm <= hi && taubin_ok(*iterations, *lambda, *mu)) {
+                Some(format!("brush smoothing needs a radius of {lo} to {hi} mm, 1 to {MAX_SMOOTH_ITERATIONS} iterations, 0 < λ ≤ 1 and −1 ≤ μ < −λ (got {radius_mm} mm, {iterations}, λ = {lambda}, μ = {mu}); the usual values are 5 mm, 10, 0.5 and −0.53"))
+            } else {
+                None
+            }
+        }
+    };
+    problem.map_or(Ok(()), |p| Err(MeshOpError::BadSmoothing(p)))
+}
+
+/// `src` smoothed by `method` (checked), with its history line.
+fn smooth_by(src: &Source, method: &Smoothing) -> Result<(Mesh, String), MeshOpError> {
+    Ok(match method {
+        Smoothing::Laplacian { iterations, lambda } => (
+            laplacian(
+                &src.mesh,
+                &LaplacianParams {
+                    iterations: *iterations as usize,
+                    lambda: *lambda,
+                    weights: Weights::Uniform,
+                },
+            ),
+            format!("Laplacian smoothing: {iterations} iterations, λ = {lambda}"),
+        ),
+        Smoothing::Gaussian {
+            sigma_mm,
+            iterations,
+        } => (
+            gaussian(
+                &src.mesh,
+                &GaussianParams {
+                    sigma_mm: *sigma_mm,
+                    iterations: *iterations as usize,
+                },
+            ),
+            format!("Gaussian smoothing: σ = {sigma_mm} mm, {iterations} pass(es)"),
+        ),
+        Smoothing::Flatten {
+            threshold_mm,
+            tolerance_mm,
+            reference_iterations,
+            rounds,
+            step,
+        } => {
+            let (out, rep) = flatten_prominences(
+                &src.mesh,
+                &FlattenParams {
+                    reference_iterations: *reference_iterations as usize,
+                    threshold_mm: *threshold_mm,
+                    tolerance_mm: *tolerance_mm,
+                    rounds: *rounds as usize,
+                    step: *step,
+                },
+            );
+            let line = format!(
+                "flattened prominences above {threshold_mm} mm: {} vertices moved by up to {:.2} mm, every other vertex by at most {:.3} mm (tolerance {tolerance_mm} mm)",
+                rep.prominent_vertices, rep.max_prominent_move_mm, rep.max_other_move_mm
+            );
+            (out, line)
+        }
+        Smoothing::Brush {
+            stroke_mm,
+            radius_mm,
+            iterations,
+            lambda,
+            mu,
+        } => {
+            let r2 = radius_mm * radius_mm;
+            let touched = src.mesh.positions_mm.iter().any(|p| {
+                stroke_mm
+                    .iter()
+                    .any(|c| (0..3).map(|k| (p[k] - c[k]) * (p[k] - c[k])).sum::<f64>() < r2)
+            });
+            if !touched {
+                return Err(MeshOpError::BrushMissed {
+                    name: src.name.clone(),
+                    radius_mm: *radius_mm,
+                });
+            }
+            let out = smooth_stroke(
+                &src.mesh,
+                &StrokeParams {
+                    stroke_mm: stroke_mm.clone(),
+                    radius_mm: *radius_mm,
+                    iterations: *iterations as usize,
+                    lambda: *lambda,
+                    mu: *mu,
+                },
+            );
+            let line = format!(
+                "brush smoothing along a stroke of {} points, radius {radius_mm} mm, {iterations} iterations, λ = {lambda}, μ = {mu}",
+                stroke_mm.len()
+            );
+            (out, line)
+        }
+    })
 }
 
 fn check_deviation(d: f64) -> Result<(), MeshOpError> {
@@ -703,6 +1133,7 @@ pub(super) fn part_surface(
 fn fitted_plane(
     inputs: &Inputs,
     iso_hu: f64,
+    settings: &RegisterParams,
     progress: &mut dyn Progress,
 ) -> Result<(Plane, PlaneReport), MeshOpError> {
     check_iso(iso_hu)?;
@@ -736,13 +1167,7 @@ fn fitted_plane(
         &right,
         &initial,
         &SymmetryParams {
-            register: RegisterParams {
-                max_samples: 20_000,
-                min_rotation_rad: 1e-6,
-                min_translation_mm: 1e-4,
-                min_relative_rms_change: 1e-6,
-                ..register_params()
-            },
+            register: settings.clone(),
         },
         progress,
     )?;
@@ -766,15 +1191,20 @@ fn plane_report(p: &Plane, fitted: bool) -> PlaneReport {
     }
 }
 
-/// Volume, area and STL digest of `mesh`.
-fn measure(mesh: &Mesh, history: Vec<String>) -> Result<MeshReport, MeshOpError> {
+/// SHA-256 (hex) of `mesh`'s binary STL with header [`STL_HEADER`].
+pub fn stl_sha256(mesh: &Mesh) -> Result<String, MeshError> {
     use sha2::{Digest, Sha256};
-    let (volume_mm3, area_mm2) = volume_and_area(mesh)?;
     let stl = write_stl_binary(mesh, STL_HEADER)?;
-    let stl_sha256 = Sha256::digest(&stl)
+    Ok(Sha256::digest(&stl)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
+        .collect())
+}
+
+/// Volume, area and STL digest of `mesh`.
+fn measure(mesh: &Mesh, history: Vec<String>) -> Result<MeshReport, MeshOpError> {
+    let (volume_mm3, area_mm2) = volume_and_area(mesh)?;
+    let stl_sha256 = stl_sha256(mesh)?;
     Ok(MeshReport {
         triangles: mesh.triangles.len(),
         vertices: mesh.positions_mm.len(),
@@ -783,6 +1213,7 @@ fn measure(mesh: &Mesh, history: Vec<String>) -> Result<MeshReport, MeshOpError>
         stl_sha256,
         plane: None,
         registration: None,
+        repair: None,
         history,
     })
 }
@@ -939,6 +1370,7 @@ mod tests {
             source: MeshRef::Part(2),
             plane: MirrorPlane::Sagittal { x_mm: 0.0 },
             iso_hu: 500.0,
+            registration: None,
         }
     }
 
@@ -948,6 +1380,7 @@ mod tests {
             fixed: MeshRef::Part(1),
             follow: vec![],
             iso_hu: 500.0,
+            registration: None,
         }
     }
 
@@ -993,6 +1426,7 @@ mod tests {
                 fixed: MeshRef::Part(1),
                 follow: vec![2],
                 iso_hu: 500.0,
+                registration: None,
             },
         ];
         let store = run(&ops).unwrap();
@@ -1078,6 +1512,7 @@ mod tests {
                     source: MeshRef::Part(9),
                     plane: MirrorPlane::Sagittal { x_mm: 0.0 },
                     iso_hu: 500.0,
+                    registration: None,
                 },
                 "no part with label 9",
             ),
@@ -1087,6 +1522,7 @@ mod tests {
                     source: MeshRef::Part(1),
                     plane: MirrorPlane::Sagittal { x_mm: f64::NAN },
                     iso_hu: 500.0,
+                    registration: None,
                 },
                 "not a finite number",
             ),
@@ -1096,6 +1532,7 @@ mod tests {
                     fixed: MeshRef::Part(1),
                     follow: vec![],
                     iso_hu: 500.0,
+                    registration: None,
                 },
                 "onto itself",
             ),
@@ -1105,6 +1542,7 @@ mod tests {
                     fixed: MeshRef::Part(1),
                     follow: vec![1],
                     iso_hu: 500.0,
+                    registration: None,
                 },
                 "listed twice",
             ),
@@ -1164,6 +1602,97 @@ mod tests {
                 },
                 "between 4 and",
             ),
+            (
+                Op::RegisterMesh {
+                    moving: MeshRef::Mesh(1),
+                    fixed: MeshRef::Part(1),
+                    follow: vec![],
+                    iso_hu: 500.0,
+                    registration: Some(RegisterParams {
+                        max_iterations: 1_000_000,
+                        ..register_settings()
+                    }),
+                },
+                "max_iterations = 1000000, allowed 0 to 500",
+            ),
+            (
+                Op::MirrorMesh {
+                    source: MeshRef::Part(1),
+                    plane: MirrorPlane::Sagittal { x_mm: 0.0 },
+                    iso_hu: 500.0,
+                    registration: Some(fitted_plane_settings()),
+                },
+                "takes no registration settings",
+            ),
+            (
+                smooth_by_op(Smoothing::Laplacian {
+                    iterations: 0,
+                    lambda: 0.5,
+                }),
+                "Laplacian smoothing needs 1 to 500 iterations",
+            ),
+            (
+                smooth_by_op(Smoothing::Gaussian {
+                    sigma_mm: 50.0,
+                    iterations: 1,
+                }),
+                "σ between 0.05 and 5 mm",
+            ),
+            (
+                smooth_by_op(Smoothing::Flatten {
+                    threshold_mm: 0.5,
+                    tolerance_mm: -0.1,
+                    reference_iterations: 60,
+                    rounds: 10,
+                    step: 0.7,
+                }),
+                "a tolerance of 0 to 2 mm",
+            ),
+            (
+                smooth_by_op(Smoothing::Brush {
+                    stroke_mm: vec![],
+                    radius_mm: 5.0,
+                    iterations: 10,
+                    lambda: 0.5,
+                    mu: -0.53,
+                }),
+                "1 to 10000 points",
+            ),
+            (
+                smooth_by_op(Smoothing::Brush {
+                    stroke_mm: vec![[500.0, 500.0, 500.0]],
+                    radius_mm: 5.0,
+                    iterations: 10,
+                    lambda: 0.5,
+                    mu: -0.53,
+                }),
+                "the brush missed",
+            ),
+            (
+                Op::RepairMesh {
+                    target: MeshRef::Mesh(1),
+                    iso_hu: 500.0,
+                    weld_tolerance_mm: 1.0,
+                    max_hole_edges: 1000,
+                },
+                "weld distance of 0 to 0.1 mm",
+            ),
+            (
+                Op::CompareMeshes {
+                    measured: MeshRef::Mesh(1),
+                    reference: MeshRef::Mesh(1),
+                    iso_hu: 500.0,
+                },
+                "cannot be compared with itself",
+            ),
+            (
+                Op::CompareMeshes {
+                    measured: MeshRef::Mesh(1),
+                    reference: MeshRef::Mesh(4),
+                    iso_hu: 500.0,
+                },
+                "no mesh object 4",
+            ),
         ];
         let (ct, labels, parts) = study();
         let inputs = Inputs {
@@ -1201,6 +1730,7 @@ mod tests {
             source: MeshRef::Part(3),
             plane: MirrorPlane::Sagittal { x_mm: 0.0 },
             iso_hu: 500.0,
+            registration: None,
         };
         let e = apply(&inputs, &mut store, &op, &mut NoProgress).unwrap_err();
         assert!(e.to_string().contains("gives no surface"), "{e}");
@@ -1240,6 +1770,7 @@ mod tests {
             source: MeshRef::Part(2),
             plane: MirrorPlane::Fitted,
             iso_hu: 500.0,
+            registration: None,
         };
         let store = run(&[op]).unwrap();
         let plane = store.objects[0].report.plane.clone().unwrap();
@@ -1248,5 +1779,208 @@ mod tests {
         // is x = 0 (a shift within the plane does not move it).
         assert!(plane.normal[0] > 0.999, "{plane:?}");
         assert!(plane.point_mm[0].abs() < 0.3, "{plane:?}");
+    }
+
+    fn smooth_by_op(method: Smoothing) -> Op {
+        Op::SmoothMeshBy {
+            target: MeshRef::Mesh(1),
+            iso_hu: 500.0,
+            method,
+        }
+    }
+
+    fn moved_mm(a: &Mesh, b: &Mesh) -> Vec<f64> {
+        a.positions_mm
+            .iter()
+            .zip(&b.positions_mm)
+            .map(|(p, q)| (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>().sqrt())
+            .collect()
+    }
+
+    #[test]
+    fn every_smoothing_mode_changes_the_surface_as_its_kernel_says() {
+        let base = run(&[mirror_left()]).unwrap();
+        let original = &base.objects[0].mesh;
+        let volume = base.objects[0].report.volume_mm3;
+        let smoothed = |method: Smoothing| {
+            let store = run(&[mirror_left(), smooth_by_op(method)]).unwrap();
+            assert_eq!(store.objects.len(), 1, "changes the object in place");
+            let o = store.objects[0].clone();
+            assert_eq!(o.report.history.len(), 2);
+            assert_eq!(o.mesh.triangles, original.triangles);
+            o
+        };
+        let lap = smoothed(Smoothing::Laplacian {
+            iterations: 20,
+            lambda: 0.5,
+        });
+        assert!(lap.report.volume_mm3 < 0.97 * volume, "Laplacian shrinks");
+        assert!(lap.report.history[1].starts_with("Laplacian smoothing"));
+        let gauss = smoothed(Smoothing::Gaussian {
+            sigma_mm: 1.0,
+            iterations: 1,
+        });
+        assert!(moved_mm(&gauss.mesh, original).iter().any(|&d| d > 0.05));
+        let flat = smoothed(Smoothing::Flatten {
+            threshold_mm: 0.3,
+            tolerance_mm: 0.05,
+            reference_iterations: 60,
+            rounds: 10,
+            step: 0.7,
+        });
+        // The bump is flattened (the prominent vertices move further than the tolerance);
+        // the history says how far the rest moved, at most the tolerance.
+        let moves = moved_mm(&flat.mesh, original);
+        assert!(
+            moves.iter().cloned().fold(0.0, f64::max) > 0.3,
+            "{:?}",
+            flat.report.history
+        );
+        assert!(flat.report.history[1].contains("tolerance 0.05 mm"));
+        // The brush at the bump's top: vertices beyond its radius keep their bits.
+        let bump = original
+            .positions_mm
+            .iter()
+            .copied()
+            .max_by(|a, b| a[2].total_cmp(&b[2]))
+            .unwrap();
+        let brush = smoothed(Smoothing::Brush {
+            stroke_mm: vec![bump, [bump[0], bump[1] - 1.0, bump[2]]],
+            radius_mm: 3.0,
+            iterations: 10,
+            lambda: 0.5,
+            mu: -0.53,
+        });
+        let moves = moved_mm(&brush.mesh, original);
+        let mut inside_moved = false;
+        for (p, d) in original.positions_mm.iter().zip(&moves) {
+            let far = [bump, [bump[0], bump[1] - 1.0, bump[2]]]
+                .iter()
+                .all(|c| (0..3).map(|k| (p[k] - c[k]).powi(2)).sum::<f64>().sqrt() >= 3.0);
+            if far {
+                assert_eq!(*d, 0.0, "a vertex outside the brush moved");
+            } else {
+                inside_moved |= *d > 0.0;
+            }
+        }
+        assert!(inside_moved);
+        // On a part, smoothing makes a new object.
+        let store = run(&[Op::SmoothMeshBy {
+            target: MeshRef::Part(1),
+            iso_hu: 500.0,
+            method: Smoothing::Laplacian {
+                iterations: 2,
+                lambda: 0.5,
+            },
+        }])
+        .unwrap();
+        assert_eq!(store.objects[0].name, "right bone (smoothed)");
+    }
+
+    #[test]
+    fn repair_reports_a_clean_part_and_closes_a_hole_in_an_object() {
+        let store = run(&[Op::RepairMesh {
+            target: MeshRef::Part(1),
+            iso_hu: 500.0,
+            weld_tolerance_mm: 1e-6,
+            max_hole_edges: 1000,
+        }])
+        .unwrap();
+        let o = &store.objects[0];
+        assert_eq!(o.name, "right bone (repaired)");
+        let r = o.report.repair.as_ref().unwrap();
+        assert!(r.before.watertight && r.after.watertight && r.notes.is_empty());
+        assert_eq!(r.after.genus, vec![0]);
+        assert!(o.report.history[0].contains("nothing needed repair"));
+
+        // A sphere with a missing triangle: one hole of three edges, filled.
+        let (ct, labels, parts) = study();
+        let inputs = Inputs {
+            ct: &ct,
+            labels: &labels,
+            parts: &parts,
+        };
+        let mut store = MeshStore::default();
+        let mut open = ico_sphere(10.0, 2);
+        open.triangles.pop();
+        store.objects.push(MeshObject {
+            id: 1,
+            name: "open sphere".into(),
+            colour: [0; 3],
+            source: Op::DeleteMesh { id: 0 },
+            report: measure(&open, vec![]).unwrap(),
+            articular: ArticularMarks::none(open.triangle_count()),
+            mesh: open,
+        });
+        store.next_id = 2;
+        let op = Op::RepairMesh {
+            target: MeshRef::Mesh(1),
+            iso_hu: 500.0,
+            weld_tolerance_mm: 1e-6,
+            max_hole_edges: 1000,
+        };
+        apply(&inputs, &mut store, &op, &mut NoProgress).unwrap();
+        let o = &store.objects[0];
+        let r = o.report.repair.as_ref().unwrap();
+        assert_eq!((r.before.boundary_edges, r.before.watertight), (3, false));
+        assert!(r.after.watertight && r.after.is_clean_solid(), "{r:?}");
+        assert!(
+            o.report.history[0].starts_with("repaired:"),
+            "{:?}",
+            o.report.history
+        );
+        assert!(o.report.volume_mm3 > 0.0);
+    }
+
+    #[test]
+    fn compare_keeps_the_deviation_map_of_the_registered_copy() {
+        let store = run(&[
+            mirror_left(),
+            register_onto_right(),
+            Op::CompareMeshes {
+                measured: MeshRef::Mesh(1),
+                reference: MeshRef::Part(1),
+                iso_hu: 500.0,
+            },
+        ])
+        .unwrap();
+        let d = store.deviation.as_ref().unwrap();
+        let o = &store.objects[0];
+        assert_eq!(
+            (d.measured_name.as_str(), d.reference_name.as_str()),
+            ("left bone (mirrored)", "right bone")
+        );
+        assert_eq!(d.vertices, o.mesh.positions_mm.len());
+        assert_eq!(d.per_vertex_mm.len(), d.vertices);
+        assert_eq!(d.measured_sha256, o.report.stl_sha256);
+        assert!(d.reference_closed);
+        // Registered mirror images of one shape on a 1 mm grid: well under a voxel.
+        assert!(d.mean_mm < 0.3 && d.rms_mm < 0.4, "{d:?}");
+        assert!(d.max_mm <= d.hausdorff_mm && d.max_mm < 1.5, "{d:?}");
+        let max = d.per_vertex_mm.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert_eq!(max, d.max_mm);
+        let csv = crate::design::outputs::deviation_csv(d);
+        assert_eq!(csv.lines().count(), 3 + d.vertices);
+        assert!(csv.lines().nth(3).unwrap().starts_with("0,"));
+        // Nothing else changed, and the same ops give the same map.
+        assert_eq!(
+            store.objects,
+            run(&[mirror_left(), register_onto_right()])
+                .unwrap()
+                .objects
+        );
+        assert_eq!(
+            run(&[
+                mirror_left(),
+                register_onto_right(),
+                Op::CompareMeshes {
+                    measured: MeshRef::Mesh(1),
+                    reference: MeshRef::Part(1),
+                    iso_hu: 500.0,
+                },
+            ])
+            .unwrap(),
+            store
+        );
     }
 }

@@ -16,6 +16,6 @@ pub mod state;
 
 pub use link::{decode_link, encode_link, LinkError};
 pub use state::{
-    ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op, ScanSettings, ViewState,
-    SCHEMA_VERSION,
+    ClipPlane, DesignState, Measurement, MeshRef, MirrorPlane, Morph, Op, ScanSettings, Smoothing,
+    ViewState, SCHEMA_VERSION,
 };

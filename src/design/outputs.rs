@@ -59,8 +59,9 @@ pub fn stl_file_names(meshes: &[PartMesh]) -> Vec<String> {
 }
 
 /// Every output file of a design, in a fixed order: `labels.nrrd`, one STL per part,
-/// one STL per mesh object (mirrored, registered, smoothed… surfaces), and `parts.3mf`
-/// with all of them as named objects (when there is any).
+/// one STL per mesh object (mirrored, registered, smoothed… surfaces), `parts.3mf`
+/// with all of them as named objects (when there is any), `deviation.csv` (the last
+/// deviation map, when there is one) and the print outputs.
 pub fn output_files(
     seg: &Segmentation,
     meshes: &[PartMesh],
@@ -95,9 +96,47 @@ pub fn output_files(
             write_3mf(&named).map_err(|e| e.to_string())?,
         ));
     }
+    if let Some(d) = &seg.meshes.deviation {
+        files.push(("deviation.csv".to_string(), deviation_csv(d).into_bytes()));
+    }
     // Print preparation (oriented part, supports, G-code/CLI of the part and the plate).
     files.extend(super::print_ops::output_files(&seg.print)?);
     Ok(files)
+}
+
+/// The deviation map as CSV: two comment lines with what was compared and the
+/// summary, then one row per vertex of the measured surface (patient mm) with its signed
+/// distance to the reference (mm, + outside). Numbers in Rust's shortest round-trip
+/// form, so the text is the same natively and in wasm.
+pub fn deviation_csv(d: &super::meshes::DeviationMap) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "# Osteon deviation map: signed distance (mm, + outside the reference) of each vertex of \"{}\" to \"{}\"{}\n\
+         # mean {} mm, mean signed {} mm, RMS {} mm, max {} mm (one-sided Hausdorff), symmetric Hausdorff {} mm\n\
+         vertex,x_mm,y_mm,z_mm,signed_distance_mm\n",
+        d.measured_name,
+        d.reference_name,
+        if d.reference_closed {
+            ""
+        } else {
+            " (the reference is not closed: signs are not meaningful)"
+        },
+        d.mean_mm,
+        d.mean_signed_mm,
+        d.rms_mm,
+        d.max_mm,
+        d.hausdorff_mm
+    );
+    for (n, (p, v)) in d
+        .surface
+        .positions_mm
+        .iter()
+        .zip(&d.per_vertex_mm)
+        .enumerate()
+    {
+        let _ = writeln!(out, "{n},{},{},{},{v}", p[0], p[1], p[2]);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -862,6 +862,7 @@ mod tests {
                 source: MeshRef::Part(1),
                 plane: MirrorPlane::Fitted,
                 iso_hu: 720.0,
+                registration: None,
             },
             articular: ArticularMarks::none(mesh.triangle_count()),
             mesh,
@@ -873,6 +874,7 @@ mod tests {
                 stl_sha256: String::new(),
                 plane: None,
                 registration: None,
+                repair: None,
                 history: Vec::new(),
             },
         };

@@ -369,7 +369,10 @@ fn apply_op(
         | Op::SmoothMesh { .. }
         | Op::RemeshMesh { .. }
         | Op::DecimateMesh { .. }
-        | Op::DeleteMesh { .. } => {
+        | Op::DeleteMesh { .. }
+        | Op::SmoothMeshBy { .. }
+        | Op::RepairMesh { .. }
+        | Op::CompareMeshes { .. } => {
             let inputs = super::meshes::Inputs {
                 ct,
                 labels: &seg.labels,

@@ -2,6 +2,7 @@
 //! study. It holds parameters, voxel coordinates and settings only — never names, IDs,
 //! dates, UIDs or any header text — so it can travel in a URL.
 
+use crate::mesh::register::RegisterParams;
 use crate::print::block_supports::BlockParams;
 use crate::print::supports::SupportStyle;
 use serde::{Deserialize, Serialize};
@@ -9,9 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Current schema of [`DesignState`]. Bump it when the meaning of a field changes or a
 /// design can hold something an older reader refuses, and add a migration in
 /// `link::migrate`. Schema 2 adds the articular-mark ops and supports on the build plate;
-/// a design without them is still written as schema 1 (`link::schema_needed`), so older
-/// apps open it.
-pub const SCHEMA_VERSION: u16 = 2;
+/// schema 3 the pinned registration settings, the other smoothing modes, repair and the
+/// deviation map. A design is written with the oldest schema that holds it
+/// (`link::schema_needed`), so older apps open what they can replay.
+pub const SCHEMA_VERSION: u16 = 3;
 
 /// A design: the study it belongs to, the operations applied to it, and what is on screen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +115,12 @@ pub enum Op {
         source: MeshRef,
         plane: MirrorPlane,
         iso_hu: f64,
+        /// Registration settings of the fitted plane, pinned when the op was made
+        /// (`meshes::fitted_plane_settings`); only with [`MirrorPlane::Fitted`]. Links
+        /// written before they were pinned carry none and replay with the settings of
+        /// that time (`meshes::legacy_register_params`, 20 000 samples).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registration: Option<RegisterParams>,
     },
     /// Rigidly register `moving` onto `fixed` (trimmed point-to-plane ICP); the mesh
     /// objects in `follow` get the same transform (the mirrored talus follows the mirrored
@@ -122,6 +130,13 @@ pub enum Op {
         fixed: MeshRef,
         follow: Vec<u32>,
         iso_hu: f64,
+        /// Registration settings, pinned when the op was made
+        /// (`meshes::register_settings`). Links written before they were pinned carry
+        /// none and replay with the settings of that time
+        /// (`meshes::legacy_register_params`: trimmed ICP throughout, 60 iterations,
+        /// every initial pose searched in full).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        registration: Option<RegisterParams>,
     },
     /// Taubin λ/μ smoothing, `iterations` pairs of steps.
     SmoothMesh {
@@ -149,6 +164,31 @@ pub enum Op {
     },
     /// Remove a mesh object.
     DeleteMesh { id: u32 },
+    /// Smoothing other than Taubin's whole-surface filter ([`Smoothing`], `mesh::smooth`).
+    SmoothMeshBy {
+        target: MeshRef,
+        iso_hu: f64,
+        method: Smoothing,
+    },
+    /// Check and repair a surface (`mesh::repair`): weld vertices closer than
+    /// `weld_tolerance_mm`, drop degenerate and duplicate triangles, make the winding
+    /// consistent and outward, fill holes of at most `max_hole_edges` edges, drop unused
+    /// vertices. The report keeps the check before and after.
+    RepairMesh {
+        target: MeshRef,
+        iso_hu: f64,
+        weld_tolerance_mm: f64,
+        max_hole_edges: u32,
+    },
+    /// Deviation map: the signed distance of every vertex of `measured` to `reference`
+    /// (mm; + outside), with mean, RMS and maximum (`mesh::distance`). Changes no
+    /// surface; the design keeps the last comparison (shown in the 3-D view, written
+    /// as `deviation.csv`).
+    CompareMeshes {
+        measured: MeshRef,
+        reference: MeshRef,
+        iso_hu: f64,
+    },
     // Articular-surface marks (applied by `design::marks`): the faces of a part's surface
     // or of a mesh object that belong to a joint surface, which printing keeps facing up
     // and free of supports. Marks belong to the surface's faces: they move with a mesh
@@ -243,6 +283,38 @@ pub struct ScanSettings {
     pub rotation_deg: f64,
 }
 
+/// A smoothing mode of [`Op::SmoothMeshBy`] (`mesh::smooth`). In JSON
+/// `{"laplacian": {"iterations": 10, "lambda": 0.5}}` and so on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Smoothing {
+    /// Uniform Laplacian steps (shrinks a closed surface; `mesh::smooth::laplacian`).
+    Laplacian { iterations: u32, lambda: f64 },
+    /// Each vertex becomes the exp(−d²/2σ²)-weighted mean of the vertices within 2σ
+    /// (`mesh::smooth::gaussian`).
+    Gaussian { sigma_mm: f64, iterations: u32 },
+    /// Flatten osteophyte-like prominences higher than `threshold_mm` above a smoothed
+    /// reference and keep every other vertex within `tolerance_mm` of where it was
+    /// (`mesh::smooth::flatten_prominences`).
+    Flatten {
+        threshold_mm: f64,
+        tolerance_mm: f64,
+        reference_iterations: u32,
+        rounds: u32,
+        step: f64,
+    },
+    /// Taubin λ/μ smoothing inside a brush of `radius_mm` dragged along `stroke_mm`
+    /// (points on the surface, patient mm), fading to nothing at the brush edge
+    /// (`mesh::smooth::smooth_stroke`).
+    Brush {
+        stroke_mm: Vec<[f64; 3]>,
+        radius_mm: f64,
+        iterations: u32,
+        lambda: f64,
+        mu: f64,
+    },
+}
+
 /// A surface a mesh operation reads: a part's surface (by label) or a mesh object (by id).
 /// In JSON `{"part": 3}` or `{"mesh": 1}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +347,9 @@ impl Op {
                 | Op::RemeshMesh { .. }
                 | Op::DecimateMesh { .. }
                 | Op::DeleteMesh { .. }
+                | Op::SmoothMeshBy { .. }
+                | Op::RepairMesh { .. }
+                | Op::CompareMeshes { .. }
         ) || self.is_print_op()
             || self.is_mark_op()
     }
