@@ -20,7 +20,7 @@ use crate::dicom::{self, FileBytes, ReadOptions, WriteMeta};
 use crate::mesh::Mesh;
 use crate::mpr::{self, Plane};
 use crate::progress::NoProgress;
-use crate::surface::mc::{label_surface, mask_surface, McParams};
+use crate::surface::mc::{label_surface, label_surfaces, mask_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use serde::Serialize;
 
@@ -754,10 +754,14 @@ pub fn pipeline(
     let params = McParams {
         iso_hu: BONE_ISO_HU,
     };
+    let wanted: Vec<u8> = bones.parts.iter().map(|p| p.label).collect();
     let mut meshes = Vec::with_capacity(bones.parts.len());
-    for part in &bones.parts {
-        let mesh = label_surface(&ct, &bones.labels, part.label, &params)
-            .map_err(|e| format!("{}: {e}", part.name))?;
+    for (part, mesh) in bones
+        .parts
+        .iter()
+        .zip(label_surfaces(&ct, &bones.labels, &wanted, &params))
+    {
+        let mesh = mesh.map_err(|e| format!("{}: {e}", part.name))?;
         meshes.push((part.name.clone(), mesh));
     }
     mark("marching_cubes_all");

@@ -7,7 +7,7 @@ use super::history::file_stem;
 use super::replay::Segmentation;
 use crate::mesh::io::{write_3mf, write_stl_binary};
 use crate::mesh::Mesh;
-use crate::surface::mc::{label_surface, McParams};
+use crate::surface::mc::{label_surfaces, McParams};
 use crate::volume::Volume;
 
 /// HU level at which part surfaces are extracted by default: halfway between the mean of
@@ -30,11 +30,17 @@ pub fn part_meshes(
     seg: &Segmentation,
     iso_hu: f64,
 ) -> Result<Vec<PartMesh>, String> {
+    let wanted: Vec<u8> = seg.parts.iter().map(|p| p.label).collect();
     seg.parts
         .iter()
-        .map(|p| {
-            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-                .map_err(|e| format!("{}: {e}", p.name))?;
+        .zip(label_surfaces(
+            ct,
+            &seg.labels,
+            &wanted,
+            &McParams { iso_hu },
+        ))
+        .map(|(p, mesh)| {
+            let mesh = mesh.map_err(|e| format!("{}: {e}", p.name))?;
             Ok(PartMesh {
                 label: p.label,
                 name: p.name.clone(),

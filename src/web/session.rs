@@ -9,7 +9,7 @@ use crate::dicom::{self, FileBytes, LoadedSeries, ReadOptions, Scan, SeriesReade
 use crate::mesh::Mesh;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::mask::VoxelBox;
-use crate::surface::mc::{label_surface, McParams};
+use crate::surface::mc::{label_surfaces, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use crate::volume::{labels_sha256_hex, sha256_hex};
 use serde::Serialize;
@@ -518,10 +518,11 @@ impl Session {
                     "there are no parts yet: use Auto bones or grow a bone from a seed first",
                 )
             })?;
+        let wanted: Vec<u8> = seg.parts.iter().map(|p| p.label).collect();
         let mut surfaces = Vec::new();
-        for p in &seg.parts {
-            let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-                .map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
+        let meshes = label_surfaces(ct, &seg.labels, &wanted, &McParams { iso_hu });
+        for (p, mesh) in seg.parts.iter().zip(meshes) {
+            let mesh = mesh.map_err(|e| JsError::new(&format!("{}: {e}", p.name)))?;
             surfaces.push((p.label, mesh));
         }
         let (mut positions, mut indices, mut vertex_counts, mut index_counts, mut infos) =
