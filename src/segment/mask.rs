@@ -455,6 +455,64 @@ pub fn label_bboxes(labels: &Volume<u8>) -> Vec<Option<VoxelBox>> {
     out
 }
 
+/// Bounding box of the voxels of `labels` equal to `label`, `None` when there are none.
+/// Chunks of 32 voxels without the label are skipped by one (vectorised) test.
+pub fn label_bbox(labels: &Volume<u8>, label: u8) -> Option<VoxelBox> {
+    let [nx, ny, _] = labels.dims;
+    if nx == 0 {
+        return None;
+    }
+    let mut out: Option<VoxelBox> = None;
+    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
+        let mut span: Option<(usize, usize)> = None;
+        for (c, chunk) in row.chunks(32).enumerate() {
+            if !chunk.iter().fold(false, |a, &v| a | (v == label)) {
+                continue;
+            }
+            for (b, &v) in chunk.iter().enumerate() {
+                if v == label {
+                    let i = 32 * c + b;
+                    span = Some(span.map_or((i, i), |(f, _)| (f, i)));
+                }
+            }
+        }
+        if let Some((first, last)) = span {
+            let (j, k) = (r % ny, r / ny);
+            let row_box = VoxelBox::point([first, j, k]).union(VoxelBox::point([last, j, k]));
+            out = Some(out.map_or(row_box, |b| b.union(row_box)));
+        }
+    }
+    out
+}
+
+/// The voxels of `labels` inside `bx` whose label satisfies `keep`, as a mask of the box.
+pub fn label_crop_where(labels: &Volume<u8>, bx: &VoxelBox, keep: impl Fn(u8) -> bool) -> BitMask {
+    let d = bx.dims();
+    let [nx, ny, _] = labels.dims;
+    let mut m = BitMask::new(d);
+    for k in 0..d[2] {
+        for j in 0..d[1] {
+            let src = bx.min[0] + nx * (bx.min[1] + j + ny * (bx.min[2] + k));
+            let dst = m.index(0, j, k);
+            for (c, chunk) in labels.data[src..src + d[0]].chunks(64).enumerate() {
+                let mut bits = 0u64;
+                for (b, &v) in chunk.iter().enumerate() {
+                    bits |= (keep(v) as u64) << b;
+                }
+                if bits != 0 {
+                    m.or_bits(dst + 64 * c, bits);
+                }
+            }
+        }
+    }
+    m
+}
+
+/// The voxels of `labels` equal to `label` inside `bx`, as a mask of the box.
+pub fn label_crop(labels: &Volume<u8>, label: u8, bx: &VoxelBox) -> BitMask {
+    label_crop_where(labels, bx, |v| v == label)
+}
+
 /// Volume of one voxel in mm³ (|det| of the affine's linear part, so tilted grids count right).
 pub fn voxel_volume_mm3<T>(volume: &Volume<T>) -> f64 {
     volume
@@ -512,6 +570,48 @@ mod tests {
     }
 
     #[test]
+    fn label_box_and_crop_equal_the_full_grid_mask() {
+        let mut s = 0x7f4a_7c15_9e37_79b9u64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for case in 0..40 {
+            let dims = [
+                1 + (r() % 150) as usize,
+                1 + (r() % 6) as usize,
+                1 + (r() % 5) as usize,
+            ];
+            let mut labels = Volume::filled(dims, [1.0; 3], [0.0; 3], 0u8);
+            for v in labels.data.iter_mut() {
+                *v = if r().is_multiple_of(9) {
+                    (r() % 4) as u8
+                } else {
+                    0
+                };
+            }
+            for label in 0..5u8 {
+                let full = BitMask::from_label(&labels, label);
+                assert_eq!(
+                    label_bbox(&labels, label),
+                    full.bbox(),
+                    "case {case}, {label}"
+                );
+                if let Some(bb) = full.bbox() {
+                    let bx = bb.grown([2, 1, 1], dims);
+                    assert_eq!(
+                        label_crop(&labels, label, &bx),
+                        full.crop(&bx),
+                        "case {case}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn crop_and_paste_equal_voxel_by_voxel_copies() {
         let mut s = 0x0123_4567_89ab_cdefu64;
         let mut r = move || {
@@ -526,7 +626,7 @@ mod tests {
                 1 + (r() % 5) as usize,
                 1 + (r() % 4) as usize,
             ];
-            let m = BitMask::from_fn(dims, |_| r() % 3 == 0);
+            let m = BitMask::from_fn(dims, |_| r().is_multiple_of(3));
             let lo = dims.map(|d| (r() % d as u64) as usize);
             let hi = [0, 1, 2].map(|a| lo[a] + (r() % (dims[a] - lo[a]) as u64) as usize);
             let bx = VoxelBox { min: lo, max: hi };
@@ -537,7 +637,7 @@ mod tests {
                 m.get(m.index(i + lo[0], j + lo[1], k + lo[2]))
             });
             assert_eq!(c, want, "crop, case {case}");
-            let part = BitMask::from_fn(bd, |_| r() % 2 == 0);
+            let part = BitMask::from_fn(bd, |_| r().is_multiple_of(2));
             let mut pasted = m.clone();
             pasted.paste(&part, &bx);
             let want = BitMask::from_fn(dims, |n| {

@@ -34,7 +34,7 @@
 use std::sync::OnceLock;
 
 use crate::mesh::Mesh;
-use crate::segment::mask::label_bboxes;
+use crate::segment::mask::{label_bboxes, label_crop};
 use crate::segment::{BitMask, SegmentError, VoxelBox};
 use crate::volume::Volume;
 
@@ -551,30 +551,6 @@ pub fn label_surface_in_box(
     crop_surface(ct, &label_crop(labels, label, &bx), bx.min, params)
 }
 
-/// Voxels of `labels` equal to `label` inside `bx`, as a mask of the box.
-fn label_crop(labels: &Volume<u8>, label: u8, bx: &VoxelBox) -> BitMask {
-    let d = bx.dims();
-    let [nx, ny, _] = labels.dims;
-    let mut m = BitMask::new(d);
-    for k in 0..d[2] {
-        for j in 0..d[1] {
-            let src = bx.min[0] + nx * (bx.min[1] + j + ny * (bx.min[2] + k));
-            let dst = m.index(0, j, k);
-            let row = &labels.data[src..src + d[0]];
-            for (c, chunk) in row.chunks(64).enumerate() {
-                let mut bits = 0u64;
-                for (b, &v) in chunk.iter().enumerate() {
-                    bits |= ((v == label) as u64) << b;
-                }
-                if bits != 0 {
-                    m.or_bits(dst + 64 * c, bits);
-                }
-            }
-        }
-    }
-    m
-}
-
 /// Enclosed volume (mm³, positive when triangles face outwards) and area (mm²) of a closed mesh.
 pub fn volume_and_area(mesh: &Mesh) -> (f64, f64) {
     let (mut vol, mut area) = (0.0, 0.0);
@@ -843,7 +819,7 @@ mod tests {
             // Labels 1–4 in blobs by HU band, some voxels flipped; label 5 absent.
             for (n, v) in labels.data.iter_mut().enumerate() {
                 let hu = ct.data[n];
-                *v = if r() % 9 == 0 {
+                *v = if r().is_multiple_of(9) {
                     (r() % 5) as u8
                 } else {
                     (hu.clamp(0, 1399) / 350) as u8
