@@ -269,15 +269,26 @@ fn series_of(ct: &crate::volume::Volume<i16>) -> Result<Vec<(String, Vec<u8>)>, 
     dicom::write_ct_series(ct, &meta).map_err(|e| e.to_string())
 }
 
-fn read(files: &[(String, Vec<u8>)]) -> Result<crate::volume::Volume<i16>, String> {
-    let bytes: Vec<FileBytes> = files
+fn file_bytes(files: &[(String, Vec<u8>)]) -> Vec<FileBytes<'_>> {
+    files
         .iter()
         .map(|(n, b)| FileBytes { name: n, bytes: b })
-        .collect();
-    let scan = dicom::scan(&bytes);
-    dicom::read_series(&bytes, &scan, 0, &ReadOptions::default(), &mut NoProgress)
+        .collect()
+}
+
+/// Decodes the first series of a scan.
+fn read_scanned(
+    bytes: &[FileBytes],
+    scan: &dicom::Scan,
+) -> Result<crate::volume::Volume<i16>, String> {
+    dicom::read_series(bytes, scan, 0, &ReadOptions::default(), &mut NoProgress)
         .map(|s| s.volume)
         .map_err(|e| e.to_string())
+}
+
+fn read(files: &[(String, Vec<u8>)]) -> Result<crate::volume::Volume<i16>, String> {
+    let bytes = file_bytes(files);
+    read_scanned(&bytes, &dicom::scan(&bytes))
 }
 
 impl Bench {
@@ -746,7 +757,10 @@ pub fn pipeline(
     mark: &mut dyn FnMut(&'static str),
 ) -> Result<String, String> {
     use crate::segment::auto::{auto_bones, AutoParams};
-    let ct = read(files)?;
+    let bytes = file_bytes(files);
+    let scan = dicom::scan(&bytes);
+    mark("scan_headers");
+    let ct = read_scanned(&bytes, &scan)?;
     mark("decode");
     let bones =
         auto_bones(&ct, &AutoParams::default(), &mut NoProgress).map_err(|e| e.to_string())?;

@@ -444,14 +444,49 @@ fn convert_16_integer(
     let pad = padding
         .and_then(|p| i32::try_from(p).ok())
         .filter(|p| (-(1 << 15)..1 << 16).contains(p));
-    let (pad, has_pad) = (pad.unwrap_or(0), pad.is_some());
-    // |stored + offset| < 2¹⁶ + 10⁹ fits in i32.
-    let (lo, hi) = (i16::MIN as i32, i16::MAX as i32);
+    // The stored range, and whether HU = stored + offset can leave i16 (then clamp).
+    let (min, max) = if signed {
+        (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1)
+    } else {
+        (0, mask)
+    };
+    let clamp = min + offset < i16::MIN as i32 || max + offset > i16::MAX as i32;
+    // One loop per case, so each has only the operations it needs (the common CT files
+    // — 16-bit signed, or 12-bit unsigned with intercept −1024, no padding — cost a
+    // load, an add and a store per pixel where wasm has no SIMD).
+    let stored16s = |c: &[u8]| i32::from(i16::from_le_bytes([c[0], c[1]]));
+    let stored16u = |c: &[u8]| i32::from(u16::from_le_bytes([c[0], c[1]]));
+    let masked =
+        |c: &[u8]| ((i32::from(u16::from_le_bytes([c[0], c[1]])) & mask) << shift) >> shift;
+    match (bits == 16, signed, clamp, pad) {
+        (true, true, false, None) => run::<false, false>(bytes, stored16s, offset, 0, out),
+        (true, false, false, None) => run::<false, false>(bytes, stored16u, offset, 0, out),
+        (_, _, false, None) => run::<false, false>(bytes, masked, offset, 0, out),
+        (_, _, true, None) => run::<true, false>(bytes, masked, offset, 0, out),
+        (_, _, false, Some(p)) => run::<false, true>(bytes, masked, offset, p, out),
+        (_, _, true, Some(p)) => run::<true, true>(bytes, masked, offset, p, out),
+    }
+}
+
+/// `out[n] = stored(pixel n) + offset`, clamped to i16 when `CLAMP`, and air where the
+/// stored value is `pad` when `PAD`.
+#[inline(always)]
+fn run<const CLAMP: bool, const PAD: bool>(
+    bytes: &[u8],
+    stored: impl Fn(&[u8]) -> i32,
+    offset: i32,
+    pad: i32,
+    out: &mut [i16],
+) {
     for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let v = i32::from(u16::from_le_bytes([c[0], c[1]])) & mask;
-        let stored = (v << shift) >> shift;
-        let hu = (stored + offset).clamp(lo, hi) as i16;
-        *o = if has_pad && stored == pad { AIR_HU } else { hu };
+        let s = stored(c);
+        // |stored + offset| < 2¹⁶ + 10⁹ fits in i32.
+        let hu = if CLAMP {
+            (s + offset).clamp(i16::MIN as i32, i16::MAX as i32)
+        } else {
+            s + offset
+        } as i16;
+        *o = if PAD && s == pad { AIR_HU } else { hu };
     }
 }
 

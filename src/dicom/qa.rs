@@ -378,7 +378,7 @@ mod tests {
         for case in 0..12 {
             let mut v = bars(&[10, 70]);
             for x in v.data.iter_mut() {
-                if r() % 50 == 0 {
+                if r().is_multiple_of(50) {
                     *x = 900;
                 }
             }
@@ -389,7 +389,7 @@ mod tests {
                 v.patient_from_voxel[(0, 0)] = 0.97;
             }
             let bone = crate::segment::BitMask::from_fn(v.dims, |n| v.data[n] > BONE_HU);
-            let table: Vec<bool> = (0..100 * 20).map(|c| c % 7 == 0).collect();
+            let table: Vec<bool> = (0..100 * 20usize).map(|c| c.is_multiple_of(7)).collect();
             let (xmin, nbins) = (-60.5, 130);
             let (hist, total) = bone_x_histogram(&v, &bone, &table, xmin, nbins);
             let a = &v.patient_from_voxel;
