@@ -15,7 +15,9 @@
 //!    whose cortex is below ≈ 1400 HU (ribs and vertebrae on 2–3 mm slices) loses most
 //!    of its voxels and falls apart into fragments below the minimum part volume. The 226 HU window keeps voxels
 //!    that are only ≈ 14 % bone; without this step every bone is ≈ 0.2 mm too thick and
-//!    bones across a narrow joint touch.
+//!    bones across a narrow joint touch. A component the trim would take more than half
+//!    of keeps its rim: on coarse voxels (3 mm) a vertebra or rib is nearly all "rim",
+//!    and trimming it left fragments below the minimum part volume.
 //! 4. 6-connected components; components below `min_part_volume_mm3` are dropped.
 //!    Enclosed cavities of each component are filled (6-connected background): trabecular
 //!    texture and noise dip below 226 HU inside a bone, and the pockets would otherwise
@@ -279,10 +281,13 @@ fn window_and_projection(
 }
 
 /// Step 3: clear from `mask` every voxel of `orig` below its component's rim level
-/// (`level[label − 1]`) with a face neighbour in the grid outside `orig`. Works 64 voxels
-/// of a run at a time: a run's voxels with all four neighbour rows set and inside the
-/// run's ends (maximal runs: their outer neighbours are unset) are interior and skipped;
-/// only the rim's voxels read their HU.
+/// (`level[label − 1]`) with a face neighbour in the grid outside `orig` — unless that
+/// would take more than half of the component: then the "rim" is the bone itself (a
+/// bone only a voxel or two thick at this voxel size, e.g. ribs and vertebrae on 3 mm
+/// voxels) and the component keeps it. Works 64 voxels of a run at a time: a run's
+/// voxels with all four neighbour rows set and inside the run's ends (maximal runs:
+/// their outer neighbours are unset) are interior and skipped; only the rim's voxels
+/// read their HU.
 fn trim_rim(
     ct: &Volume<i16>,
     orig: &BitMask,
@@ -292,6 +297,9 @@ fn trim_rim(
 ) {
     let [nx, ny, nz] = ct.dims;
     let plane = nx * ny;
+    // Rim voxels below their level, and how many each component would lose.
+    let mut rim_voxels: Vec<(usize, u32)> = Vec::new();
+    let mut trimmed = vec![0usize; pre.count()];
     for r in 0..ny * nz {
         let (j, k) = (r % ny, r / ny);
         let row_start = r * nx;
@@ -333,12 +341,19 @@ fn trim_rim(
                 while rim != 0 {
                     let n = n0 + rim.trailing_zeros() as usize;
                     if ct.data[n] < lb {
-                        mask.set(n, false);
+                        rim_voxels.push((n, run.label));
+                        trimmed[run.label as usize - 1] += 1;
                     }
                     rim &= rim - 1;
                 }
                 n0 += len;
             }
+        }
+    }
+    for (n, label) in rim_voxels {
+        let c = label as usize - 1;
+        if 2 * trimmed[c] <= pre.sizes[c] {
+            mask.set(n, false);
         }
     }
 }
