@@ -358,6 +358,49 @@ fn trim_rim(
     }
 }
 
+/// Steps 4–5 for one kept component, `region` (a crop at `bx` of the CT's grid): fill its
+/// cavities and split it where it is joined through a narrow joint. Returns its pieces as
+/// (box, crop mask); one unit of work per component, independent of the others.
+fn component_pieces(
+    mut region: BitMask,
+    bx: VoxelBox,
+    ct: &Volume<i16>,
+    params: &AutoParams,
+    min_core: usize,
+) -> Result<Vec<(VoxelBox, BitMask)>, SegmentError> {
+    let bd = bx.dims();
+    if params.fill_cavities {
+        // Where the field of view cuts a bone, cap its medullary cavity first, so the
+        // cavity counts as enclosed.
+        fill_fov_holes(&mut region, &bx, ct.dims);
+        // Trabecular texture and noise dip below the window inside a bone; fill those
+        // pockets first so the erosion below does not fragment the bone.
+        region = fill_cavities(&region, Connectivity::Six);
+    }
+    if let Some(r) = params.split_erosion_mm {
+        // At least one voxel along the finest axis: on coarse grids a radius below the
+        // voxel size would erode nothing, and joints narrower than a voxel would never
+        // split.
+        let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
+        let core = erode(&region, r, ct.spacing_mm)?;
+        let cc = label_components(&core, Connectivity::Six);
+        let big = (1..=cc.count()).filter(|&l| cc.sizes[l - 1] >= min_core).count();
+        if big >= 2 {
+            // Labels are sorted by size, so the big pieces are labels 1..=big.
+            let mut markers: Vec<(usize, u32)> = Vec::new();
+            for run in cc.runs.iter().filter(|r| (r.label as usize) <= big) {
+                markers.extend((run.start..run.end).map(|n| (n, run.label - 1)));
+            }
+            let d2 = squared_distance_mm2(&region, ct.spacing_mm, false);
+            let owner = watershed(&region, &d2, &markers, Connectivity::Six);
+            return Ok((0..big as u32)
+                .map(|p| (bx, BitMask::from_fn(bd, |n| owner[n] == p)))
+                .collect());
+        }
+    }
+    Ok(vec![(bx, region)])
+}
+
 /// Voxels of one row of a part: count, Σ i and Σ i² (i = grid index along the row).
 #[derive(Default)]
 struct RowSums {
@@ -504,44 +547,7 @@ pub fn auto_bones(
         let Some((bx, region)) = crops[c].take() else {
             continue;
         };
-        let bd = bx.dims();
-        let mut region = region;
-        if params.fill_cavities {
-            // Where the field of view cuts a bone, cap its medullary cavity first, so the
-            // cavity counts as enclosed.
-            fill_fov_holes(&mut region, &bx, dims);
-            // Trabecular texture and noise dip below the window inside a bone; fill those
-            // pockets first so the erosion below does not fragment the bone.
-            region = fill_cavities(&region, Connectivity::Six);
-        }
-        let mut done = false;
-        if let Some(r) = params.split_erosion_mm {
-            // At least one voxel along the finest axis: on coarse grids a radius below
-            // the voxel size would erode nothing, and joints narrower than a voxel would
-            // never split.
-            let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
-            let core = erode(&region, r, ct.spacing_mm)?;
-            let cc = label_components(&core, Connectivity::Six);
-            let big: Vec<u32> = (1..=cc.count() as u32)
-                .filter(|&l| cc.sizes[l as usize - 1] >= min_core)
-                .collect();
-            if big.len() >= 2 {
-                // Labels are sorted by size, so the big pieces are labels 1..=big.len().
-                let mut markers: Vec<(usize, u32)> = Vec::new();
-                for run in cc.runs.iter().filter(|r| (r.label as usize) <= big.len()) {
-                    markers.extend((run.start..run.end).map(|n| (n, run.label - 1)));
-                }
-                let d2 = squared_distance_mm2(&region, ct.spacing_mm, false);
-                let owner = watershed(&region, &d2, &markers, Connectivity::Six);
-                for p in 0..big.len() as u32 {
-                    pieces.push((bx, BitMask::from_fn(bd, |n| owner[n] == p)));
-                }
-                done = true;
-            }
-        }
-        if !done {
-            pieces.push((bx, region));
-        }
+        pieces.extend(component_pieces(region, bx, ct, params, min_core)?);
     }
     step(progress, 5)?;
     // 6. Collect, sort, label.
