@@ -15,7 +15,7 @@
 
 use super::replay::{PartInfo, Segmentation, Threshold};
 use super::state::{Morph, Op};
-use crate::segment::mask::VoxelBox;
+use crate::segment::mask::{label_bbox, VoxelBox};
 use crate::volume::Volume;
 
 /// Where an op may write into the label volume.
@@ -59,28 +59,6 @@ fn reach(radius_mm: f64, spacing_mm: [f64; 3]) -> [usize; 3] {
     })
 }
 
-/// Bounding box of the voxels holding `label` (row-wise scan; `None` when absent).
-pub fn label_box(labels: &Volume<u8>, label: u8) -> Option<VoxelBox> {
-    let [nx, ny, _] = labels.dims;
-    if nx == 0 {
-        return None;
-    }
-    let mut b: Option<VoxelBox> = None;
-    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
-        let Some(first) = row.iter().position(|&v| v == label) else {
-            continue;
-        };
-        let last = row.iter().rposition(|&v| v == label).unwrap_or(first);
-        let (j, k) = (r % ny, r / ny);
-        let rb = VoxelBox {
-            min: [first, j, k],
-            max: [last, j, k],
-        };
-        b = Some(b.map_or(rb, |b| b.union(rb)));
-    }
-    b
-}
-
 /// A box from corner points clamped to the grid, grown by `by`.
 fn points_box(
     points: impl Iterator<Item = [usize; 3]>,
@@ -107,7 +85,8 @@ pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
     let dims = seg.labels.dims;
     let spacing = seg.labels.spacing_mm;
     let part = |label: u8, by: [usize; 3]| {
-        label_box(&seg.labels, label).map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
+        label_bbox(&seg.labels, label)
+            .map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
     };
     match op {
         Op::OpenDemo { .. } | Op::LoadSeries | Op::SetThreshold { .. } | Op::RenamePart { .. } => {
@@ -521,7 +500,7 @@ mod tests {
         assert_eq!(d[0], (1 + 5 * (1 + 4)) as u8);
         let mut w = Volume::filled([5, 4, 3], [1.0; 3], [0.0; 3], 0u8);
         write(&mut w, &b, &d);
-        assert_eq!(label_box(&w, d[0]), Some(VoxelBox::point([1, 1, 1])));
+        assert_eq!(label_bbox(&w, d[0]), Some(VoxelBox::point([1, 1, 1])));
         assert_eq!(extract(&w, &b), d);
         let inner = VoxelBox {
             min: [2, 2, 1],
