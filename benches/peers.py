@@ -286,9 +286,9 @@ def main():
         a, b = p, np.roll(p, -1, axis=1)  # edges 0-1, 1-2, 2-0
         below_a, below_b = a[:, :, 2] < h, b[:, :, 2] < h
         cross = below_a != below_b  # exactly two edges per pair
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # edges that do not cross
             t = (h - a[:, :, 2]) / (b[:, :, 2] - a[:, :, 2])
-        xy = a[:, :, :2] + t[:, :, None] * (b[:, :, :2] - a[:, :, :2])
+            xy = a[:, :, :2] + t[:, :, None] * (b[:, :, :2] - a[:, :, :2])
         seg = xy[cross].reshape(-1, 2, 2)
         order = np.argsort(planes, kind="stable")
         bounds = np.searchsorted(planes[order], np.arange(1, len(heights)))

@@ -8,7 +8,7 @@ use osteon::mesh::io;
 use osteon::print::hatch::{
     hatch_layer, offset_loops, offset_loops_by_overlay, scan_polygon_pieces, HatchParams,
 };
-use osteon::print::slice::{locate, slice, to_mm, Layer, Location, SliceParams, UNITS_PER_MM};
+use osteon::print::slice::{locate, slice, Layer, Location, SliceParams, UNITS_PER_MM};
 use std::path::PathBuf;
 
 fn ring_area(r: &[[f64; 2]]) -> f64 {

@@ -228,6 +228,7 @@ fn disc_band(p: [f64; 2], dv: [f64; 2], dd: f64, r2: f64) -> Option<(f64, f64)> 
 /// The open interval of `t` where `a + t·(b − a)` is closer than `r` to the segment
 /// `[sa, sa + u]` (`uu = |u|²`, `len = |u|`): the union of the traces of the two end
 /// discs and of the rectangle, one interval since the capsule is convex.
+#[allow(clippy::too_many_arguments)] // the piece's line and the edge, unpacked once by the caller
 pub(crate) fn capsule_trace(
     a: [f64; 2],
     dv: [f64; 2],

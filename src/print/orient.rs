@@ -565,7 +565,8 @@ impl Precomputed {
         let normals: Vec<[f64; 3]> = (0..nf)
             .map(|i| [self.nx[i], self.ny[i], self.nz[i]])
             .collect();
-        let mut runs: (Vec<(usize, usize)>, Vec<(usize, usize)>) = (Vec::new(), Vec::new());
+        type Runs = Vec<(usize, usize)>;
+        let mut runs: (Runs, Runs) = (Vec::new(), Vec::new());
         let mut a = 0;
         while a < nf {
             let mut b = a + 1;
