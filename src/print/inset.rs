@@ -16,9 +16,14 @@
 //!
 //! and a candidate point is on it exactly when no other edge's capsule contains it (a
 //! point at distance ≥ `d` from every other edge is inside `P`). So each candidate is
-//! clipped, as a straight piece, by the capsules of the edges near it (found in a uniform
-//! grid): the capsule's trace on the piece's line is one interval (a capsule is convex),
-//! the union of the traces is removed and what is left is part of the contour. The kept
+//! clipped by the capsules of the edges near it (each edge's list of edges whose boxes
+//! are closer than twice the largest distance, found once per layer in a uniform grid):
+//! a capsule's trace on an offset edge is one interval (a capsule is convex); an arc is
+//! clipped exactly, where the circle crosses the capsule's sides and end circles, so its
+//! ends meet the offset edges' ends at the same points. The union of the traces is
+//! removed and what is left is part of the contour. Where the outline turns right at a
+//! vertex, the neighbouring edge lies entirely on the far side of the offset line (its
+//! capsule only touches the offset edge's end), so that pair is not tested. The kept
 //! pieces are then chained end to start — a piece cut by a capsule ends where another
 //! piece starts, up to rounding — into closed loops, which keep the material on their
 //! left: outer loops come out counter-clockwise, holes clockwise.
@@ -540,7 +545,7 @@ impl Inset {
                 let a = [p[0] + d * n[0], p[1] + d * n[1]];
                 let b = [q[0] + d * n[0], q[1] + d * n[1]];
                 // Where the outline turns right, the neighbouring edge's capsule only
-                // touches the offset at its end (shown in the module doc): skipped.
+                // touches the offset at its end (see the module doc): skipped.
                 let before = if self.reflex[k] {
                     self.prev[k]
                 } else {
