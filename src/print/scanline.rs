@@ -192,14 +192,17 @@ impl ScanWork {
             } else {
                 [1, 0, first_at_or_above(lo), first_at_or_above(hi) - 1]
             };
-            // Counts as differences: +1 at the first line, −1 after the last.
+            // Counts as differences: +1 at the first line, −1 after the last (modulo
+            // 2^32: a slot may hold a −1 before its +1 comes).
             if r[0] <= r[1] {
-                self.trace_at[(r[0] - j_lo) as usize] += 1;
+                let first = &mut self.trace_at[(r[0] - j_lo) as usize];
+                *first = first.wrapping_add(1);
                 let after = &mut self.trace_at[(r[1] - j_lo) as usize + 1];
                 *after = after.wrapping_sub(1);
             }
             if r[2] <= r[3] {
-                self.crossing_at[(r[2] - j_lo) as usize] += 1;
+                let first = &mut self.crossing_at[(r[2] - j_lo) as usize];
+                *first = first.wrapping_add(1);
                 let after = &mut self.crossing_at[(r[3] - j_lo) as usize + 1];
                 *after = after.wrapping_sub(1);
             }
