@@ -952,6 +952,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "scan_headers",
                 "decode",
                 "auto_bones",
                 "marching_cubes_all",
