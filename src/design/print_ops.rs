@@ -1092,6 +1092,7 @@ mod tests {
             stroke_mm,
             radius_mm,
             erase,
+            runs: None,
         }
     }
 
