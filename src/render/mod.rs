@@ -205,29 +205,37 @@ impl Scene3d {
         self.surface = Some(gm);
     }
 
+    /// `p` on the GPU in its colour, lit, clipped by the current plane; `None` when it
+    /// has no triangle.
+    fn surface_gm(
+        &self,
+        p: &PartSurface,
+        opacity: f32,
+        glow: bool,
+    ) -> Option<Gm<Mesh, ClipMaterial>> {
+        if p.positions_mm.len() < 9 || p.indices.len() < 3 {
+            return None;
+        }
+        let material = ClipMaterial {
+            inner: physical(&self.context, p.colour, opacity, glow),
+            plane: self.plane,
+        };
+        Some(lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material).0)
+    }
+
     /// Replaces the calculated parts; while there are any they are drawn instead of the preview.
     pub fn set_parts(&mut self, parts: Vec<PartSurface>) {
         self.parts = parts
             .iter()
-            .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
-            .map(|p| {
-                let material = ClipMaterial {
-                    inner: physical(
-                        &self.context,
-                        p.colour,
-                        self.opacity_of(p.label),
-                        self.highlight == Some(p.label),
-                    ),
-                    plane: self.plane,
-                };
-                let (gm, _, _) =
-                    lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material);
-                PartGm {
+            .filter_map(|p| {
+                let lit = self.highlight == Some(p.label);
+                let gm = self.surface_gm(p, self.opacity_of(p.label), lit)?;
+                Some(PartGm {
                     label: p.label,
                     visible: true,
                     colour: p.colour,
                     gm,
-                }
+                })
             })
             .collect();
     }
@@ -237,16 +245,7 @@ impl Scene3d {
     pub fn set_overlays(&mut self, overlays: Vec<PartSurface>) {
         self.overlays = overlays
             .iter()
-            .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
-            .map(|p| {
-                let material = ClipMaterial {
-                    inner: physical(&self.context, p.colour, 1.0, true),
-                    plane: self.plane,
-                };
-                let (gm, _, _) =
-                    lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material);
-                (p.label, gm)
-            })
+            .filter_map(|p| Some((p.label, self.surface_gm(p, 1.0, true)?)))
             .collect();
     }
 

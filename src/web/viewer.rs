@@ -51,7 +51,7 @@ fn mesh_of(positions_mm: &[f32], indices: &[u32]) -> Mesh {
 /// the camera); `-dir` for a degenerate triangle.
 fn facing_normal(c: &[[f64; 3]; 3], dir: [f64; 3]) -> [f64; 3] {
     let (n, double_area) = crate::print::overhang::normal_and_double_area(c);
-    if !(double_area > 0.0) {
+    if double_area <= 0.0 {
         return dir.map(|d| -d);
     }
     let towards = n[0] * dir[0] + n[1] * dir[1] + n[2] * dir[2] > 0.0;
