@@ -323,6 +323,37 @@ impl Delta {
         c
     }
 
+    /// True when the op this delta belongs to changed what the articular marks of parts
+    /// show (`seg` as the op left it): the marks themselves (Auto bones, deleting a part),
+    /// the name of a marked part, or a voxel of a marked part (its surface, and so the
+    /// faces its marks are carried to, change).
+    pub fn touches_part_marks(&self, seg: &Segmentation) -> bool {
+        let before = self.meshes.as_ref().unwrap_or(&seg.meshes);
+        if before.part_marks != seg.meshes.part_marks {
+            return true;
+        }
+        let mut marked = [false; 256];
+        for m in &before.part_marks {
+            marked[m.label as usize] = true;
+        }
+        let name =
+            |parts: &[PartInfo], l: u8| parts.iter().find(|p| p.label == l).map(|p| p.name.clone());
+        if before
+            .part_marks
+            .iter()
+            .any(|m| name(&self.parts, m.label) != name(&seg.parts, m.label))
+        {
+            return true;
+        }
+        let Some((b, old)) = &self.region else {
+            return false;
+        };
+        let new = extract(&seg.labels, b);
+        old.iter()
+            .zip(&new)
+            .any(|(&o, &n)| o != n && (marked[o as usize] || marked[n as usize]))
+    }
+
     /// Bytes held, for the undo memory budget.
     pub fn bytes(&self) -> usize {
         self.region.as_ref().map_or(0, |(_, d)| d.len())
@@ -483,6 +514,60 @@ mod tests {
         // replay of them gives, parts and counts included.
         let replayed = replay(&ct, &applied).map_err(|(n, e)| format!("op {n}: {e}"));
         assert_eq!(Ok(seg), replayed);
+    }
+
+    #[test]
+    fn edits_of_a_marked_part_touch_its_marks_and_edits_elsewhere_do_not() {
+        use crate::design::state::MeshRef;
+        let ct = ct();
+        let mut seg = Segmentation::empty(&ct);
+        let run = |seg: &mut Segmentation, op: Op| {
+            apply_tracked(&ct, seg, &op, &mut NoProgress).unwrap_or_else(|e| panic!("{op:?}: {e}"))
+        };
+        run(&mut seg, ops()[0].clone());
+        // The box at i < 20 is the marked part; the other box faces it across the gap.
+        let at = |i: usize, j: usize, k: usize| seg.labels.data[i + 40 * (j + 32 * k)];
+        let (marked, other) = (at(8, 10, 10), at(30, 10, 10));
+        assert!(marked > 0 && other > 0 && marked != other);
+        let delta = run(
+            &mut seg,
+            Op::SuggestArticular {
+                target: MeshRef::Part(marked),
+                iso_hu: 400.0,
+                max_gap_mm: 3.0,
+            },
+        );
+        assert!(
+            !seg.meshes.part_marks.is_empty(),
+            "the two boxes face each other"
+        );
+        assert!(delta.touches_part_marks(&seg), "the mark op made them");
+        // Painting the other part outside its box leaves the marks as they were.
+        let far = run(
+            &mut seg,
+            Op::Paint {
+                label: Some(other),
+                axis: Some(2),
+                radius_mm: 1.0,
+                stroke: vec![[30, 2, 10]],
+            },
+        );
+        assert!(far.region.is_some() && !far.touches_part_marks(&seg));
+        // Erasing from the marked part changes its surface; renaming it changes what the
+        // marks report; deleting it drops them.
+        let erase = Op::Erase {
+            label: marked,
+            axis: Some(2),
+            radius_mm: 1.5,
+            stroke: vec![[8, 10, 10]],
+        };
+        assert!(run(&mut seg, erase).touches_part_marks(&seg));
+        let rename = Op::RenamePart {
+            label: marked,
+            name: "right talus".into(),
+        };
+        assert!(run(&mut seg, rename).touches_part_marks(&seg));
+        assert!(run(&mut seg, Op::DeletePart { label: marked }).touches_part_marks(&seg));
     }
 
     #[test]
