@@ -99,7 +99,12 @@ def load_json(n):
     return d, {r["kernel"]: r for r in d.get("results", [])}
 nd, native = load_json("native")
 wd, wasm = load_json("wasm")
-pd, peers = load_json("peers")
+pd, _ = load_json("peers")
+# A kernel may have several peers (one row each).
+peer_list = {}
+for r in pd.get("results", []):
+    peer_list.setdefault(r["kernel"], []).append(r)
+peers = {k: v[0] for k, v in peer_list.items()}
 order = [k["name"] for k in nd.get("kernels", [])] + [k for k in peers if k not in native]
 size = "x".join(map(str, nd.get("size", [])))
 print(f"Osteon benchmarks {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} cores, study {size}, median of {os.environ.get('RUNS', '5')} runs")
@@ -123,6 +128,8 @@ for k in order:
     mem = w.get("memory_bytes") if w else None
     rows.append((k, ms(n), ms(w), ratio(w, n), p["peer"] if p else "–", ms(p), ratio(n, p),
                  f"{mem / 2**20:.0f}" if mem else "–", f"{mem / raw:.2f}" if (mem and raw) else "–"))
+    for q in peer_list.get(k, [])[1:]:
+        rows.append((k, ms(n), ms(w), ratio(w, n), q["peer"], ms(q), ratio(n, q), "", ""))
 widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
 for i, r in enumerate(rows):
     print("| " + " | ".join(c.ljust(widths[j]) for j, c in enumerate(r)) + " |")

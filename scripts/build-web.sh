@@ -14,10 +14,11 @@ wasm-bindgen --target web --out-dir www/pkg --no-typescript target/wasm32-unknow
 echo "[build] www/pkg/osteon_bg.wasm $(du -h www/pkg/osteon_bg.wasm | cut -f1)" >&2
 
 [[ "${OSTEON_THREADS:-1}" == 0 ]] && { rm -rf www/pkg-threads; exit 0; }
+# RUSTFLAGS replaces .cargo/config.toml's list, so +simd128 is repeated here.
 # Shared memory is not implied by +atomics (rustc ≥ 1.92): ask the linker for it, for an
 # imported memory of up to 4 GiB (the default cap would be 1 GiB), and for the TLS symbols
 # wasm-bindgen uses to give each thread its own thread-locals and stack.
-THREAD_FLAGS=(-C target-feature=+atomics,+bulk-memory,+mutable-globals
+THREAD_FLAGS=(-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128
   -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296
   -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size
   -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base)

@@ -20,7 +20,7 @@ use crate::dicom::{self, FileBytes, ReadOptions, WriteMeta};
 use crate::mesh::Mesh;
 use crate::mpr::{self, Plane};
 use crate::progress::NoProgress;
-use crate::surface::mc::{label_surface, mask_surface, McParams};
+use crate::surface::mc::{label_surface, label_surfaces, mask_surface, McParams};
 use crate::surface::preview::{iso_surface_preview, PreviewParams};
 use serde::Serialize;
 
@@ -281,15 +281,26 @@ fn series_of(ct: &crate::volume::Volume<i16>) -> Result<Vec<(String, Vec<u8>)>, 
     dicom::write_ct_series(ct, &meta).map_err(|e| e.to_string())
 }
 
-fn read(files: &[(String, Vec<u8>)]) -> Result<crate::volume::Volume<i16>, String> {
-    let bytes: Vec<FileBytes> = files
+fn file_bytes(files: &[(String, Vec<u8>)]) -> Vec<FileBytes<'_>> {
+    files
         .iter()
         .map(|(n, b)| FileBytes { name: n, bytes: b })
-        .collect();
-    let scan = dicom::scan(&bytes);
-    dicom::read_series(&bytes, &scan, 0, &ReadOptions::default(), &mut NoProgress)
+        .collect()
+}
+
+/// Decodes the first series of a scan.
+fn read_scanned(
+    bytes: &[FileBytes],
+    scan: &dicom::Scan,
+) -> Result<crate::volume::Volume<i16>, String> {
+    dicom::read_series(bytes, scan, 0, &ReadOptions::default(), &mut NoProgress)
         .map(|s| s.volume)
         .map_err(|e| e.to_string())
+}
+
+fn read(files: &[(String, Vec<u8>)]) -> Result<crate::volume::Volume<i16>, String> {
+    let bytes = file_bytes(files);
+    read_scanned(&bytes, &dicom::scan(&bytes))
 }
 
 impl Bench {
@@ -775,7 +786,10 @@ pub fn pipeline(
     mark: &mut dyn FnMut(&'static str),
 ) -> Result<String, String> {
     use crate::segment::auto::{auto_bones, AutoParams};
-    let ct = read(files)?;
+    let bytes = file_bytes(files);
+    let scan = dicom::scan(&bytes);
+    mark("scan_headers");
+    let ct = read_scanned(&bytes, &scan)?;
     mark("decode");
     let bones =
         auto_bones(&ct, &AutoParams::default(), &mut NoProgress).map_err(|e| e.to_string())?;
@@ -783,11 +797,16 @@ pub fn pipeline(
     let params = McParams {
         iso_hu: BONE_ISO_HU,
     };
-    let meshes = crate::parallel::try_map(&bones.parts, |part| {
-        let mesh = label_surface(&ct, &bones.labels, part.label, &params)
-            .map_err(|e| format!("{}: {e}", part.name))?;
-        Ok::<_, String>((part.name.clone(), mesh))
-    })?;
+    let wanted: Vec<u8> = bones.parts.iter().map(|p| p.label).collect();
+    let mut meshes = Vec::with_capacity(bones.parts.len());
+    for (part, mesh) in bones
+        .parts
+        .iter()
+        .zip(label_surfaces(&ct, &bones.labels, &wanted, &params))
+    {
+        let mesh = mesh.map_err(|e| format!("{}: {e}", part.name))?;
+        meshes.push((part.name.clone(), mesh));
+    }
     mark("marching_cubes_all");
     let triangles: usize = meshes.iter().map(|(_, m)| m.triangles.len()).sum();
     let mut summary = format!("{} bones, {triangles} triangles", meshes.len());
@@ -933,6 +952,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "scan_headers",
                 "decode",
                 "auto_bones",
                 "marching_cubes_all",

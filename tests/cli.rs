@@ -303,3 +303,112 @@ fn a_closed_stdout_pipe_ends_osteon_quietly_without_a_panic() {
     }
     std::fs::remove_file(&not_dicom).ok();
 }
+
+#[test]
+fn orient_and_supports_take_joint_surfaces_from_contact_and_from_a_marks_file() {
+    use osteon::mesh::io::write_stl_binary;
+    use osteon::mesh::shapes::{translated, uv_sphere};
+    let dir = std::env::temp_dir().join(format!("osteon-cli-marks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |f: &str| dir.join(f).to_string_lossy().into_owned();
+    // A "bone" with a neighbour 2 mm away along +x (a joint), and one far away.
+    let bone = uv_sphere(10.0, 24, 48);
+    let write = |name: &str, m: &osteon::mesh::Mesh| {
+        std::fs::write(p(name), write_stl_binary(m, name).unwrap()).unwrap()
+    };
+    write("bone.stl", &bone);
+    write(
+        "neighbour.stl",
+        &translated(&uv_sphere(10.0, 24, 48), [22.0, 0.0, 0.0]),
+    );
+    write(
+        "far.stl",
+        &translated(&uv_sphere(5.0, 12, 24), [0.0, 60.0, 0.0]),
+    );
+
+    let (ok, out, err) = osteon(&[
+        "orient",
+        &p("bone.stl"),
+        "--marks-from-contact",
+        &format!("{},{}", p("far.stl"), p("neighbour.stl")),
+        "--gap-mm",
+        "2.5",
+        "--directions",
+        "1000",
+        "--marks-out",
+        &p("marks.json"),
+        "--out",
+        &p("oriented.stl"),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let art = &v["articular"];
+    let faces = art["faces"].as_u64().unwrap();
+    assert!(faces > 10, "{art}");
+    assert_eq!(v["articular_triangles"], faces);
+    assert!(art["area_mm2"].as_f64().unwrap() > 1.0, "{art}");
+    assert_eq!(
+        art["contact"][0]["faces"], 0,
+        "the far sphere is no partner: {art}"
+    );
+    assert_eq!(art["contact"][1]["faces"], faces, "{art}");
+    // The joint surface looks along +x: it is turned up, away from the plate.
+    assert!(v["best"]["up"][0].as_f64().unwrap() > 0.8, "{}", v["best"]);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("marks.json")).unwrap()).unwrap();
+    assert_eq!(file["faces"].as_array().unwrap().len() as u64, faces);
+    assert_eq!(file["triangles"], bone.triangle_count());
+
+    // The marks file fits the oriented copy (the same faces in the same order).
+    for style in ["cone", "block"] {
+        let (ok, out, err) = osteon(&[
+            "supports",
+            &p("oriented.stl"),
+            "--style",
+            style,
+            "--marks",
+            &p("marks.json"),
+            "--json",
+        ]);
+        assert!(ok, "{style}: {err}");
+        let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(s["articular"]["faces"], faces, "{style}");
+        let a = s["articular"]["area_mm2"].as_f64().unwrap();
+        assert!(
+            (a - art["area_mm2"].as_f64().unwrap()).abs() < 1e-6 * a,
+            "{style}"
+        );
+    }
+    let (ok, text, err) = osteon(&["supports", &p("oriented.stl"), "--marks", &p("marks.json")]);
+    assert!(ok, "{err}");
+    assert!(
+        text.contains(&format!(
+            "joint surfaces kept free of supports: {faces} articular faces"
+        )),
+        "{text}"
+    );
+
+    // Mistakes a batch script makes are named.
+    let (ok, _, err) = osteon(&["supports", &p("far.stl"), "--marks", &p("marks.json")]);
+    assert!(!ok && err.contains("triangles"), "{err}");
+    let (ok, _, err) = osteon(&[
+        "orient",
+        &p("bone.stl"),
+        "--marks-from-contact",
+        &p("far.stl"),
+    ]);
+    assert!(!ok && err.contains("no face looks at"), "{err}");
+    let (ok, _, err) = osteon(&[
+        "orient",
+        &p("bone.stl"),
+        "--marks-from-contact",
+        &p("far.stl"),
+        &p("neighbour.stl"),
+    ]);
+    assert!(!ok && err.contains("unexpected argument"), "{err}");
+    std::fs::write(p("junk.json"), "[1, 2]").unwrap();
+    let (ok, _, err) = osteon(&["orient", &p("bone.stl"), "--marks", &p("junk.json")]);
+    assert!(!ok && err.contains("not a marks file"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -334,17 +334,19 @@ fn op() -> impl Strategy<Value = Op> {
             finite(),
             prop::collection::vec(prop::array::uniform3(finite()), 0..6),
             finite(),
-            any::<bool>()
+            any::<bool>(),
+            prop::option::of(prop::collection::vec(any::<u32>(), 0..4))
         )
-            .prop_map(
-                |(target, iso_hu, stroke_mm, radius_mm, erase)| Op::MarkArticular {
+            .prop_map(|(target, iso_hu, stroke_mm, radius_mm, erase, runs)| {
+                Op::MarkArticular {
                     target,
                     iso_hu,
                     stroke_mm,
                     radius_mm,
-                    erase
+                    erase,
+                    runs,
                 }
-            ),
+            }),
         (mesh_ref(), finite(), finite()).prop_map(|(target, iso_hu, max_gap_mm)| {
             Op::SuggestArticular {
                 target,

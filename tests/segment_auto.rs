@@ -97,6 +97,18 @@ fn auto_bones_finds_every_phantom_bone_at_1_mm() {
         assert!(x.dice >= 0.95, "{}: Dice {:.4}", x.name, x.dice);
         assert!(x.side_ok, "{}: wrong side", x.name);
     }
+    // Each part's voxel count and box are those of its label in the volume (the design
+    // layer takes the counts without a recount).
+    let counts = osteon::segment::mask::label_counts(&auto.labels);
+    let boxes = osteon::segment::mask::label_bboxes(&auto.labels);
+    for p in &auto.parts {
+        assert_eq!(
+            p.voxels, counts[p.label as usize],
+            "{}: voxel count",
+            p.name
+        );
+        assert_eq!(Some(p.bbox), boxes[p.label as usize], "{}: box", p.name);
+    }
     // Sorted by size, labels 1..=n.
     assert!(auto.parts.windows(2).all(|w| w[0].voxels >= w[1].voxels));
     assert!(auto

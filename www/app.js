@@ -712,8 +712,10 @@ class App {
   draw3d() {
     const c = $('canvas3d');
     const r = c.getBoundingClientRect();
-    c.width = Math.max(1, Math.round(r.width * devicePixelRatio));
-    c.height = Math.max(1, Math.round(r.height * devicePixelRatio));
+    // Setting a canvas' size, even to the one it has, reallocates its drawing buffer.
+    const [w, h] = [Math.max(1, Math.round(r.width * devicePixelRatio)), Math.max(1, Math.round(r.height * devicePixelRatio))];
+    if (c.width !== w) c.width = w;
+    if (c.height !== h) c.height = h;
     this.viewer.render3d(c.width, c.height, this.orbit.yaw, this.orbit.pitch, this.orbit.zoom);
   }
 
@@ -789,10 +791,12 @@ class App {
   bind3d() {
     const c = $('canvas3d');
     let drag = null;
-    c.addEventListener('mousedown', (e) => { if (e.button === 0) drag = { x: e.clientX, y: e.clientY, moved: false, ...this.orbit }; });
-    // A press and release without moving is a click (pick); moving further rotates.
+    // A left or right drag rotates (the right one also while the brush of mark_tools.js paints with the left).
+    c.addEventListener('mousedown', (e) => { if (e.button === 0 || e.button === 2) drag = { x: e.clientX, y: e.clientY, moved: false, button: e.button, ...this.orbit }; });
+    c.addEventListener('contextmenu', (e) => e.preventDefault());
+    // A left press and release without moving is a click (pick); moving further rotates.
     window.addEventListener('mouseup', (e) => {
-      if (drag && !drag.moved && e.target === c) this.pick3d(e);
+      if (drag && !drag.moved && drag.button === 0 && e.target === c) this.pick3d(e);
       drag = null;
     });
     c.addEventListener('mousemove', (e) => {

@@ -227,9 +227,6 @@ export class MeshTools {
         labels: m.objects.map((_, n) => meshLabel(n)),
       });
     }
-    // Articular marks, drawn over the surfaces they belong to (mark_tools.js).
-    const marks = app.printTools && app.printTools.marks.sceneList((t) => this.viewerLabel(t));
-    if (marks) lists.push(marks);
     const size = (k) => lists.reduce((a, l) => a + l[k].length, 0);
     const positions = new Float32Array(size('positions'));
     const indices = new Uint32Array(size('indices'));
@@ -246,6 +243,8 @@ export class MeshTools {
     if (this.meshes) {
       this.meshes.objects.forEach((o, n) => { if (this.hidden.has(o.id)) app.viewer.setPartVisible(meshLabel(n), false); });
     }
+    // Articular marks, drawn over the surfaces they belong to, whose labels may have changed (mark_tools.js).
+    if (app.printTools) app.printTools.marks.drawMarks();
     this.syncHighlight();
   }
 

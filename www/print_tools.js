@@ -257,6 +257,29 @@ export class PrintTools {
     app.draw3d();
   }
 
+  /**
+   * The supports' warnings in `el`: one line per kind (dozens of tiny regions read as one
+   * line), every region on demand in a <details> list.
+   */
+  renderWarnings(el, sup) {
+    el.replaceChildren();
+    el.hidden = !sup || !sup.warnings.length;
+    el.dataset.count = sup ? String(sup.warnings.length) : '0';
+    if (el.hidden) return;
+    const summary = document.createElement('p');
+    summary.className = 'warning-summary';
+    summary.textContent = `Warning${sup.warning_summary.length > 1 ? 's' : ''}: ${sup.warning_summary.join('; ')}.`;
+    el.append(summary);
+    if (sup.warnings.length > sup.warning_summary.length) {
+      const details = document.createElement('details');
+      const head = Object.assign(document.createElement('summary'), { textContent: `All ${sup.warnings.length} warnings` });
+      const list = document.createElement('ul');
+      for (const w of sup.warnings) list.append(Object.assign(document.createElement('li'), { textContent: w }));
+      details.append(head, list);
+      el.append(details);
+    }
+  }
+
   /** What the orientation did with the joint surfaces. */
   articularText(o) {
     if (!o.articular_triangles) return 'Joint surfaces: none are marked on this part, so the search treats every face alike. Mark them above before orienting.';
@@ -306,8 +329,9 @@ export class PrintTools {
     const sup = s.supports;
     const what = sup && sup.style === 'block' ? 'block walls' : 'supports';
     $('print-supports-report').textContent = sup
-      ? `${sup.count} ${what} (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang${o && o.articular_triangles ? '; none on the marked joint surfaces' : ''}.${sup.warnings.length ? ` ${sup.warnings.length} warning(s): ${sup.warnings.slice(0, 2).join('; ')}${sup.warnings.length > 2 ? '; …' : ''}.` : ''}`
+      ? `${sup.count} ${what} (${sup.on_plate} on the plate): volume ${fmt(sup.volume_mm3, 1)} mm³, contact on the part ${fmt(sup.contact_area_mm2, 2)} mm², under ${fmt(sup.supported_area_mm2, 1)} mm² of overhang${o && o.articular_triangles ? '; none on the marked joint surfaces' : ''}.`
       : '';
+    this.renderWarnings($('print-supports-warnings'), sup);
     $('print-supports-report').dataset.style = sup ? sup.style : '';
     $('print-supports-report').dataset.count = sup ? String(sup.count) : '';
     $('print-export-supports').disabled = !sup || !sup.count;

@@ -87,9 +87,11 @@ function sendPrint(seg) {
   post({ type: 'print', seg, state, scene }, scene ? [scene.positions.buffer, scene.indices.buffer] : []);
 }
 // Articular marks (mark_tools.js on the page): every marked surface's marked faces.
-function sendMarks(seg) {
+function sendMarks(seg, timing = {}) {
+  const t0 = performance.now();
   const m = session.articularScene();
-  post({ type: 'marks', seg, ...m }, [m.positions.buffer, m.indices.buffer]);
+  timing.scene_ms = performance.now() - t0;
+  post({ type: 'marks', seg, timing, ...m }, [m.positions.buffer, m.indices.buffer]);
 }
 const PRINT_OP_LABELS = {
   orient_print: 'Searching build directions', print_supports: 'Generating supports',
@@ -103,6 +105,8 @@ const handlers = {
     const report = session.applyOp(op);
     const t1 = performance.now();
     sendSegmentation(report, { apply_ms: t1 - t0 });
+    // An edit of a marked part moves its marks to its new surface (or drops them).
+    if (session.marksTouchedByLastOp()) sendMarks();
   },
   async replay({ ops }) {
     progress('Replaying the design', 0, 1);
@@ -115,9 +119,11 @@ const handlers = {
   async redo() { sendSegmentation(session.redo()); sendMeshes(); sendMarks(); sendPrint(); },
   async markop({ op, label }) {
     progress(label || 'Marking', 0, 1);
+    const t0 = performance.now();
     const seg = session.applyMeshOp(op, (done, total) => progress(label || 'Marking', done, total));
+    const apply_ms = performance.now() - t0;
     if (op.target && op.target.mesh !== undefined) sendMeshes();
-    sendMarks(seg);
+    sendMarks(seg, { apply_ms });
   },
   async printop({ op }) {
     const label = PRINT_OP_LABELS[op.op] || 'Preparing the print';

@@ -17,10 +17,10 @@ use super::replay::{colour_of, next_label, PartInfo, ReplayError, Segmentation};
 use super::state::Morph;
 use crate::segment::edit::{self, BrushMode, Slice, UndoRecord};
 use crate::segment::fill::fill_cavities as fill_mask_cavities;
-use crate::segment::mask::{set_label, BitMask};
+use crate::segment::mask::{label_bbox, label_crop, label_crop_where, set_label, BitMask};
 use crate::segment::morphology;
 use crate::segment::split::split_by_plane;
-use crate::segment::Connectivity;
+use crate::segment::{Connectivity, VoxelBox};
 
 /// Largest brush or morphology radius accepted, mm: larger is not an edit but a new
 /// segmentation, and would take long on a full study.
@@ -373,19 +373,12 @@ pub fn lasso_erase(
     finish_erase(seg, label, &[rec], "lasso")
 }
 
-/// Writes `result` as the new extent of part `label` (which was `before`): voxels only in
-/// `result` get the label (they are background), voxels only in `before` become background.
-fn replace_part(seg: &mut Segmentation, label: u8, before: &BitMask, result: &BitMask) {
-    for n in result.and_not(before).iter() {
-        seg.labels.data[n] = label;
-    }
-    for n in before.and_not(result).iter() {
-        seg.labels.data[n] = 0;
-    }
-}
-
 /// [`super::Op::Morphology`]: open / close / dilate / erode part `label` by `radius_mm`.
 /// Growth is limited to background so a dilated part never swallows its neighbour.
+///
+/// Works in the part's box grown by the radius plus one voxel, which holds every voxel
+/// the operation can set and the background it erodes from (the same result as on the
+/// whole grid, without full-volume passes).
 pub fn morphology(
     seg: &mut Segmentation,
     label: u8,
@@ -395,17 +388,20 @@ pub fn morphology(
     check_radius("morphology", radius_mm)?;
     let at = part_index(seg, label)?;
     let spacing = seg.labels.spacing_mm;
-    let before = BitMask::from_label(&seg.labels, label);
+    let dims = seg.labels.dims;
+    let Some(bb) = label_bbox(&seg.labels, label) else {
+        return Err(EditError::WouldEmpty(seg.parts[at].name.clone()).into());
+    };
+    let reach = [0, 1, 2].map(|a| ((radius_mm / spacing[a]).floor() as usize + 2).min(dims[a]));
+    let bx = bb.grown(reach, dims);
+    let before = label_crop(&seg.labels, label, &bx);
     let result = match kind {
         Morph::Open => morphology::open(&before, radius_mm, spacing)?,
         Morph::Close => morphology::close(&before, radius_mm, spacing)?,
         Morph::Dilate => morphology::dilate(&before, radius_mm, spacing)?,
         Morph::Erode => morphology::erode(&before, radius_mm, spacing)?,
     };
-    let allowed = BitMask::from_fn(seg.labels.dims, |n| {
-        let l = seg.labels.data[n];
-        l == 0 || l == label
-    });
+    let allowed = label_crop_where(&seg.labels, &bx, |l| l == 0 || l == label);
     let result = result.and(&allowed);
     if result.count() == 0 {
         return Err(EditError::WouldEmpty(seg.parts[at].name.clone()).into());
@@ -419,31 +415,43 @@ pub fn morphology(
         })
         .into());
     }
-    replace_part(seg, label, &before, &result);
+    write_box(seg, label, &bx, &before, &result);
     Ok(())
+}
+
+/// Writes `result` as the new extent of part `label` (which was `before`), both masks of
+/// the box `bx`: voxels only in `result` get the label (they are background), voxels only
+/// in `before` become background.
+fn write_box(seg: &mut Segmentation, label: u8, bx: &VoxelBox, before: &BitMask, result: &BitMask) {
+    let [nx, ny, _] = seg.labels.dims;
+    for n in result.and_not(before).iter() {
+        let [i, j, k] = result.ijk(n);
+        seg.labels.data[bx.min[0] + i + nx * (bx.min[1] + j + ny * (bx.min[2] + k))] = label;
+    }
+    for n in before.and_not(result).iter() {
+        let [i, j, k] = before.ijk(n);
+        seg.labels.data[bx.min[0] + i + nx * (bx.min[1] + j + ny * (bx.min[2] + k))] = 0;
+    }
 }
 
 /// [`super::Op::FillCavities`]: fills the background enclosed by part `label` (6-connected
 /// background, so a cavity open only through an edge or corner counts as enclosed).
 pub fn fill_cavities(seg: &mut Segmentation, label: u8) -> Result<(), ReplayError> {
     let at = part_index(seg, label)?;
-    let before = BitMask::from_label(&seg.labels, label);
-    let Some(bb) = before.bbox() else {
+    let Some(bb) = label_bbox(&seg.labels, label) else {
         return Err(EditError::NoCavity(seg.parts[at].name.clone()).into());
     };
-    // The flood runs on the part's box grown by one voxel: its border is outside the part,
+    // The fill runs on the part's box grown by one voxel: its border is outside the part,
     // so it reaches everything the full-grid flood would.
-    let bx = bb.grown([1, 1, 1], before.dims());
-    let crop = before.crop(&bx);
-    let filled = fill_mask_cavities(&crop, Connectivity::Six);
-    let mut result = before.clone();
-    result.paste(&filled, &bx);
-    let free = BitMask::from_label(&seg.labels, 0);
-    let added = result.and_not(&before).and(&free);
+    let bx = bb.grown([1, 1, 1], seg.labels.dims);
+    let before = label_crop(&seg.labels, label, &bx);
+    let filled = fill_mask_cavities(&before, Connectivity::Six);
+    let free = label_crop(&seg.labels, 0, &bx);
+    let added = filled.and_not(&before).and(&free);
     if added.count() == 0 {
         return Err(EditError::NoCavity(seg.parts[at].name.clone()).into());
     }
-    set_label(&mut seg.labels, &added, label);
+    write_box(seg, label, &bx, &before, &before.or(&added));
     Ok(())
 }
 

@@ -15,7 +15,7 @@
 
 use super::replay::{PartInfo, Segmentation, Threshold};
 use super::state::{Morph, Op};
-use crate::segment::mask::VoxelBox;
+use crate::segment::mask::{label_bbox, VoxelBox};
 use crate::volume::Volume;
 
 /// Where an op may write into the label volume.
@@ -59,28 +59,6 @@ fn reach(radius_mm: f64, spacing_mm: [f64; 3]) -> [usize; 3] {
     })
 }
 
-/// Bounding box of the voxels holding `label` (row-wise scan; `None` when absent).
-pub fn label_box(labels: &Volume<u8>, label: u8) -> Option<VoxelBox> {
-    let [nx, ny, _] = labels.dims;
-    if nx == 0 {
-        return None;
-    }
-    let mut b: Option<VoxelBox> = None;
-    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
-        let Some(first) = row.iter().position(|&v| v == label) else {
-            continue;
-        };
-        let last = row.iter().rposition(|&v| v == label).unwrap_or(first);
-        let (j, k) = (r % ny, r / ny);
-        let rb = VoxelBox {
-            min: [first, j, k],
-            max: [last, j, k],
-        };
-        b = Some(b.map_or(rb, |b| b.union(rb)));
-    }
-    b
-}
-
 /// A box from corner points clamped to the grid, grown by `by`.
 fn points_box(
     points: impl Iterator<Item = [usize; 3]>,
@@ -107,7 +85,8 @@ pub fn write_bounds(seg: &Segmentation, op: &Op) -> Bounds {
     let dims = seg.labels.dims;
     let spacing = seg.labels.spacing_mm;
     let part = |label: u8, by: [usize; 3]| {
-        label_box(&seg.labels, label).map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
+        label_bbox(&seg.labels, label)
+            .map_or(Bounds::Nothing, |b| Bounds::Within(b.grown(by, dims)))
     };
     match op {
         Op::OpenDemo { .. } | Op::LoadSeries | Op::SetThreshold { .. } | Op::RenamePart { .. } => {
@@ -347,6 +326,37 @@ impl Delta {
         c
     }
 
+    /// True when the op this delta belongs to changed what the articular marks of parts
+    /// show (`seg` as the op left it): the marks themselves (Auto bones, deleting a part),
+    /// the name of a marked part, or a voxel of a marked part (its surface, and so the
+    /// faces its marks are carried to, change).
+    pub fn touches_part_marks(&self, seg: &Segmentation) -> bool {
+        let before = self.meshes.as_ref().unwrap_or(&seg.meshes);
+        if before.part_marks != seg.meshes.part_marks {
+            return true;
+        }
+        let mut marked = [false; 256];
+        for m in &before.part_marks {
+            marked[m.label as usize] = true;
+        }
+        let name =
+            |parts: &[PartInfo], l: u8| parts.iter().find(|p| p.label == l).map(|p| p.name.clone());
+        if before
+            .part_marks
+            .iter()
+            .any(|m| name(&self.parts, m.label) != name(&seg.parts, m.label))
+        {
+            return true;
+        }
+        let Some((b, old)) = &self.region else {
+            return false;
+        };
+        let new = extract(&seg.labels, b);
+        old.iter()
+            .zip(&new)
+            .any(|(&o, &n)| o != n && (marked[o as usize] || marked[n as usize]))
+    }
+
     /// Bytes held, for the undo memory budget.
     pub fn bytes(&self) -> usize {
         self.region.as_ref().map_or(0, |(_, d)| d.len())
@@ -510,6 +520,60 @@ mod tests {
     }
 
     #[test]
+    fn edits_of_a_marked_part_touch_its_marks_and_edits_elsewhere_do_not() {
+        use crate::design::state::MeshRef;
+        let ct = ct();
+        let mut seg = Segmentation::empty(&ct);
+        let run = |seg: &mut Segmentation, op: Op| {
+            apply_tracked(&ct, seg, &op, &mut NoProgress).unwrap_or_else(|e| panic!("{op:?}: {e}"))
+        };
+        run(&mut seg, ops()[0].clone());
+        // The box at i < 20 is the marked part; the other box faces it across the gap.
+        let at = |i: usize, j: usize, k: usize| seg.labels.data[i + 40 * (j + 32 * k)];
+        let (marked, other) = (at(8, 10, 10), at(30, 10, 10));
+        assert!(marked > 0 && other > 0 && marked != other);
+        let delta = run(
+            &mut seg,
+            Op::SuggestArticular {
+                target: MeshRef::Part(marked),
+                iso_hu: 400.0,
+                max_gap_mm: 3.0,
+            },
+        );
+        assert!(
+            !seg.meshes.part_marks.is_empty(),
+            "the two boxes face each other"
+        );
+        assert!(delta.touches_part_marks(&seg), "the mark op made them");
+        // Painting the other part outside its box leaves the marks as they were.
+        let far = run(
+            &mut seg,
+            Op::Paint {
+                label: Some(other),
+                axis: Some(2),
+                radius_mm: 1.0,
+                stroke: vec![[30, 2, 10]],
+            },
+        );
+        assert!(far.region.is_some() && !far.touches_part_marks(&seg));
+        // Erasing from the marked part changes its surface; renaming it changes what the
+        // marks report; deleting it drops them.
+        let erase = Op::Erase {
+            label: marked,
+            axis: Some(2),
+            radius_mm: 1.5,
+            stroke: vec![[8, 10, 10]],
+        };
+        assert!(run(&mut seg, erase).touches_part_marks(&seg));
+        let rename = Op::RenamePart {
+            label: marked,
+            name: "right talus".into(),
+        };
+        assert!(run(&mut seg, rename).touches_part_marks(&seg));
+        assert!(run(&mut seg, Op::DeletePart { label: marked }).touches_part_marks(&seg));
+    }
+
+    #[test]
     fn extract_and_write_round_trip_a_box() {
         let mut v = Volume::filled([5, 4, 3], [1.0; 3], [0.0; 3], 0u8);
         for (n, x) in v.data.iter_mut().enumerate() {
@@ -524,7 +588,7 @@ mod tests {
         assert_eq!(d[0], (1 + 5 * (1 + 4)) as u8);
         let mut w = Volume::filled([5, 4, 3], [1.0; 3], [0.0; 3], 0u8);
         write(&mut w, &b, &d);
-        assert_eq!(label_box(&w, d[0]), Some(VoxelBox::point([1, 1, 1])));
+        assert_eq!(label_bbox(&w, d[0]), Some(VoxelBox::point([1, 1, 1])));
         assert_eq!(extract(&w, &b), d);
         let inner = VoxelBox {
             min: [2, 2, 1],

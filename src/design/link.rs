@@ -316,6 +316,7 @@ mod tests {
             stroke_mm: vec![[1.25, -2.5, 30.0], [1.5, -2.25, 30.5]],
             radius_mm: 3.0,
             erase: true,
+            runs: Some(vec![2]),
         });
         state.ops.push(Op::ClearArticular {
             target: crate::design::MeshRef::Part(3),

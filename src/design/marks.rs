@@ -19,7 +19,7 @@ use super::meshes::{part, part_surface, surface, Inputs, MeshOpError, MeshStore,
 use super::state::{MeshRef, Op};
 use crate::mesh::measure::bounding_box;
 use crate::mesh::Mesh;
-use crate::print::articular::{brush, contact, lifted_patch, marked_area_mm2};
+use crate::print::articular::{brush_stroke, contact, lifted_patch, marked_area_mm2, StrokeJoin};
 use crate::print::overhang::ArticularMarks;
 use crate::progress::Progress;
 use crate::volume::Volume;
@@ -40,10 +40,15 @@ pub fn apply(
             stroke_mm,
             radius_mm,
             erase,
+            runs,
         } => {
             let src = surface(inputs, store, *target, *iso_hu)?;
             let mut marks = src.marks.clone();
-            let out = brush(&src.mesh, &mut marks, stroke_mm, *radius_mm, !*erase)?;
+            let join = match runs {
+                Some(runs) => StrokeJoin::Runs(runs),
+                None => StrokeJoin::Dabs,
+            };
+            let out = brush_stroke(&src.mesh, &mut marks, stroke_mm, join, *radius_mm, !*erase)?;
             if out.points_on_surface == 0 {
                 return Err(MeshOpError::BrushMissed {
                     name: src.name,

@@ -7,7 +7,7 @@ use super::history::file_stem;
 use super::replay::Segmentation;
 use crate::mesh::io::{write_3mf, write_stl_binary};
 use crate::mesh::Mesh;
-use crate::surface::mc::{label_surface, McParams};
+use crate::surface::mc::{label_surfaces, McParams};
 use crate::volume::Volume;
 
 /// HU level at which part surfaces are extracted by default: halfway between the mean of
@@ -30,15 +30,24 @@ pub fn part_meshes(
     seg: &Segmentation,
     iso_hu: f64,
 ) -> Result<Vec<PartMesh>, String> {
-    crate::parallel::try_map(&seg.parts, |p| {
-        let mesh = label_surface(ct, &seg.labels, p.label, &McParams { iso_hu })
-            .map_err(|e| format!("{}: {e}", p.name))?;
-        Ok(PartMesh {
-            label: p.label,
-            name: p.name.clone(),
-            mesh,
+    let wanted: Vec<u8> = seg.parts.iter().map(|p| p.label).collect();
+    seg.parts
+        .iter()
+        .zip(label_surfaces(
+            ct,
+            &seg.labels,
+            &wanted,
+            &McParams { iso_hu },
+        ))
+        .map(|(p, mesh)| {
+            let mesh = mesh.map_err(|e| format!("{}: {e}", p.name))?;
+            Ok(PartMesh {
+                label: p.label,
+                name: p.name.clone(),
+                mesh,
+            })
         })
-    })
+        .collect()
 }
 
 /// File name of each part's STL (`left_talus.stl`), made unique by a suffix when two

@@ -756,6 +756,9 @@ pub struct SupportsReport {
     pub triangles: usize,
     /// Contacts left out because they came too close to an articular face.
     pub dropped_near_articular: usize,
+    /// The warnings grouped, one line per kind (`SupportResult::warning_summary`).
+    pub warning_summary: Vec<String>,
+    /// Every warning, one per unsupported region.
     pub warnings: Vec<String>,
 }
 
@@ -825,6 +828,7 @@ pub fn report(store: &PrintStore) -> PrintReport {
             supported_area_mm2: s.result.supported_area_mm2,
             triangles: s.result.mesh.triangle_count(),
             dropped_near_articular: s.result.dropped_near_articular,
+            warning_summary: s.result.warning_summary(),
             warnings: s.result.warnings(),
         }),
         sliced: store.sliced.as_ref().map(job_report),
@@ -1096,6 +1100,7 @@ mod tests {
             stroke_mm,
             radius_mm,
             erase,
+            runs: None,
         }
     }
 

@@ -213,6 +213,9 @@ fn apply_op(
                     volume_mm3: p.volume_mm3,
                 })
                 .collect();
+            // Auto bones counts each part's voxels as it writes the labels: no recount
+            // (a pass over the whole label volume, twice, in the app's undo tracking).
+            return Ok(false);
         }
         Op::Grow {
             seed,

@@ -196,13 +196,18 @@ pub enum Op {
     // decimate, orient).
     /// Mark (or, with `erase`, unmark) the faces a brush of `radius_mm` touches along
     /// `stroke_mm`: points on the surface in patient mm, where the surface was when the
-    /// stroke was made (`print::articular::brush`).
+    /// stroke was made (`print::articular::brush_stroke`).
     MarkArticular {
         target: MeshRef,
         iso_hu: f64,
         stroke_mm: Vec<[f64; 3]>,
         radius_mm: f64,
         erase: bool,
+        /// Lengths of the stroke's runs: the points of a run are joined by segments the
+        /// brush sweeps along; a run ends where the drag left the surface. Links written
+        /// before polylines carry none: each point is a dab of its own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runs: Option<Vec<u32>>,
     },
     /// Add marks where the surface looks at another part or mesh object across at most
     /// `max_gap_mm`: the joint contact areas (`print::articular::contact`).

@@ -49,7 +49,12 @@ pub(crate) struct Encoding {
 
 /// Refuse a data set in which a declared length exceeds the bytes left, or whose
 /// sequences nest deeper than [`MAX_SEQUENCE_DEPTH`]. The message names the element.
-pub(crate) fn check(data: &[u8], enc: Encoding) -> Result<(), String> {
+///
+/// On success, returns where the header of Pixel Data starts when Pixel Data is the data
+/// set's last element, at the top level, with a defined length that ends exactly at the
+/// end of the bytes (the usual uncompressed file): the bytes before it are then a whole
+/// data set without the pixels, which a reader that needs only the header can parse.
+pub(crate) fn check(data: &[u8], enc: Encoding) -> Result<Option<usize>, String> {
     Walk { data, enc }.run()
 }
 
@@ -113,11 +118,13 @@ impl Walk<'_> {
         }
     }
 
-    fn run(&self) -> Result<(), String> {
+    fn run(&self) -> Result<Option<usize>, String> {
         let n = self.data.len();
         let mut open: Vec<Open> = Vec::new();
         let mut in_sequence = false;
         let mut pos = 0usize;
+        // Start of the last top-level element's header when it is defined-length Pixel Data.
+        let mut trailing_pixels: Option<usize> = None;
         loop {
             // Defined-length sequences and items close when their bytes are used up.
             while let Some(top) = open.last() {
@@ -127,7 +134,7 @@ impl Walk<'_> {
                         open.pop();
                     }
                     // The parser stops at an inconsistent end.
-                    Some(end) if end < pos => return Ok(()),
+                    Some(end) if end < pos => return Ok(None),
                     _ => break,
                 }
             }
@@ -145,7 +152,7 @@ impl Walk<'_> {
             {
                 if !in_sequence {
                     // A fragment: raw bytes, its length already checked.
-                    let Some(end) = *end else { return Ok(()) };
+                    let Some(end) = *end else { return Ok(None) };
                     pos = end;
                     continue;
                 }
@@ -154,18 +161,18 @@ impl Walk<'_> {
                 let (Some(g), Some(e), Some(len)) =
                     (self.rd16(pos), self.rd16(pos + 2), self.rd32(pos + 4))
                 else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 pos += 8;
                 match (g, e) {
                     ITEM => {
                         let Some(parent) = open.last() else {
-                            return Ok(());
+                            return Ok(None);
                         };
                         let pixel = parent.pixel;
                         let end = self.end_of(g, e, len, pos)?;
                         if pixel && end.is_none() {
-                            return Ok(()); // the parser refuses an undefined fragment
+                            return Ok(None); // the parser refuses an undefined fragment
                         }
                         open.push(Open {
                             item: true,
@@ -182,13 +189,18 @@ impl Walk<'_> {
                         open.pop();
                         in_sequence = false;
                     }
-                    _ => return Ok(()), // the parser rejects this item header
+                    _ => return Ok(None), // the parser rejects this item header
                 }
                 continue;
             }
             let Some((g, e, len, header, is_sq)) = self.header(pos) else {
-                return Ok(());
+                // The data set ends here: with its last element when `pos == n`.
+                return Ok(trailing_pixels.filter(|_| pos == n));
             };
+            trailing_pixels = None;
+            if open.is_empty() && !is_sq && len != UNDEFINED && (g, e) == PIXEL_DATA {
+                trailing_pixels = Some(pos);
+            }
             pos += header;
             if (g, e) == ITEM_END {
                 if !open.is_empty() {

@@ -214,7 +214,7 @@ pub struct ScanBuilder {
 impl ScanBuilder {
     /// Parses one file's header (its bytes are not kept).
     pub fn add(&mut self, f: &FileBytes) {
-        let h = parse::parse_object(f.bytes).and_then(|p| parse::extract_header(&p));
+        let h = parse::parse_header(f.bytes).and_then(|p| parse::extract_header(&p));
         match h {
             Ok(h) => self.headers.push(Some(h)),
             Err(reason) => {

@@ -30,18 +30,50 @@ pub(crate) const NOT_DICOM: &str =
 pub(crate) struct Parsed {
     pub obj: InMemDicomObject,
     pub ts_uid: String,
+    /// Pixel Data was present but left out of `obj` ([`parse_header`]).
+    pub pixels_skipped: bool,
 }
 
 /// Parse a whole file (data set including pixel data). Never panics: a panic inside
 /// the parser becomes an error.
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Parsed, String> {
-    match std::panic::catch_unwind(|| parse_inner(bytes)) {
+    parse_guarded(bytes, false)
+}
+
+/// Like [`parse_object`], but when Pixel Data is the data set's last element (an
+/// uncompressed file, as most CT series are), the parser stops before it: the pixels are
+/// neither copied nor kept. Every check of [`parse_object`] still runs over the whole
+/// file (the length pre-scan walks to its end), and the header facts are the same.
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Parsed, String> {
+    parse_guarded(bytes, true)
+}
+
+fn parse_guarded(bytes: &[u8], header_only: bool) -> Result<Parsed, String> {
+    match std::panic::catch_unwind(|| parse_inner(bytes, header_only)) {
         Ok(r) => r,
         Err(_) => Err("the DICOM parser failed on this file (damaged data)".to_string()),
     }
 }
 
-fn parse_inner(bytes: &[u8]) -> Result<Parsed, String> {
+/// Read the data set of `data` in transfer syntax `ts_uid` after its length pre-scan;
+/// with `header_only`, without a trailing Pixel Data element. Returns the object and
+/// whether Pixel Data was left out.
+fn read_checked(
+    data: &[u8],
+    ts_uid: &str,
+    ts: &dicom_encoding::TransferSyntax,
+    header_only: bool,
+) -> Result<(InMemDicomObject, bool), String> {
+    let trailing_pixels = check_lengths(data, ts_uid)?;
+    let (bytes, skipped) = match trailing_pixels {
+        Some(at) if header_only => (data.get(..at).unwrap_or(data), true),
+        _ => (data, false),
+    };
+    let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| e.to_string())?;
+    Ok((obj, skipped))
+}
+
+fn parse_inner(bytes: &[u8], header_only: bool) -> Result<Parsed, String> {
     let meta_start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         Some(132)
     } else if bytes.len() >= 4 && &bytes[0..4] == b"DICM" {
@@ -71,25 +103,26 @@ fn parse_inner(bytes: &[u8]) -> Result<Parsed, String> {
     let ts = TransferSyntaxRegistry.get(&first).ok_or_else(|| {
         format!("unknown transfer syntax {first}; re-export the series uncompressed")
     })?;
-    match check_lengths(data, &first)
-        .and_then(|_| InMemDicomObject::read_dataset_with_ts(data, ts).map_err(|e| e.to_string()))
-    {
-        Ok(obj) => {
+    match read_checked(data, &first, ts, header_only) {
+        Ok((obj, pixels_skipped)) => {
+            // Skipped pixels had a defined length, so they were not encapsulated.
             let ts_uid = fix_mismatched_ts(&obj, first, &declared_all);
-            Ok(Parsed { obj, ts_uid })
+            Ok(Parsed {
+                obj,
+                ts_uid,
+                pixels_skipped,
+            })
         }
         Err(e) => {
             // The declared transfer syntax may be wrong; try the one the bytes suggest.
             if first != guessed && !ts.is_encapsulated_pixel_data() {
                 if let Some(ts2) = TransferSyntaxRegistry.get(guessed) {
-                    let ok = check_lengths(data, guessed).is_ok();
-                    if let Some(obj) = ok
-                        .then(|| InMemDicomObject::read_dataset_with_ts(data, ts2).ok())
-                        .flatten()
+                    if let Ok((obj, pixels_skipped)) = read_checked(data, guessed, ts2, header_only)
                     {
                         return Ok(Parsed {
                             obj,
                             ts_uid: guessed.to_string(),
+                            pixels_skipped,
                         });
                     }
                 }
@@ -104,14 +137,17 @@ fn parse_inner(bytes: &[u8]) -> Result<Parsed, String> {
 /// Refuse any declared length that runs past the end of the bytes, before the parser
 /// sees them (see `lengths.rs`): a damaged length would otherwise make it allocate
 /// gigabytes (fatal on wasm32).
-fn check_lengths(data: &[u8], ts_uid: &str) -> Result<(), String> {
+/// Returns where a trailing top-level Pixel Data element starts (see
+/// [`super::lengths::check`]); never for a deflated data set, whose offsets are those of
+/// the inflated bytes.
+fn check_lengths(data: &[u8], ts_uid: &str) -> Result<Option<usize>, String> {
     let (explicit, big_endian) = match ts_uid {
         IMPLICIT_LE => (false, false),
         EXPLICIT_BE => (true, true),
         // Deflated: check the inflated data set, whose lengths the parser will trust.
         "1.2.840.10008.1.2.1.99" | "1.2.840.10008.1.2.4.95" => {
             return match inflate_as_the_parser_does(data) {
-                Some(inflated) => check_lengths(&inflated, EXPLICIT_LE),
+                Some(inflated) => check_lengths(&inflated, EXPLICIT_LE).map(|_| None),
                 None => Err(format!(
                     "the deflated data set unpacks to more than {MAX_INFLATED_DATASET_BYTES} \
                      bytes (dicom::MAX_INFLATED_DATASET_BYTES); the file is damaged, or \
@@ -168,10 +204,7 @@ fn fix_mismatched_ts(obj: &InMemDicomObject, declared: String, alternatives: &[S
         return declared;
     }
     let encapsulated = matches!(
-        obj.element_opt(tags::PIXEL_DATA)
-            .ok()
-            .flatten()
-            .map(|e| e.value()),
+        obj.get(tags::PIXEL_DATA).map(|e| e.value()),
         Some(Value::PixelSequence(_))
     );
     if !encapsulated {
@@ -329,8 +362,11 @@ pub(crate) struct FileHeader {
     pub frames: Vec<FrameGeom>,
 }
 
+// Look-ups use `get`, not `element_opt`: dicom-rs builds `element_opt`'s "absent" answer
+// from an error value that captures a backtrace natively (~40 k instructions per absent
+// tag, six of them per CT file).
 pub(crate) fn get_str(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let e = obj.element_opt(tag).ok().flatten()?;
+    let e = obj.get(tag)?;
     let s = e.to_str().ok()?;
     let s = s
         .trim_matches(|c: char| c == '\0' || c.is_whitespace())
@@ -339,7 +375,7 @@ pub(crate) fn get_str(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
 }
 
 fn get_f64s(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
-    let e = obj.element_opt(tag).ok().flatten()?;
+    let e = obj.get(tag)?;
     let v = e.to_multi_float64().ok()?;
     if v.iter().all(|x| x.is_finite()) {
         Some(v)
@@ -353,12 +389,12 @@ fn get_f64(obj: &InMemDicomObject, tag: Tag) -> Option<f64> {
 }
 
 fn get_int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
-    let e = obj.element_opt(tag).ok().flatten()?;
+    let e = obj.get(tag)?;
     e.to_int::<i64>().ok()
 }
 
 fn first_item(obj: &InMemDicomObject, tag: Tag) -> Option<&InMemDicomObject> {
-    obj.element_opt(tag).ok().flatten()?.items()?.first()
+    obj.get(tag)?.items()?.first()
 }
 
 /// Overwrite geometry fields with whatever `obj` holds directly.
@@ -410,7 +446,7 @@ fn apply_functional_groups(item: &InMemDicomObject, g: &mut FrameGeom) {
 /// Extract the header facts of a parsed file, or say why it cannot be used as a CT slice.
 pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
     let obj = &p.obj;
-    if obj.element_opt(tags::PIXEL_DATA).ok().flatten().is_none() {
+    if !p.pixels_skipped && obj.get(tags::PIXEL_DATA).is_none() {
         return Err("no pixel data (not an image; e.g. a report or structure set)".into());
     }
     let ts = TransferSyntaxRegistry.get(&p.ts_uid);
@@ -487,9 +523,7 @@ pub(crate) fn extract_header(p: &Parsed) -> Result<FileHeader, String> {
         apply_functional_groups(shared, &mut base);
     }
     let per_frame = obj
-        .element_opt(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
-        .ok()
-        .flatten()
+        .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
         .and_then(|e| e.items());
     let frames = (0..n_frames as usize)
         .map(|f| {

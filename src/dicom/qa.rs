@@ -201,7 +201,19 @@ fn both_sides(volume: &Volume<i16>) -> QaLine {
     if nx * ny * nz == 0 || volume.data.len() < nx * ny * nz {
         return line(BOTH_SIDES, "empty volume".into(), limit, Fail, "");
     }
-    let table = crate::segment::table::table_footprint(volume, BONE_HU);
+    // Voxels above the bone level, once: the table's projection and the histogram both
+    // read them (one pass over the CT instead of two).
+    let bone = crate::segment::threshold::threshold(
+        volume,
+        &crate::segment::threshold::ThresholdParams {
+            lower_hu: BONE_HU + 1,
+            upper_hu: i16::MAX,
+        },
+    );
+    let Ok(bone) = bone else {
+        return line(BOTH_SIDES, "no bone".into(), limit, Fail, "");
+    };
+    let table = crate::segment::table::table_footprint_of_mask(&bone, volume.spacing_mm);
     // Histogram of patient x in 1 mm bins.
     let a = &volume.patient_from_voxel;
     let corners = [0.0, nx as f64 - 1.0]
@@ -215,23 +227,7 @@ fn both_sides(volume: &Volume<i16>) -> QaLine {
     let xmin = corners.iter().copied().fold(f64::INFINITY, f64::min) - 1.0;
     let xmax = corners.iter().copied().fold(f64::NEG_INFINITY, f64::max) + 1.0;
     let nbins = ((xmax - xmin).ceil() as usize).clamp(1, 100_000);
-    let mut hist = vec![0u64; nbins];
-    let mut total = 0u64;
-    for k in 0..nz {
-        for j in 0..ny {
-            let base = a[(0, 1)] * j as f64 + a[(0, 2)] * k as f64 + a[(0, 3)] - xmin;
-            let row = &volume.data[nx * (j + ny * k)..nx * (j + ny * k) + nx];
-            let table_row = &table[j * nx..(j + 1) * nx];
-            for (i, v) in row.iter().enumerate() {
-                if *v > BONE_HU && !table_row[i] {
-                    let b = (base + a[(0, 0)] * i as f64).floor();
-                    let b = (b.max(0.0) as usize).min(nbins - 1);
-                    hist[b] += 1;
-                    total += 1;
-                }
-            }
-        }
-    }
+    let (hist, total) = bone_x_histogram(volume, &bone, &table, xmin, nbins);
     if total == 0 {
         return line(
             BOTH_SIDES,
@@ -288,6 +284,69 @@ fn both_sides(volume: &Volume<i16>) -> QaLine {
     }
 }
 
+/// Histogram of patient x (1 mm bins from `xmin`, the last bin open-ended) of the voxels
+/// of `bone` off the table's footprint, and their count.
+fn bone_x_histogram(
+    volume: &Volume<i16>,
+    bone: &crate::segment::BitMask,
+    table: &[bool],
+    xmin: f64,
+    nbins: usize,
+) -> (Vec<u64>, u64) {
+    let [nx, ny, nz] = volume.dims;
+    let a = &volume.patient_from_voxel;
+    let mut hist = vec![0u64; nbins];
+    let mut total = 0u64;
+    let table_bits = crate::segment::BitMask::from_fn([nx, ny, 1], |c| table[c]);
+    // A voxel's bin is floor(base + a₀₀·i) with `base` per row. Rows that share `base`
+    // (every row of an axial stack) add their voxels to per-column counts, and each
+    // column's bin is computed once per run of such rows: the same bins as per voxel.
+    let mut column_count = vec![0u64; nx];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut counted_base: Option<f64> = None;
+    let mut flush = |base: f64, column_count: &mut [u64], touched: &mut Vec<usize>| {
+        for &i in touched.iter() {
+            // floor(x).max(0) as usize, without a libm call: for x > 0 the cast
+            // truncates, which is floor; NaN and x ≤ 0 give bin 0.
+            let x = base + a[(0, 0)] * i as f64;
+            let b = if x > 0.0 { x as usize } else { 0 };
+            hist[b.min(nbins - 1)] += column_count[i];
+            column_count[i] = 0;
+        }
+        touched.clear();
+    };
+    for k in 0..nz {
+        for j in 0..ny {
+            let base = a[(0, 1)] * j as f64 + a[(0, 2)] * k as f64 + a[(0, 3)] - xmin;
+            if counted_base.map(f64::to_bits) != Some(base.to_bits()) {
+                if let Some(prev) = counted_base {
+                    flush(prev, &mut column_count, &mut touched);
+                }
+                counted_base = Some(base);
+            }
+            let row = nx * (j + ny * k);
+            // Bone voxels off the table, 64 at a time: most of a CT is below the bone level.
+            for c in (0..nx).step_by(64) {
+                let len = (nx - c).min(64);
+                let mut bits = bone.bits_at(row + c, len) & !table_bits.bits_at(j * nx + c, len);
+                while bits != 0 {
+                    let i = c + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    if column_count[i] == 0 {
+                        touched.push(i);
+                    }
+                    column_count[i] += 1;
+                    total += 1;
+                }
+            }
+        }
+    }
+    if let Some(prev) = counted_base {
+        flush(prev, &mut column_count, &mut touched);
+    }
+    (hist, total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +364,50 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn bone_histogram_equals_binning_voxel_by_voxel_on_tilted_grids() {
+        let mut s = 0x51ab_1e5eu64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for case in 0..12 {
+            let mut v = bars(&[10, 70]);
+            for x in v.data.iter_mut() {
+                if r().is_multiple_of(50) {
+                    *x = 900;
+                }
+            }
+            // Every other case: a tilted, sheared affine (x depends on i, j and k).
+            if case % 2 == 1 {
+                v.patient_from_voxel[(0, 1)] = 0.013 * case as f64;
+                v.patient_from_voxel[(0, 2)] = -0.21;
+                v.patient_from_voxel[(0, 0)] = 0.97;
+            }
+            let bone = crate::segment::BitMask::from_fn(v.dims, |n| v.data[n] > BONE_HU);
+            let table: Vec<bool> = (0..100 * 20usize).map(|c| c.is_multiple_of(7)).collect();
+            let (xmin, nbins) = (-60.5, 130);
+            let (hist, total) = bone_x_histogram(&v, &bone, &table, xmin, nbins);
+            let a = &v.patient_from_voxel;
+            let mut want = vec![0u64; nbins];
+            let mut want_total = 0;
+            for n in bone.iter() {
+                let [i, j, k] = bone.ijk(n);
+                if table[i + 100 * j] {
+                    continue;
+                }
+                let x = a[(0, 1)] * j as f64 + a[(0, 2)] * k as f64 + a[(0, 3)] - xmin
+                    + a[(0, 0)] * i as f64;
+                let b = (x.floor().max(0.0) as usize).min(nbins - 1);
+                want[b] += 1;
+                want_total += 1;
+            }
+            assert_eq!((hist, total), (want, want_total), "case {case}");
+        }
     }
 
     #[test]

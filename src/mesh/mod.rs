@@ -6,7 +6,8 @@
 //! here once; every module relies on it.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-// Mesh core: formats, adjacency, checks and repair, measurement, mirror, BVH, distance.
+// Mesh core: formats, adjacency, checks and repair, measurement, mirror, BVH, distance
+// (to a mesh, and from a segment to a triangle).
 pub mod adjacency;
 pub mod bvh;
 pub mod distance;
@@ -16,6 +17,7 @@ pub mod measure;
 pub mod mirror;
 pub mod pick;
 pub mod repair;
+pub mod segment_triangle;
 pub mod shapes;
 // Processing: registration, smoothing, remeshing, decimation.
 pub mod decimate;

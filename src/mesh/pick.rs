@@ -80,6 +80,29 @@ impl OrbitView {
     }
 }
 
+impl OrbitView {
+    /// Device-pixel position of `p` (mm) in a `width × height` view, as the renderer draws
+    /// it (the inverse of [`OrbitView::ray`]); `None` behind the camera or for an empty view.
+    pub fn pixel(&self, p: [f64; 3], width: f64, height: f64) -> Option<(f64, f64)> {
+        if !(width > 0.0 && height > 0.0) {
+            return None;
+        }
+        let eye = self.eye();
+        let f = self.direction().map(|c| -c);
+        let r = unit(cross(f, [0.0, 0.0, 1.0])).unwrap_or([1.0, 0.0, 0.0]);
+        let u = cross(r, f);
+        let d = [0, 1, 2].map(|a| p[a] - eye[a]);
+        let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+        let (z, x, y) = (dot(d, f), dot(d, r), dot(d, u));
+        if z <= 1e-9 {
+            return None;
+        }
+        let tan = (FOV_Y_DEG.to_radians() / 2.0).tan();
+        let (nx, ny) = (x / z / (tan * width / height), y / z / tan);
+        Some(((nx + 1.0) * width / 2.0, (1.0 - ny) * height / 2.0))
+    }
+}
+
 /// A clip plane `(n, w)`: points `p` with `n · p + w < 0` are cut away (as the renderer
 /// discards them).
 pub type ClipPlane = [f64; 4];
@@ -168,26 +191,12 @@ mod tests {
         }
     }
 
-    /// Pixel position of `p` as a pinhole camera at `eye` looking at `center` draws it.
-    fn project(v: &OrbitView, p: [f64; 3], w: f64, h: f64) -> (f64, f64) {
-        let eye = v.eye();
-        let f = unit([0, 1, 2].map(|a| v.center[a] - eye[a])).unwrap_or_default();
-        let r = unit(cross(f, [0.0, 0.0, 1.0])).unwrap_or_default();
-        let u = cross(r, f);
-        let d = [0, 1, 2].map(|a| p[a] - eye[a]);
-        let dot = |a: [f64; 3], b: [f64; 3]| a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-        let (z, x, y) = (dot(d, f), dot(d, r), dot(d, u));
-        let tan = (FOV_Y_DEG.to_radians() / 2.0).tan();
-        let (nx, ny) = (x / z / (tan * w / h), y / z / tan);
-        ((nx + 1.0) * w / 2.0, (1.0 - ny) * h / 2.0)
-    }
-
     #[test]
     fn the_ray_through_a_projected_point_passes_through_it() {
         for (yaw, pitch) in [(0.0, 0.0), (25.0, 20.0), (-130.0, -60.0), (200.0, 85.0)] {
             let v = view(yaw, pitch);
             let p = [25.0, -5.0, 12.0];
-            let (x, y) = project(&v, p, 800.0, 500.0);
+            let (x, y) = v.pixel(p, 800.0, 500.0).expect("in front of the camera");
             let (o, d) = v.ray(x, y, 800.0, 500.0).expect("a ray");
             let to_p = [0, 1, 2].map(|a| p[a] - o[a]);
             let along: f64 = (0..3).map(|a| to_p[a] * d[a]).sum();
@@ -212,6 +221,9 @@ mod tests {
             "{back:?}"
         );
         assert_eq!(v.ray(1.0, 1.0, 0.0, 10.0), None);
+        // Behind the camera nothing is drawn.
+        let behind = [0, 1, 2].map(|a| v.eye()[a] + v.direction()[a] * 10.0);
+        assert_eq!(v.pixel(behind, 800.0, 500.0), None);
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //!
 //! Space: the mesh's own millimetres (patient LPS mm for parts and mesh objects).
 //!
-//! - [`brush`]: a stroke of points with a radius sets (or clears) the faces the brush
-//!   touches. For each point the nearest face is found (BVH); from it the faces connected
-//!   across edges whose closest point lies within the radius are flooded — a patch of the
-//!   surface, not a ball in space, so a brush on a thin plate of bone does not reach
-//!   through to its far side.
+//! - [`brush_stroke`]: a stroke of points with a radius sets (or clears) the faces the
+//!   brush touches. The stroke is a polyline (runs of points joined by segments) or, as
+//!   links written before polylines replay it, a series of dabs ([`brush`]). For each
+//!   piece (segment or dab) the faces nearest its ends are found (BVH); from them the
+//!   faces connected across edges that come within the radius of the piece are flooded
+//!   — a band of the surface, not a capsule in space, so a brush on a thin plate of bone
+//!   does not reach through to its far side, and a fast drag whose points lie far apart
+//!   still marks a continuous band.
 //! - [`contact`]: faces that look at a neighbouring surface across a small gap — the joint
 //!   contact areas (on the demo phantom the talus meets the tibia, calcaneus and navicular
 //!   across 2–2.5 mm). A face is marked when the nearest point of a neighbour within
@@ -24,8 +27,9 @@
 
 use super::overhang::{dot, normal_and_double_area, sub, ArticularMarks};
 use crate::mesh::adjacency::Adjacency;
-use crate::mesh::bvh::{closest_point_on_triangle, Bvh};
+use crate::mesh::bvh::Bvh;
 use crate::mesh::io::{validate, MeshError};
+use crate::mesh::segment_triangle::segment_triangle_dist2;
 use crate::mesh::Mesh;
 
 /// Largest brush radius (mm).
@@ -58,11 +62,6 @@ pub struct BrushOutcome {
     pub faces_changed: usize,
 }
 
-fn dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
-    let d = sub(a, b);
-    dot(d, d)
-}
-
 fn check_len(marks: &ArticularMarks, mesh: &Mesh) -> Result<(), ArticularError> {
     if marks.mask.len() != mesh.triangle_count() {
         return Err(ArticularError::Mismatch {
@@ -73,13 +72,42 @@ fn check_len(marks: &ArticularMarks, mesh: &Mesh) -> Result<(), ArticularError> 
     Ok(())
 }
 
+/// How the points of a brush stroke join up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrokeJoin<'a> {
+    /// Each point is a dab of the brush on its own (how strokes of links written before
+    /// polylines replay: a fast drag leaves gaps between dabs more than two radii apart).
+    Dabs,
+    /// The stroke is cut into runs of consecutive points (their lengths, in order, adding
+    /// up to the stroke's length); the points of a run are joined by segments and the
+    /// brush sweeps along each segment. A run of one point is a dab.
+    Runs(&'a [u32]),
+}
+
 /// Sets (`value` true) or clears the faces the brush of `radius_mm` touches along
-/// `stroke_mm` (see the module doc). Points farther than the radius from the surface
-/// touch nothing; the outcome says how many did.
+/// `stroke_mm`, each point a dab of its own (see the module doc and [`brush_stroke`]).
 pub fn brush(
     mesh: &Mesh,
     marks: &mut ArticularMarks,
     stroke_mm: &[[f64; 3]],
+    radius_mm: f64,
+    value: bool,
+) -> Result<BrushOutcome, ArticularError> {
+    brush_stroke(mesh, marks, stroke_mm, StrokeJoin::Dabs, radius_mm, value)
+}
+
+/// Sets (`value` true) or clears the faces the brush of `radius_mm` touches along
+/// `stroke_mm`, its points joined as `join` says. For each piece of the stroke (a dab, or
+/// a segment of a run) the faces nearest its ends (BVH) seed a flood across edges over
+/// the faces within the radius of the piece (`mesh::segment_triangle`): a swept band of
+/// the surface, not a capsule in space, so the brush does not reach through thin bone.
+/// Points farther than the radius from the surface seed nothing; the outcome says how
+/// many did.
+pub fn brush_stroke(
+    mesh: &Mesh,
+    marks: &mut ArticularMarks,
+    stroke_mm: &[[f64; 3]],
+    join: StrokeJoin,
     radius_mm: f64,
     value: bool,
 ) -> Result<BrushOutcome, ArticularError> {
@@ -101,26 +129,32 @@ pub fn brush(
             "a stroke point is not a finite position".into(),
         ));
     }
+    let pieces = stroke_pieces(stroke_mm.len(), join)?;
     let bvh = Bvh::build(mesh)?;
     let adj = Adjacency::build(mesh)?;
     let r2 = radius_mm * radius_mm;
-    // Stamp of the point that last visited each face (0 = never), so floods of
-    // successive points need no clearing.
+    let nearest: Vec<Option<u32>> = stroke_mm
+        .iter()
+        .map(|&p| bvh.closest_point_within(p, radius_mm).map(|h| h.triangle))
+        .collect();
+    // Stamp of the piece that last visited each face (0 = never), so floods of
+    // successive pieces need no clearing.
     let mut seen = vec![0u32; mesh.triangle_count()];
     let mut queue: Vec<u32> = Vec::new();
     let mut out = BrushOutcome {
-        points_on_surface: 0,
+        points_on_surface: nearest.iter().filter(|n| n.is_some()).count(),
         faces_changed: 0,
     };
-    for (n, &p) in stroke_mm.iter().enumerate() {
-        let Some(start) = bvh.closest_point_within(p, radius_mm) else {
-            continue;
-        };
-        out.points_on_surface += 1;
+    for (n, &(i, j)) in pieces.iter().enumerate() {
+        let (a, b) = (stroke_mm[i], stroke_mm[j]);
         let stamp = n as u32 + 1;
         queue.clear();
-        queue.push(start.triangle);
-        seen[start.triangle as usize] = stamp;
+        for t in [nearest[i], nearest[j]].into_iter().flatten() {
+            if seen[t as usize] != stamp {
+                seen[t as usize] = stamp;
+                queue.push(t);
+            }
+        }
         while let Some(t) = queue.pop() {
             let t = t as usize;
             if marks.mask[t] != value {
@@ -135,14 +169,39 @@ pub fn brush(
                     continue;
                 }
                 seen[u as usize] = stamp;
-                let (q, _) = closest_point_on_triangle(p, &mesh.corners(u as usize));
-                if dist2(p, q) <= r2 {
+                if segment_triangle_dist2(a, b, &mesh.corners(u as usize)) <= r2 {
                     queue.push(u);
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The pieces of a stroke of `points` points as index pairs: `(i, i)` for a dab, `(i,
+/// i + 1)` for a segment.
+fn stroke_pieces(points: usize, join: StrokeJoin) -> Result<Vec<(usize, usize)>, ArticularError> {
+    let runs = match join {
+        StrokeJoin::Dabs => return Ok((0..points).map(|i| (i, i)).collect()),
+        StrokeJoin::Runs(runs) => runs,
+    };
+    let total: u64 = runs.iter().map(|&r| u64::from(r)).sum();
+    if runs.contains(&0) || total != points as u64 {
+        return Err(ArticularError::InvalidParameter(format!(
+            "the stroke's runs hold {total} points in all but the stroke has {points}, or a run is empty; each run needs at least one point"
+        )));
+    }
+    let mut pieces = Vec::with_capacity(points);
+    let mut at = 0;
+    for &len in runs {
+        let len = len as usize;
+        if len == 1 {
+            pieces.push((at, at));
+        }
+        pieces.extend((at..at + len - 1).map(|i| (i, i + 1)));
+        at += len;
+    }
+    Ok(pieces)
 }
 
 /// One neighbour's share of a [`contact`] suggestion.
@@ -338,6 +397,11 @@ mod tests {
     use super::*;
     use crate::mesh::shapes::{translated, uv_sphere};
 
+    fn dist2(a: [f64; 3], b: [f64; 3]) -> f64 {
+        let d = sub(a, b);
+        dot(d, d)
+    }
+
     fn centroid(mesh: &Mesh, t: usize) -> [f64; 3] {
         let c = mesh.corners(t);
         [0, 1, 2].map(|k| (c[0][k] + c[1][k] + c[2][k]) / 3.0)
@@ -364,6 +428,93 @@ mod tests {
         let area = marked_area_mm2(&s, &m);
         assert!((area - std::f64::consts::PI * 9.0).abs() < 8.0, "{area}");
         let erased = brush(&s, &mut m, &[[0.0, 0.0, 10.0]], 3.0, false).unwrap();
+        assert_eq!(erased.faces_changed, out.faces_changed);
+        assert_eq!(m.count(), 0);
+    }
+
+    /// The top of a flat slab: `nx × ny` squares of `h` mm at z = 0 (two triangles each,
+    /// facing +z), from the origin.
+    fn slab_top(nx: u32, ny: u32, h: f64) -> Mesh {
+        let positions_mm = (0..=ny)
+            .flat_map(|j| (0..=nx).map(move |i| [f64::from(i) * h, f64::from(j) * h, 0.0]))
+            .collect();
+        let v = |i: u32, j: u32| i + (nx + 1) * j;
+        let triangles = (0..ny)
+            .flat_map(|j| {
+                (0..nx).flat_map(move |i| {
+                    [
+                        [v(i, j), v(i + 1, j), v(i + 1, j + 1)],
+                        [v(i, j), v(i + 1, j + 1), v(i, j + 1)],
+                    ]
+                })
+            })
+            .collect();
+        Mesh::new(positions_mm, triangles)
+    }
+
+    #[test]
+    fn a_stroke_of_two_points_ten_radii_apart_marks_a_continuous_band() {
+        // Swept along the segment, a brush of radius r marks the stadium around it: a
+        // 2r × L rectangle and two half discs, area 2rL + πr². A face is marked when it
+        // meets the stadium, so the marked area lies between the stadium's and that of the
+        // stadium grown by a face's diagonal.
+        let (r, h) = (1.0, 0.05);
+        let slab = slab_top(280, 160, h);
+        let (a, b) = ([2.0, 4.0, 0.0], [12.0, 4.0, 0.0]);
+        let length = 10.0 * r;
+        let stadium = |r: f64| 2.0 * r * length + std::f64::consts::PI * r * r;
+        let mut m = ArticularMarks::none(slab.triangle_count());
+        let out = brush_stroke(&slab, &mut m, &[a, b], StrokeJoin::Runs(&[2]), r, true).unwrap();
+        assert_eq!(out.points_on_surface, 2);
+        let area = marked_area_mm2(&slab, &m);
+        let grown = stadium(r + h * std::f64::consts::SQRT_2);
+        assert!(
+            stadium(r) <= area && area <= grown,
+            "{area} mm² marked, stadium {} – {grown} mm²",
+            stadium(r)
+        );
+        // No gap: every face whose centroid lies within the radius of the segment is marked.
+        for t in 0..slab.triangle_count() {
+            let c = centroid(&slab, t);
+            let along = c[0].clamp(a[0], b[0]);
+            if dist2(c, [along, a[1], 0.0]) <= r * r {
+                assert!(m.mask[t], "face {t} at {c:?} is not marked");
+            }
+        }
+        // The same two points as dabs (links written before polylines): two discs, with
+        // the middle of the band left unmarked.
+        let mut dabs = ArticularMarks::none(slab.triangle_count());
+        brush(&slab, &mut dabs, &[a, b], r, true).unwrap();
+        let disc = std::f64::consts::PI * r * r;
+        let dab_area = marked_area_mm2(&slab, &dabs);
+        assert!(dab_area < 2.0 * disc * 1.3, "{dab_area}");
+        let middle = (0..slab.triangle_count())
+            .min_by(|&s, &t| {
+                dist2(centroid(&slab, s), [7.0, 4.0, 0.0])
+                    .total_cmp(&dist2(centroid(&slab, t), [7.0, 4.0, 0.0]))
+            })
+            .unwrap();
+        assert!(m.mask[middle] && !dabs.mask[middle]);
+        // Runs of one point each are dabs, bit for bit; runs split a stroke where the drag
+        // left the surface, and must add up to its points.
+        let mut ones = ArticularMarks::none(slab.triangle_count());
+        brush_stroke(
+            &slab,
+            &mut ones,
+            &[a, b],
+            StrokeJoin::Runs(&[1, 1]),
+            r,
+            true,
+        )
+        .unwrap();
+        assert_eq!(ones, dabs);
+        for bad in [&[3][..], &[1][..], &[2, 0][..], &[0, 2][..]] {
+            let err = brush_stroke(&slab, &mut ones, &[a, b], StrokeJoin::Runs(bad), r, true);
+            assert!(err.is_err(), "runs {bad:?} accepted");
+        }
+        // Erasing along the same segment clears the band again.
+        let erased =
+            brush_stroke(&slab, &mut m, &[a, b], StrokeJoin::Runs(&[2]), r, false).unwrap();
         assert_eq!(erased.faces_changed, out.faces_changed);
         assert_eq!(m.count(), 0);
     }

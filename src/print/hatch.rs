@@ -5,24 +5,30 @@
 //!
 //! Contours: contour `i` (0-based) runs at the inward distance `beam_offset + i·spacing`
 //! from the sliced outline (spacing = hatch spacing), so the melt-pool edge of the first
-//! contour lies on the part's surface. The hatch region is the outline offset inward by
-//! `beam_offset + contour_count·spacing`: hatch ends sit one spacing inside the last
-//! contour (with no contours, on the beam-offset line). Offsets (round joins) are computed with
-//! `i_overlay` (MIT/Apache, pure Rust, builds for wasm32) on the integer grid with
-//! integer math, so they are exact and give the same bits natively and in wasm; holes
-//! grow and islands shrink or vanish correctly, which a hand-written edge offset would
-//! not get right for thin or self-touching sections.
+//! contour lies on the part's surface. Each contour is the boundary of the outline eroded
+//! by that distance ([`super::inset`]: offset edges and round joins about the reflex
+//! corners, drawn as chords of at most 1/64 turn, clipped exactly against the other
+//! edges), so holes grow and islands shrink, split or vanish as they must. Points are
+//! rounded to the 0.1 µm grid. Should the pieces of a layer not chain into loops (a
+//! degenerate tie), that layer's contours come from the general polygon offset of
+//! `i_overlay` (MIT/Apache, integer arithmetic) instead, with the same round joins.
+//! Both give the same bits natively and in wasm.
+//!
+//! Hatch region: the outline eroded by `beam_offset + contour_count·spacing`, clipped
+//! exactly per scan line ([`super::scanline`]): hatch ends lie exactly that far from the
+//! outline, one spacing inside the last contour (with no contours, on the beam-offset
+//! line).
 //!
 //! Hatches: lines at `spacing` on a global grid (line `j` at `(j + ½)·spacing` in the
 //! rotated frame, so neighbouring parts share the grid), direction `rotation·k` degrees
-//! (mod 180) on layer `k` (default 67°), clipped to the hatch region by an even–odd
-//! scanline (an edge counts for a line when exactly one of its ends is at or below it,
-//! so shared vertices are never counted twice). Stripes: vectors cut at stripe
+//! (mod 180) on layer `k` (default 67°), clipped to the hatch region. Stripes: vectors cut at stripe
 //! boundaries `m·width` across the hatch direction, scanned stripe by stripe.
 //! Chessboard: squares of `square` mm; squares with even `m + n` are hatched along the
 //! layer direction, odd ones at 90° to it. Within a stripe or square successive vectors
 //! alternate direction (meander) to keep jumps short.
 
+use super::inset::Inset;
+use super::scanline::{ScanWork, Segment};
 use super::slice::{Layer, Slices};
 use i_overlay::i_float::int::angle::Angle;
 use i_overlay::i_float::int::point::IntPoint;
@@ -221,16 +227,60 @@ pub struct LayerScan {
 /// Scan paths of every layer.
 pub fn hatch_all(slices: &Slices, params: &HatchParams) -> Result<Vec<LayerScan>, HatchError> {
     params.validate()?;
-    crate::parallel::try_map(&slices.layers, |l| hatch_layer(l, params))
+    // Layers in contiguous runs, one run per unit of work (several per pool thread with
+    // `parallel`, one run without), each reusing its own scratch buffers.
+    let run = slices
+        .layers
+        .len()
+        .div_ceil(4 * crate::parallel::threads())
+        .max(1);
+    let runs: Vec<&[Layer]> = slices.layers.chunks(run).collect();
+    let scans = crate::parallel::try_map_vec(runs, |layers| {
+        let mut work = HatchWork::default();
+        layers
+            .iter()
+            .map(|l| hatch_layer_with(l, params, &mut work))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(scans.into_iter().flatten().collect())
 }
 
 /// Scan paths of one layer.
 pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, HatchError> {
     params.validate()?;
-    const LIMIT: i64 = 1 << 28; // i_overlay's i32 safe range is ±2^29, offsets included
-    let mut rings: Vec<Vec<IntPoint<i32>>> = Vec::with_capacity(layer.polygons.len());
+    hatch_layer_with(layer, params, &mut HatchWork::default())
+}
+
+/// Buffers kept from layer to layer.
+#[derive(Default)]
+struct HatchWork {
+    inset: Inset,
+    scan: ScanWork,
+    pieces: Vec<(i64, i64, Segment)>,
+}
+
+/// Coordinates beyond ±this many grid units are refused (the fallback offset works on
+/// i32 with a safe range of ±2^29, offsets included).
+const LIMIT: i64 = 1 << 28;
+
+/// The contours of `layer` at each inward distance of `distances_mm`: one list of closed
+/// loops (mm, on the 0.1 µm grid, first point not repeated, outer loops
+/// counter-clockwise) per distance, as [`hatch_layer`] makes them.
+pub fn offset_loops(
+    layer: &Layer,
+    distances_mm: &[f64],
+) -> Result<Vec<Vec<Vec<[f64; 2]>>>, HatchError> {
+    insets(layer, distances_mm, &mut Inset::new())
+}
+
+/// The inward offsets of `layer` by each of `distances_mm`: one list of loops (mm) per
+/// distance, by [`Inset`], or by `i_overlay` for a layer where chaining fails.
+fn insets(
+    layer: &Layer,
+    distances_mm: &[f64],
+    work: &mut Inset,
+) -> Result<Vec<Vec<Vec<[f64; 2]>>>, HatchError> {
     for p in &layer.polygons {
-        let mut ring = Vec::with_capacity(p.points.len());
         for &[x, y] in &p.points {
             if x.abs() >= LIMIT || y.abs() >= LIMIT {
                 return Err(HatchError::TooFar {
@@ -238,63 +288,147 @@ pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, Hat
                     value_mm: x.abs().max(y.abs()) as f64 / super::slice::UNITS_PER_MM,
                 });
             }
-            ring.push(IntPoint::new(x as i32, y as i32));
         }
-        rings.push(ring);
     }
-    // Round joins (as the melt pool is round) in 1/64-turn steps: chords stay within
-    // 0.12 % of the offset distance from the true offset curve.
+    let units: Vec<i64> = distances_mm
+        .iter()
+        .map(|mm| (mm * super::slice::UNITS_PER_MM).round() as i64)
+        .collect();
+    let max_d = units.iter().copied().max().unwrap_or(0).max(1) as f64;
+    work.load(&layer.polygons, max_d);
+    let mut out = Vec::with_capacity(units.len());
+    let mut loops = Vec::new();
+    for &d in &units {
+        loops.clear();
+        let ok = d <= 0 || work.loops(d as f64, &mut loops).is_ok();
+        if !ok {
+            return Ok(units.iter().map(|&d| general_inset(layer, d)).collect());
+        }
+        out.push(if d <= 0 {
+            layer.polygons.iter().map(|p| p.points_mm()).collect()
+        } else {
+            loops
+                .iter()
+                .map(|l| l.iter().map(|&p| super::slice::to_mm(p)).collect())
+                .collect()
+        });
+    }
+    Ok(out)
+}
+
+/// The inward offset of `layer` by `inset_mm` through `i_overlay`'s general polygon
+/// offset: the fallback of [`offset_loops`], and the reference the tests compare it with.
+pub fn offset_loops_by_overlay(layer: &Layer, inset_mm: f64) -> Vec<Vec<[f64; 2]>> {
+    general_inset(
+        layer,
+        (inset_mm * super::slice::UNITS_PER_MM).round() as i64,
+    )
+}
+
+/// The inward offset by `d` grid units through `i_overlay` (raw offset curve with round
+/// joins, then an overlay with the positive fill rule): the general route, used when
+/// [`Inset`] cannot chain a layer's pieces.
+fn general_inset(layer: &Layer, d: i64) -> Vec<Vec<[f64; 2]>> {
+    let rings: Vec<Vec<IntPoint<i32>>> = layer
+        .polygons
+        .iter()
+        .map(|p| {
+            p.points
+                .iter()
+                .map(|&[x, y]| IntPoint::new(x as i32, y as i32))
+                .collect()
+        })
+        .collect();
+    // Round joins in 1/64-turn steps, as the arcs of `Inset`.
     let join = IntLineJoin::Round(ArcOptions {
         max_step: Angle::from_bits(1 << 26),
         ..Default::default()
     });
-    let inset = |mm: f64| -> Vec<Vec<[f64; 2]>> {
-        let d = (mm * super::slice::UNITS_PER_MM).round() as i32;
-        let shapes = if rings.is_empty() {
-            Vec::new()
-        } else {
-            rings
-                .outline(&IntOutlineStyle::new(-d).line_join(join))
-                .unwrap_or_default()
-        };
-        shapes
-            .into_iter()
-            .flatten()
-            .map(|ring| {
-                // Start at the lowest (y, x) vertex so the output does not depend on
-                // where the offset happened to begin.
-                let first = (0..ring.len())
-                    .min_by_key(|&i| (ring[i].y, ring[i].x))
-                    .unwrap_or(0);
-                ring[first..]
-                    .iter()
-                    .chain(&ring[..first])
-                    .map(|p| {
-                        [
-                            p.x as f64 / super::slice::UNITS_PER_MM,
-                            p.y as f64 / super::slice::UNITS_PER_MM,
-                        ]
-                    })
-                    .collect()
-            })
-            .collect()
+    let shapes = if rings.is_empty() {
+        Vec::new()
+    } else {
+        rings
+            .outline(&IntOutlineStyle::new(-(d as i32)).line_join(join))
+            .unwrap_or_default()
     };
-    let mut contours = Vec::new();
-    for i in 0..params.contour_count {
-        contours.extend(inset(params.contour_inset_mm(i)));
-    }
-    let region = inset(params.hatch_inset_mm());
+    let mut loops: Vec<Vec<[i64; 2]>> = shapes
+        .into_iter()
+        .flatten()
+        .map(|ring| {
+            let first = (0..ring.len())
+                .min_by_key(|&i| (ring[i].y, ring[i].x))
+                .unwrap_or(0);
+            ring[first..]
+                .iter()
+                .chain(&ring[..first])
+                .map(|p| [p.x as i64, p.y as i64])
+                .collect()
+        })
+        .collect();
+    loops.sort_by_key(|l: &Vec<[i64; 2]>| l.first().map(|p| (p[1], p[0])));
+    loops
+        .iter()
+        .map(|l| l.iter().map(|&p| super::slice::to_mm(p)).collect())
+        .collect()
+}
+
+fn hatch_layer_with(
+    layer: &Layer,
+    params: &HatchParams,
+    work: &mut HatchWork,
+) -> Result<LayerScan, HatchError> {
+    let distances: Vec<f64> = (0..params.contour_count)
+        .map(|i| params.contour_inset_mm(i))
+        .collect();
     let angle = params.hatch_angle_deg(layer.index);
     let spacing = params.hatch_spacing_um / 1000.0;
+    let contours: Vec<Vec<[f64; 2]>> = insets(layer, &distances, &mut work.inset)?
+        .into_iter()
+        .flatten()
+        .collect();
+    let inset_mm = params.hatch_inset_mm();
+    let mut region = |angle: f64, cell: f64, out: &mut Vec<(i64, i64, Segment)>| {
+        out.clear();
+        work.scan
+            .pieces(&layer.polygons, inset_mm, angle, spacing, cell, out)
+    };
     let hatches = match params.pattern {
         HatchPattern::Stripes { width_mm } => {
-            let mut pieces: Vec<((i64, i64), i64, Segment)> =
-                scan_pieces(&region, angle, spacing, width_mm)
-                    .into_iter()
-                    .map(|(m, j, seg)| ((m, 0), j, seg))
-                    .collect();
-            pieces.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-            meander(&pieces)
+            let mut raw = std::mem::take(&mut work.pieces);
+            region(angle, width_mm, &mut raw);
+            // Stripe by stripe (a stable counting sort: lines stay in order inside one).
+            let (lo, hi) = raw.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| {
+                (lo.min(p.0), hi.max(p.0))
+            });
+            let mut hatches = Vec::with_capacity(raw.len());
+            if lo <= hi {
+                let mut at = vec![0usize; (hi - lo + 2) as usize];
+                for p in &raw {
+                    at[(p.0 - lo) as usize + 1] += 1;
+                }
+                for i in 1..at.len() {
+                    at[i] += at[i - 1];
+                }
+                let mut order = vec![0u32; raw.len()];
+                for (i, p) in raw.iter().enumerate() {
+                    let k = &mut at[(p.0 - lo) as usize];
+                    order[*k] = i as u32;
+                    *k += 1;
+                }
+                let mut last = None;
+                let mut flip = false;
+                for &i in &order {
+                    let (m, _, seg) = raw[i as usize];
+                    if last != Some(m) {
+                        flip = false;
+                        last = Some(m);
+                    }
+                    hatches.push(if flip { [seg[1], seg[0]] } else { seg });
+                    flip = !flip;
+                }
+            }
+            work.pieces = raw;
+            hatches
         }
         HatchPattern::Chessboard { square_mm } => {
             // Squares (m, n) in the layer-direction frame: even m + n hatched along the
@@ -303,8 +437,10 @@ pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, Hat
             let (s, c) = angle.to_radians().sin_cos();
             let cell = |v: f64| (v / square_mm).floor() as i64;
             let mut pieces: Vec<((i64, i64), i64, Segment)> = Vec::new();
+            let mut raw = std::mem::take(&mut work.pieces);
             for (turn, parity) in [(0.0, 0), (90.0, 1)] {
-                for (_, j, seg) in scan_pieces(&region, angle + turn, spacing, square_mm) {
+                region(angle + turn, square_mm, &mut raw);
+                for &(_, j, seg) in &raw {
                     let mid = [(seg[0][0] + seg[1][0]) / 2.0, (seg[0][1] + seg[1][1]) / 2.0];
                     let (m, n) = (
                         cell(mid[0] * c + mid[1] * s),
@@ -315,11 +451,15 @@ pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, Hat
                     }
                 }
             }
+            work.pieces = raw;
             pieces.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
             meander(&pieces)
         }
     };
-    let len = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).hypot(b[1] - a[1]);
+    let len = |a: [f64; 2], b: [f64; 2]| {
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        (dx * dx + dy * dy).sqrt()
+    };
     let contour_length_mm = contours
         .iter()
         .map(|c| {
@@ -355,9 +495,6 @@ pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, Hat
     })
 }
 
-/// A scan vector `[start, end]` in mm.
-type Segment = [[f64; 2]; 2];
-
 /// Orders pieces `(group, line, segment)` (already sorted) as a meander inside each
 /// group: every other vector reversed.
 fn meander(pieces: &[((i64, i64), i64, Segment)]) -> Vec<Segment> {
@@ -378,7 +515,7 @@ fn meander(pieces: &[((i64, i64), i64, Segment)]) -> Vec<Segment> {
 /// Hatch pieces of `region` (rings in mm) along `angle_deg`: returns
 /// `(cell m across the direction, line j, segment in mm)` with segments cut at multiples
 /// of `cell_mm` along the hatch direction, sorted by line then position.
-fn scan_pieces(
+pub fn scan_polygon_pieces(
     region: &[Vec<[f64; 2]>],
     angle_deg: f64,
     spacing_mm: f64,

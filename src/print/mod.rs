@@ -4,7 +4,7 @@
 //! out. Coordinates are build-space millimetres, +z up from the build plate.
 //!
 //! Slicing pipeline: [`slice::slice`] (mesh → layer polygons on a 0.1 µm integer grid)
-//! → [`hatch::hatch_all`] (offset contours and hatch vectors per layer) →
+//! → [`hatch::hatch_all`] (contours by [`inset`], hatch vectors by [`scanline`]) →
 //! [`export`] (G-code, CLI ASCII/binary, SVG bytes) and [`estimate::estimate`] (time,
 //! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -14,8 +14,10 @@ pub mod block_supports;
 pub mod estimate;
 pub mod export;
 pub mod hatch;
+pub mod inset;
 pub mod orient;
 pub mod overhang;
 pub mod plate;
+pub mod scanline;
 pub mod slice;
 pub mod supports;

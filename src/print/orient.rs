@@ -22,10 +22,18 @@
 //! similar weight (a 2× taller build costs about as much as supporting a tenth of the
 //! surface). Ties are broken by candidate index.
 //!
-//! Speed: normals and areas are computed once; per direction the work is one dot product
-//! per vertex (heights) and per triangle, plus a plate check for the few faces that look
-//! down steeply. The rotation returned maps mesh space to build space (+z up, part
-//! resting on the plate at z = 0, centred on x = y = 0). Only `+ − × ÷ √` are used, so
+//! Speed: normals, areas and centroids are computed once. Vertices are stored in Morton
+//! order in blocks of 64 with a bounding sphere each, so the lowest and highest point
+//! along a direction only visits the blocks whose bound can beat the current extreme
+//! (the result is the exact minimum and maximum). Faces are grouped by normal (cubes of
+//! 0.125) and place (4×4×4 cells of the part's box); a group none of whose normals can
+//! look down more steeply than the critical angle is skipped, and the supported and
+//! articular areas are summed group by group in that order (the last bits differ from a
+//! sum in mesh order; a test pins the two within 1e-12). The plate check runs only for
+//! the few faces that look down steeply. On the 151 k-triangle marching-cubes talus this
+//! takes 2,038 directions from ~1.0 s to ~0.3 s. The rotation returned maps mesh space to
+//! build space (+z up, part resting on the plate at z = 0, centred on x = y = 0). Only
+//! `+ − × ÷ √` are used, so
 //! the ranking is the same natively and in the browser.
 
 use super::overhang::{
@@ -320,11 +328,66 @@ struct Precomputed {
     area_free: Vec<f64>,
     /// Area of each face if it is articular, else 0.
     area_art: Vec<f64>,
-    /// For [`Precomputed::flat_face_directions`].
+    /// For [`Precomputed::flat_face_directions`] (in mesh order).
     normals: Vec<[f64; 3]>,
     areas: Vec<f64>,
     total_area: f64,
     diameter: f64,
+    /// Vertices come in blocks of nearby points: `(centre, radius, first, end)`.
+    vertex_blocks: Vec<([f64; 3], f64, u32, u32)>,
+    /// Faces come grouped by normal: `(centre, radius, first, end)` of each group's
+    /// normals; the non-articular groups, then the articular ones.
+    free_groups: Vec<([f64; 3], f64, u32, u32)>,
+    articular_groups: Vec<([f64; 3], f64, u32, u32)>,
+    /// Per free group: the bounding sphere of its faces' centroids and its area (summed
+    /// in face order), for groups that need support as a whole.
+    free_group_centroids: Vec<([f64; 3], f64, f64)>,
+    /// Rounding allowance of a bound on a dot product with a vertex (mm) or a normal.
+    height_slack: f64,
+}
+
+/// Side of the cubes normals are grouped by (normals in one group lie within 0.11 of
+/// the cube's centre, about 6°).
+const NORMAL_CELL: f64 = 0.125;
+/// Cells per axis of the part's box that face groups are also split by.
+const PLACE_CELLS: u32 = 4;
+/// Vertices per block.
+const VERTEX_BLOCK: usize = 64;
+
+/// Spreads the low 10 bits of `v` three apart (Morton order).
+fn spread3(v: u64) -> u64 {
+    let mut x = v & 0x3ff;
+    x = (x | (x << 16)) & 0x0300_00ff;
+    x = (x | (x << 8)) & 0x0300_f00f;
+    x = (x | (x << 4)) & 0x030c_30c3;
+    (x | (x << 2)) & 0x0924_9249
+}
+
+/// Groups `items` (already in order) by `key` into `(centre, radius, first, end)` with
+/// `centre` the middle of the group's box and `radius` the largest distance from it.
+fn groups_of(points: &[[f64; 3]], ranges: &[(usize, usize)]) -> Vec<([f64; 3], f64, u32, u32)> {
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            let mut lo = [f64::INFINITY; 3];
+            let mut hi = [f64::NEG_INFINITY; 3];
+            for p in &points[a..b] {
+                for k in 0..3 {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
+                }
+            }
+            let c = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
+            let r = points[a..b]
+                .iter()
+                .map(|p| {
+                    let d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+                    dot(d, d).sqrt()
+                })
+                .fold(0.0f64, f64::max);
+            (c, r, a as u32, b as u32)
+        })
+        .collect()
 }
 
 impl Precomputed {
@@ -357,6 +420,11 @@ impl Precomputed {
             areas: Vec::new(),
             total_area: 0.0,
             diameter: 0.0,
+            vertex_blocks: Vec::new(),
+            free_groups: Vec::new(),
+            articular_groups: Vec::new(),
+            free_group_centroids: Vec::new(),
+            height_slack: 0.0,
         };
         let mut centroid = [0.0; 3];
         for (t, tri) in mesh.triangles.iter().enumerate() {
@@ -389,12 +457,143 @@ impl Precomputed {
         }
         let g = centroid.map(|c| c / pre.total_area);
         let mut r2 = 0.0f64;
+        let mut extent = 0.0f64;
         for i in 0..pre.px.len() {
             let d = [pre.px[i] - g[0], pre.py[i] - g[1], pre.pz[i] - g[2]];
             r2 = r2.max(dot(d, d));
+            extent = extent
+                .max(pre.px[i].abs())
+                .max(pre.py[i].abs())
+                .max(pre.pz[i].abs());
         }
         pre.diameter = (2.0 * r2.sqrt()).max(1e-9);
+        // A computed dot product strays from the exact one by a few ulps of the largest
+        // term; bounds are widened by far more than that.
+        pre.height_slack = 1e-12 * (extent + 1.0);
+        pre.sort_for_bounds();
         Ok(pre)
+    }
+
+    /// Orders vertices in Morton order (blocks of nearby points) and faces by the cube
+    /// their normal falls in (articular faces after the others), so the search can skip
+    /// whole blocks and groups by a bound. Heights are minima and maxima (exact whatever
+    /// the order); the supported and articular areas are summed in this order.
+    fn sort_for_bounds(&mut self) {
+        let nv = self.px.len();
+        let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+        for i in 0..nv {
+            let p = [self.px[i], self.py[i], self.pz[i]];
+            for k in 0..3 {
+                lo[k] = lo[k].min(p[k]);
+                hi[k] = hi[k].max(p[k]);
+            }
+        }
+        let cell = (0..3)
+            .map(|k| (hi[k] - lo[k]) / 1023.0)
+            .fold(0.0f64, f64::max)
+            .max(1e-12);
+        let key = |i: usize| {
+            let q = |v: f64, k: usize| ((v - lo[k]) / cell).clamp(0.0, 1023.0) as u64;
+            spread3(q(self.px[i], 0))
+                | spread3(q(self.py[i], 1)) << 1
+                | spread3(q(self.pz[i], 2)) << 2
+        };
+        let mut keyed: Vec<(u64, u32)> = (0..nv).map(|i| (key(i), i as u32)).collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
+        let mut renumber = vec![0u32; nv];
+        for (new, &old) in order.iter().enumerate() {
+            renumber[old as usize] = new as u32;
+        }
+        let points: Vec<[f64; 3]> = order
+            .iter()
+            .map(|&i| {
+                [
+                    self.px[i as usize],
+                    self.py[i as usize],
+                    self.pz[i as usize],
+                ]
+            })
+            .collect();
+        self.px = points.iter().map(|p| p[0]).collect();
+        self.py = points.iter().map(|p| p[1]).collect();
+        self.pz = points.iter().map(|p| p[2]).collect();
+        let blocks: Vec<(usize, usize)> = (0..nv)
+            .step_by(VERTEX_BLOCK)
+            .map(|a| (a, (a + VERTEX_BLOCK).min(nv)))
+            .collect();
+        self.vertex_blocks = groups_of(&points, &blocks);
+        // Faces by normal cube, articular ones last.
+        let nf = self.nx.len();
+        // Key: normal cube, then a coarse cell of the centroid (so a group's faces are
+        // also near each other and a whole group can be above the plate).
+        let (mut clo, mut chi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+        for i in 0..nf {
+            for (k, v) in [self.cx[i], self.cy[i], self.cz[i]].into_iter().enumerate() {
+                clo[k] = clo[k].min(v);
+                chi[k] = chi[k].max(v);
+            }
+        }
+        let cube = |i: usize| {
+            let q = |v: f64| ((v + 1.0) / NORMAL_CELL).floor().clamp(0.0, 16.0) as u32;
+            let place = |v: f64, k: usize| {
+                let w = (chi[k] - clo[k]).max(1e-12) / PLACE_CELLS as f64;
+                ((v - clo[k]) / w).clamp(0.0, PLACE_CELLS as f64 - 1.0) as u32
+            };
+            let n = (q(self.nx[i]) * 17 + q(self.ny[i])) * 17 + q(self.nz[i]);
+            let p = (place(self.cx[i], 0) * PLACE_CELLS + place(self.cy[i], 1)) * PLACE_CELLS
+                + place(self.cz[i], 2);
+            n * PLACE_CELLS.pow(3) + p
+        };
+        let mut keyed: Vec<(bool, u32, u32)> = (0..nf)
+            .map(|i| (self.area_art[i] > 0.0, cube(i), i as u32))
+            .collect();
+        keyed.sort_unstable();
+        let faces: Vec<u32> = keyed.iter().map(|k| k.2).collect();
+        let pick = |v: &[f64]| faces.iter().map(|&i| v[i as usize]).collect::<Vec<f64>>();
+        let keys: Vec<(bool, u32)> = keyed.iter().map(|k| (k.0, k.1)).collect();
+        self.triangles = faces
+            .iter()
+            .map(|&i| self.triangles[i as usize].map(|v| renumber[v as usize]))
+            .collect();
+        let (nx, ny, nz) = (pick(&self.nx), pick(&self.ny), pick(&self.nz));
+        let (cx, cy, cz) = (pick(&self.cx), pick(&self.cy), pick(&self.cz));
+        let (free, art) = (pick(&self.area_free), pick(&self.area_art));
+        (self.nx, self.ny, self.nz) = (nx, ny, nz);
+        (self.cx, self.cy, self.cz) = (cx, cy, cz);
+        (self.area_free, self.area_art) = (free, art);
+        let normals: Vec<[f64; 3]> = (0..nf)
+            .map(|i| [self.nx[i], self.ny[i], self.nz[i]])
+            .collect();
+        type Runs = Vec<(usize, usize)>;
+        let mut runs: (Runs, Runs) = (Vec::new(), Vec::new());
+        let mut a = 0;
+        while a < nf {
+            let mut b = a + 1;
+            while b < nf && keys[b] == keys[a] {
+                b += 1;
+            }
+            if keys[a].0 {
+                runs.1.push((a, b));
+            } else {
+                runs.0.push((a, b));
+            }
+            a = b;
+        }
+        self.free_groups = groups_of(&normals, &runs.0);
+        self.articular_groups = groups_of(&normals, &runs.1);
+        let centroids: Vec<[f64; 3]> = (0..nf)
+            .map(|i| [self.cx[i], self.cy[i], self.cz[i]])
+            .collect();
+        self.free_group_centroids = groups_of(&centroids, &runs.0)
+            .into_iter()
+            .map(|(c, r, a, b)| {
+                let area = self.area_free[a as usize..b as usize]
+                    .iter()
+                    .fold(0.0, |s, &x| s + x);
+                (c, r, area)
+            })
+            .collect();
     }
 
     /// Reversed normals of the `k` largest groups of triangles sharing a normal (to 1e-6):
@@ -419,56 +618,97 @@ impl Precomputed {
             .collect()
     }
 
-    fn height(&self, v: u32, up: [f64; 3]) -> f64 {
-        let v = v as usize;
-        self.px[v] * up[0] + self.py[v] * up[1] + self.pz[v] * up[2]
-    }
-
     fn score(&self, up: [f64; 3], params: &OrientParams) -> Candidate {
         let cos_crit = params.overhang.cos_critical();
         let tol = params.overhang.plate_tolerance_mm;
         let [ux, uy, uz] = up;
-        // Four independent lanes (min/max are exact, so the lane split changes nothing).
-        let (mut lo4, mut hi4) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
-        let nv = self.px.len();
-        let (px, py, pz) = (&self.px[..nv], &self.py[..nv], &self.pz[..nv]);
-        let mut v = 0;
-        while v + 4 <= nv {
-            for l in 0..4 {
-                let h = px[v + l] * ux + py[v + l] * uy + pz[v + l] * uz;
-                lo4[l] = if h < lo4[l] { h } else { lo4[l] };
-                hi4[l] = if h > hi4[l] { h } else { hi4[l] };
+        let ulen = dot(up, up).sqrt();
+        let (px, py, pz) = (&self.px, &self.py, &self.pz);
+        let h = |v: usize| px[v] * ux + py[v] * uy + pz[v] * uz;
+        // Lowest and highest vertex: a block can hold a new extreme only if its bound
+        // (centre height ± radius, widened by the rounding slack) passes the current one.
+        // The result is the exact minimum and maximum over all vertices.
+        let slack = self.height_slack;
+        let blocks = &self.vertex_blocks;
+        let centre_h = |c: [f64; 3]| dot(c, up);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let seed_lo = (0..blocks.len()).min_by(|&a, &b| {
+            let (ca, cb) = (blocks[a], blocks[b]);
+            (centre_h(ca.0) - ca.1 * ulen).total_cmp(&(centre_h(cb.0) - cb.1 * ulen))
+        });
+        let seed_hi = (0..blocks.len()).max_by(|&a, &b| {
+            let (ca, cb) = (blocks[a], blocks[b]);
+            (centre_h(ca.0) + ca.1 * ulen).total_cmp(&(centre_h(cb.0) + cb.1 * ulen))
+        });
+        for first in [seed_lo, seed_hi].into_iter().flatten() {
+            let (_, _, a, b) = blocks[first];
+            for v in a as usize..b as usize {
+                let x = h(v);
+                lo = if x < lo { x } else { lo };
+                hi = if x > hi { x } else { hi };
             }
-            v += 4;
         }
-        for i in v..nv {
-            let h = px[i] * ux + py[i] * uy + pz[i] * uz;
-            lo4[0] = if h < lo4[0] { h } else { lo4[0] };
-            hi4[0] = if h > hi4[0] { h } else { hi4[0] };
+        for &(c, r, a, b) in blocks {
+            let m = centre_h(c);
+            let reach = r * ulen + slack;
+            if m - reach < lo || m + reach > hi {
+                for v in a as usize..b as usize {
+                    let x = h(v);
+                    lo = if x < lo { x } else { lo };
+                    hi = if x > hi { x } else { hi };
+                }
+            }
         }
-        let lo = lo4.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-        let hi = hi4.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let below = lo + tol;
         let centre_below = below + 1e-9 * self.diameter;
-        let nf = self.nx.len();
-        let (nx, ny, nz) = (&self.nx[..nf], &self.ny[..nf], &self.nz[..nf]);
-        let (cx, cy, cz) = (&self.cx[..nf], &self.cy[..nf], &self.cz[..nf]);
-        let (area_free, area_art) = (&self.area_free[..nf], &self.area_art[..nf]);
+        let (nx, ny, nz) = (&self.nx, &self.ny, &self.nz);
+        let (cx, cy, cz) = (&self.cx, &self.cy, &self.cz);
+        let on_plate = |i: usize| {
+            let centre = cx[i] * ux + cy[i] * uy + cz[i] * uz;
+            centre <= centre_below && self.triangles[i].iter().all(|&v| h(v as usize) <= below)
+        };
+        // A group is skipped when no normal in it can look down more steeply than the
+        // critical angle (`down ≤ −centre·up + radius`), and taken whole (its area, summed
+        // in face order) when every normal does and no centroid is low enough to rest on
+        // the plate.
+        let nslack = 1e-12;
         let (mut supported, mut articular) = (0.0, 0.0);
-        for i in 0..nf {
-            let down = -(nx[i] * ux + ny[i] * uy + nz[i] * uz);
-            // Looking down at all counts once for articular faces, needing support again.
-            articular += if down > 0.0 { area_art[i] } else { 0.0 };
-            if down > cos_crit {
-                // Cheap filter first (with a rounding margin), then the exact corner rule.
-                let centre = cx[i] * ux + cy[i] * uy + cz[i] * uz;
-                let on_plate = centre <= centre_below
-                    && self.triangles[i]
-                        .iter()
-                        .all(|&v| self.height(v, up) <= below);
-                if !on_plate {
-                    supported += area_free[i];
-                    articular += area_art[i];
+        for (&(c, r, a, b), &(gc, gr, area)) in
+            self.free_groups.iter().zip(&self.free_group_centroids)
+        {
+            let centre_down = -centre_h(c);
+            if centre_down + r * ulen + nslack <= cos_crit {
+                continue;
+            }
+            if centre_down - r * ulen - nslack > cos_crit
+                && centre_h(gc) - gr * ulen - slack > centre_below
+            {
+                supported += area;
+                continue;
+            }
+            for i in a as usize..b as usize {
+                let down = -(nx[i] * ux + ny[i] * uy + nz[i] * uz);
+                if down > cos_crit {
+                    // Cheap filter first (with a rounding margin), then the corner rule.
+                    let centre = cx[i] * ux + cy[i] * uy + cz[i] * uz;
+                    if centre > centre_below || !on_plate(i) {
+                        supported += self.area_free[i];
+                    }
+                }
+            }
+        }
+        for &(c, r, a, b) in &self.articular_groups {
+            if -centre_h(c) + r * ulen + nslack <= 0.0 {
+                continue;
+            }
+            for i in a as usize..b as usize {
+                let down = -(nx[i] * ux + ny[i] * uy + nz[i] * uz);
+                // Looking down at all counts once, needing support again.
+                if down > 0.0 {
+                    articular += self.area_art[i];
+                }
+                if down > cos_crit && !on_plate(i) {
+                    articular += self.area_art[i];
                 }
             }
         }
@@ -533,6 +773,107 @@ mod tests {
         let o = orient(&m, &ArticularMarks::none(12), &params).unwrap();
         assert_eq!(o.best.supported_area_mm2, 0.0);
         assert_eq!(o.as_given.supported_area_mm2, 0.0);
+    }
+
+    /// The score as the search computed it before blocks and groups: every vertex and
+    /// every face, in mesh order.
+    fn score_every_face(
+        mesh: &Mesh,
+        marks: &ArticularMarks,
+        up: [f64; 3],
+        p: &OrientParams,
+    ) -> Candidate {
+        let cos_crit = p.overhang.cos_critical();
+        let used = used_vertices(mesh);
+        let h = |v: usize| dot(mesh.positions_mm[v], up);
+        let lo = used.iter().map(|&v| h(v)).fold(f64::INFINITY, f64::min);
+        let hi = used.iter().map(|&v| h(v)).fold(f64::NEG_INFINITY, f64::max);
+        let below = lo + p.overhang.plate_tolerance_mm;
+        let (mut total, mut supported, mut articular) = (0.0, 0.0, 0.0);
+        let mut centroid = [0.0; 3];
+        for (t, tri) in mesh.triangles.iter().enumerate() {
+            let c = mesh.corners(t);
+            let (n, a2) = normal_and_double_area(&c);
+            if a2 <= 0.0 {
+                continue;
+            }
+            let a = 0.5 * a2;
+            total += a;
+            for k in 0..3 {
+                centroid[k] += a * (c[0][k] + c[1][k] + c[2][k]) / 3.0;
+            }
+            let down = -dot(n, up);
+            let art = marks.mask[t];
+            if down > 0.0 && art {
+                articular += a;
+            }
+            if down > cos_crit && !tri.iter().all(|&v| h(v as usize) <= below) {
+                if art {
+                    articular += a;
+                } else {
+                    supported += a;
+                }
+            }
+        }
+        let g = centroid.map(|c| c / total);
+        let r = used
+            .iter()
+            .map(|&v| {
+                let q = mesh.positions_mm[v];
+                let d = [q[0] - g[0], q[1] - g[1], q[2] - g[2]];
+                dot(d, d).sqrt()
+            })
+            .fold(0.0f64, f64::max);
+        let diameter = 2.0 * r;
+        Candidate {
+            up,
+            score: p.weight_area * supported / total
+                + p.weight_height * (hi - lo) / diameter
+                + p.weight_articular * articular / total,
+            supported_area_mm2: supported,
+            height_mm: hi - lo,
+            articular_down_area_mm2: articular,
+        }
+    }
+
+    #[test]
+    fn bounded_search_scores_like_every_face_in_mesh_order() {
+        // A bumpy torus (many normals, faces at every height) with an articular patch.
+        let mut m = crate::mesh::shapes::torus(20.0, 7.0, 120, 60);
+        let mut seed = 7u64;
+        for p in &mut m.positions_mm {
+            for c in p.iter_mut() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                *c += ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.3;
+            }
+        }
+        let marks = ArticularMarks {
+            mask: (0..m.triangle_count()).map(|t| t % 17 < 3).collect(),
+        };
+        let params = OrientParams::default();
+        let pre = Precomputed::new(&m, &marks).unwrap();
+        for up in fibonacci_directions(1000) {
+            let fast = pre.score(up, &params);
+            let slow = score_every_face(&m, &marks, up, &params);
+            // Heights are exact extremes; areas are the same faces summed in another
+            // order (last bits only).
+            assert_eq!(fast.height_mm, slow.height_mm, "{up:?}");
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+            assert!(
+                close(fast.supported_area_mm2, slow.supported_area_mm2),
+                "{up:?}"
+            );
+            assert!(
+                close(fast.articular_down_area_mm2, slow.articular_down_area_mm2),
+                "{up:?}"
+            );
+            assert!(
+                close(fast.score, slow.score),
+                "{up:?}: {} vs {}",
+                fast.score,
+                slow.score
+            );
+        }
     }
 
     #[test]

@@ -411,8 +411,8 @@ impl<'a> Prepared<'a> {
                         [a[0] + s * (b[0] - a[0]), a[1] + s * (b[1] - a[1])]
                     };
                     let q = [
-                        (p[0] * UNITS_PER_MM).round() as i64,
-                        (p[1] * UNITS_PER_MM).round() as i64,
+                        round_to_i64(p[0] * UNITS_PER_MM),
+                        round_to_i64(p[1] * UNITS_PER_MM),
                     ];
                     if loop_pts.last() != Some(&q) {
                         loop_pts.push(q);
@@ -489,27 +489,54 @@ fn signed_volume_mm3(mesh: &Mesh) -> f64 {
 }
 
 /// Removes vertices lying exactly on the straight line through their neighbours (where
-/// a flat face is cut by several triangles), including around the wrap.
-fn drop_collinear(points: &mut Vec<[i64; 2]>) {
+/// a flat face is cut by several triangles), including around the wrap. One pass with a
+/// stack: a vertex is dropped when the kept vertex before it and the next one make it
+/// a straight-through point. Coordinates are within ±2^31 grid units (the slicer
+/// refuses more than ±10 m), so the products fit in i64.
+pub(crate) fn drop_collinear(points: &mut Vec<[i64; 2]>) {
     let straight = |a: [i64; 2], b: [i64; 2], c: [i64; 2]| {
-        let (ux, uy) = ((b[0] - a[0]) as i128, (b[1] - a[1]) as i128);
-        let (vx, vy) = ((c[0] - b[0]) as i128, (c[1] - b[1]) as i128);
-        ux * vy - uy * vx == 0 && ux * vx + uy * vy > 0
+        let (ux, uy) = (b[0] - a[0], b[1] - a[1]);
+        let (vx, vy) = (c[0] - b[0], c[1] - b[1]);
+        ux * vy == uy * vx && ux * vx + uy * vy > 0
     };
-    let mut changed = true;
-    while changed && points.len() > 3 {
-        changed = false;
-        let n = points.len();
-        let mut kept: Vec<[i64; 2]> = Vec::with_capacity(n);
-        for i in 0..n {
-            let prev = kept.last().copied().unwrap_or(points[(i + n - 1) % n]);
-            if straight(prev, points[i], points[(i + 1) % n]) {
-                changed = true;
-            } else {
-                kept.push(points[i]);
-            }
+    if points.len() <= 3 {
+        return;
+    }
+    let mut w = 0usize;
+    for i in 0..points.len() {
+        let p = points[i];
+        while w >= 2 && straight(points[w - 2], points[w - 1], p) {
+            w -= 1;
         }
-        *points = kept;
+        points[w] = p;
+        w += 1;
+    }
+    let mut start = 0usize;
+    while w - start > 3 {
+        if straight(points[w - 2], points[w - 1], points[start]) {
+            w -= 1;
+        } else if straight(points[w - 1], points[start], points[start + 1]) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    points.truncate(w);
+    points.drain(..start);
+}
+
+/// `x` rounded half away from zero, as `f64::round`, with one truncating conversion
+/// instead of a libm call (exact for |x| < 2^52: `x − trunc(x)` is exact there).
+#[inline]
+pub(crate) fn round_to_i64(x: f64) -> i64 {
+    let i = x as i64;
+    let f = x - i as f64;
+    if f >= 0.5 {
+        i + 1
+    } else if f <= -0.5 {
+        i - 1
+    } else {
+        i
     }
 }
 
@@ -734,6 +761,91 @@ mod tests {
         let s = slice(&concat(&[&a, &b]), &SliceParams { layer_um: 100.0 }).unwrap();
         assert_eq!(s.layers.len(), 15);
         assert_eq!(s.zero_area_layers, vec![5, 6, 7, 8, 9]);
+    }
+
+    /// The former multi-pass version of [`drop_collinear`].
+    fn drop_collinear_by_passes(points: &mut Vec<[i64; 2]>) {
+        let straight = |a: [i64; 2], b: [i64; 2], c: [i64; 2]| {
+            let (ux, uy) = ((b[0] - a[0]) as i128, (b[1] - a[1]) as i128);
+            let (vx, vy) = ((c[0] - b[0]) as i128, (c[1] - b[1]) as i128);
+            ux * vy - uy * vx == 0 && ux * vx + uy * vy > 0
+        };
+        let mut changed = true;
+        while changed && points.len() > 3 {
+            changed = false;
+            let n = points.len();
+            let mut kept: Vec<[i64; 2]> = Vec::with_capacity(n);
+            for i in 0..n {
+                let prev = kept.last().copied().unwrap_or(points[(i + n - 1) % n]);
+                if straight(prev, points[i], points[(i + 1) % n]) {
+                    changed = true;
+                } else {
+                    kept.push(points[i]);
+                }
+            }
+            *points = kept;
+        }
+    }
+
+    #[test]
+    fn one_pass_collinear_removal_keeps_the_same_polygon_as_repeated_passes() {
+        // Random loops on a coarse lattice, so straight runs (and reversals) are common.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |m: i64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((seed >> 33) % m as u64) as i64
+        };
+        let mut checked = 0;
+        for case in 0..20_000 {
+            let n = 3 + next(12) as usize;
+            let mut pts: Vec<[i64; 2]> = Vec::new();
+            let mut p = [0i64, 0];
+            for _ in 0..n {
+                // Steps along a few directions, repeated, so many vertices lie on lines.
+                let dir = [[1, 0], [0, 1], [-1, 0], [0, -1], [1, 1], [2, 1]][next(6) as usize];
+                for _ in 0..1 + next(3) {
+                    p = [p[0] + dir[0] * (1 + next(2)), p[1] + dir[1] * (1 + next(2))];
+                    if pts.last() != Some(&p) {
+                        pts.push(p);
+                    }
+                }
+            }
+            if pts.len() > 1 && pts.first() == pts.last() {
+                pts.pop();
+            }
+            if twice_area(&pts) == 0 {
+                // Flat loops are dropped by the slicer whatever is left of them.
+                continue;
+            }
+            let mut a = pts.clone();
+            let mut b = pts.clone();
+            drop_collinear(&mut a);
+            drop_collinear_by_passes(&mut b);
+            // Same cyclic sequence (the start may differ).
+            let same = a.len() == b.len()
+                && (a.is_empty()
+                    || (0..b.len()).any(|r| (0..a.len()).all(|i| a[i] == b[(i + r) % b.len()])));
+            assert!(same, "case {case}: {pts:?} -> {a:?} vs {b:?}");
+            checked += 1;
+        }
+        assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn round_to_i64_matches_f64_round() {
+        let mut seed = 1u64;
+        for i in 0..200_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let x = match i % 4 {
+                0 => (seed >> 11) as f64 / (1u64 << 20) as f64 - 4096.0,
+                1 => ((seed >> 40) as f64 - 8_388_608.0) + 0.5,
+                2 => f64::from_bits(0x3fdf_ffff_ffff_ffff) * if seed & 1 == 0 { 1.0 } else { -1.0 },
+                _ => ((seed >> 12) as f64 - 2f64.powi(51)) * 0.25,
+            };
+            assert_eq!(round_to_i64(x), x.round() as i64, "{x}");
+        }
     }
 
     #[test]

@@ -174,7 +174,8 @@ pub struct SupportResult {
 }
 
 impl SupportResult {
-    /// Plain-words warnings for the user (empty when everything was supported).
+    /// Plain-words warnings for the user, one per unsupported region (empty when
+    /// everything was supported). [`SupportResult::warning_summary`] groups them.
     pub fn warnings(&self) -> Vec<String> {
         let mut w: Vec<String> = self
             .unsupported_regions
@@ -188,14 +189,57 @@ impl SupportResult {
                     c[1],
                     c[2],
                     r.reason,
-                    if r.reason == "articular" {
-                        "orient the part so this joint surface faces up, or accept a rough surface there"
-                    } else {
-                        "use a smaller support spacing"
-                    }
+                    advice(r.reason)
                 )
             })
             .collect();
+        w.extend(self.dropped_warnings());
+        w
+    }
+
+    /// The warnings grouped for a report: one line per reason for the unsupported regions
+    /// (how many, their area, the largest and where it is) and one per kind of contact
+    /// left out, so dozens of tiny regions read as one line. [`SupportResult::warnings`]
+    /// has the details.
+    pub fn warning_summary(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for (reason, what) in [
+            ("articular", "on joint surfaces"),
+            ("too small", "without a clear place for a support"),
+        ] {
+            let of: Vec<&UnsupportedRegion> = self
+                .unsupported_regions
+                .iter()
+                .filter(|r| r.reason == reason)
+                .collect();
+            // The first of equal largest regions, so the line is the same on every run.
+            let Some(largest) =
+                of.iter()
+                    .copied()
+                    .reduce(|a, b| if b.area_mm2 > a.area_mm2 { b } else { a })
+            else {
+                continue;
+            };
+            let area: f64 = of.iter().map(|r| r.area_mm2).sum();
+            let c = largest.centroid_mm;
+            w.push(if of.len() == 1 {
+                format!(
+                    "1 overhang region {what} ({area:.1} mm² near ({:.1}, {:.1}, {:.1}) mm) is not supported: {}",
+                    c[0], c[1], c[2], advice(reason)
+                )
+            } else {
+                format!(
+                    "{} overhang regions {what} ({area:.1} mm² in all; the largest {:.1} mm² near ({:.1}, {:.1}, {:.1}) mm) are not supported: {}",
+                    of.len(), largest.area_mm2, c[0], c[1], c[2], advice(reason)
+                )
+            });
+        }
+        w.extend(self.dropped_warnings());
+        w
+    }
+
+    fn dropped_warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
         if self.dropped_near_articular > 0 {
             w.push(format!(
                 "{} support contacts were left out because they came too close to an articular surface",
@@ -214,6 +258,15 @@ impl SupportResult {
             ));
         }
         w
+    }
+}
+
+/// What to do about an overhang region left unsupported for `reason`.
+fn advice(reason: &str) -> &'static str {
+    if reason == "articular" {
+        "orient the part so joint surfaces face up, or accept a rough surface there"
+    } else {
+        "use a smaller support spacing"
     }
 }
 
@@ -737,6 +790,45 @@ mod tests {
     use super::*;
     use crate::mesh::repair::check;
     use crate::mesh::shapes::box_mesh;
+
+    #[test]
+    fn many_tiny_unsupported_regions_read_as_one_summary_line() {
+        let region = |n: usize, reason| UnsupportedRegion {
+            triangles: 1,
+            area_mm2: if n == 85 { 2.0 } else { 0.5 },
+            centroid_mm: [n as f64, 0.0, 1.0],
+            reason,
+        };
+        let mut regions: Vec<_> = (0..86).map(|n| region(n, "too small")).collect();
+        regions.push(region(3, "articular"));
+        let r = SupportResult {
+            mesh: Mesh::default(),
+            supports: Vec::new(),
+            walls: Vec::new(),
+            volume_mm3: 0.0,
+            contact_area_mm2: 0.0,
+            plate_area_mm2: 0.0,
+            supported_area_mm2: 0.0,
+            unsupported_regions: regions,
+            dropped_near_articular: 4,
+            dropped_other: 0,
+        };
+        assert_eq!(
+            r.warnings().len(),
+            88,
+            "one line per region, one for the dropped contacts"
+        );
+        let summary = r.warning_summary();
+        assert_eq!(summary.len(), 3, "{summary:?}");
+        assert!(summary[0].starts_with("1 overhang region on joint surfaces (0.5 mm² near (3.0, 0.0, 1.0) mm) is not supported"), "{}", summary[0]);
+        // 85 regions of 0.5 mm² and the last of 2 mm².
+        assert!(summary[1].starts_with("86 overhang regions without a clear place for a support (44.5 mm² in all; the largest 2.0 mm² near (85.0, 0.0, 1.0) mm) are not supported: use a smaller support spacing"), "{}", summary[1]);
+        assert!(
+            summary[2].starts_with("4 support contacts were left out"),
+            "{}",
+            summary[2]
+        );
+    }
 
     #[test]
     fn a_table_top_gets_cones_to_the_plate_on_the_lattice() {

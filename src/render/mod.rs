@@ -122,6 +122,9 @@ pub struct Scene3d {
     parts: Vec<PartGm>,
     /// Opacity by label (parts not listed are opaque); kept across "Calculate parts".
     opacity: Vec<(u8, f32)>,
+    /// Overlays drawn over the part with the same label while it is shown (articular
+    /// marks); never picked, and replaced without touching the parts.
+    overlays: Vec<(u8, Gm<Mesh, ClipMaterial>)>,
     /// The picked part, drawn glowing.
     highlight: Option<u8>,
     plane: Plane,
@@ -172,6 +175,7 @@ impl Scene3d {
             context,
             surface: None,
             parts: Vec::new(),
+            overlays: Vec::new(),
             opacity: Vec::new(),
             highlight: None,
             plane: NO_CLIP,
@@ -201,30 +205,47 @@ impl Scene3d {
         self.surface = Some(gm);
     }
 
+    /// `p` on the GPU in its colour, lit, clipped by the current plane; `None` when it
+    /// has no triangle.
+    fn surface_gm(
+        &self,
+        p: &PartSurface,
+        opacity: f32,
+        glow: bool,
+    ) -> Option<Gm<Mesh, ClipMaterial>> {
+        if p.positions_mm.len() < 9 || p.indices.len() < 3 {
+            return None;
+        }
+        let material = ClipMaterial {
+            inner: physical(&self.context, p.colour, opacity, glow),
+            plane: self.plane,
+        };
+        Some(lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material).0)
+    }
+
     /// Replaces the calculated parts; while there are any they are drawn instead of the preview.
     pub fn set_parts(&mut self, parts: Vec<PartSurface>) {
         self.parts = parts
             .iter()
-            .filter(|p| p.positions_mm.len() >= 9 && p.indices.len() >= 3)
-            .map(|p| {
-                let material = ClipMaterial {
-                    inner: physical(
-                        &self.context,
-                        p.colour,
-                        self.opacity_of(p.label),
-                        self.highlight == Some(p.label),
-                    ),
-                    plane: self.plane,
-                };
-                let (gm, _, _) =
-                    lit_mesh(&self.context, &p.positions_mm, &[], &p.indices, material);
-                PartGm {
+            .filter_map(|p| {
+                let lit = self.highlight == Some(p.label);
+                let gm = self.surface_gm(p, self.opacity_of(p.label), lit)?;
+                Some(PartGm {
                     label: p.label,
                     visible: true,
                     colour: p.colour,
                     gm,
-                }
+                })
             })
+            .collect();
+    }
+
+    /// Replaces the overlays: each is drawn over the part with its label while that part
+    /// is drawn (lit, in its own colour; a slight glow keeps it legible in shadow).
+    pub fn set_overlays(&mut self, overlays: Vec<PartSurface>) {
+        self.overlays = overlays
+            .iter()
+            .filter_map(|p| Some((p.label, self.surface_gm(p, 1.0, true)?)))
             .collect();
     }
 
@@ -301,6 +322,9 @@ impl Scene3d {
         for part in &mut self.parts {
             part.gm.material.plane = self.plane;
         }
+        for (_, gm) in &mut self.overlays {
+            gm.material.plane = self.plane;
+        }
         if let Some(s) = &mut self.surface {
             s.material.plane = self.plane;
         }
@@ -341,8 +365,18 @@ impl Scene3d {
         target.clear(ClearState::color_and_depth(0.09, 0.10, 0.12, 1.0, 1.0));
         let lights: [&dyn three_d::Light; 3] = [&ambient, &key, &fill];
         if !self.parts.is_empty() {
+            let shown = |label: u8| {
+                self.parts
+                    .iter()
+                    .any(|p| p.label == label && p.visible && self.opacity_of(label) > 0.05)
+            };
             let visible = self.parts.iter().filter(|p| p.visible).map(|p| &p.gm);
-            target.render(&camera, visible, &lights);
+            let overlays = self
+                .overlays
+                .iter()
+                .filter(|(l, _)| shown(*l))
+                .map(|(_, gm)| gm);
+            target.render(&camera, visible.chain(overlays), &lights);
         } else if let Some(surface) = &self.surface {
             target.render(&camera, surface, &lights);
         }

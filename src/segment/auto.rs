@@ -15,7 +15,9 @@
 //!    whose cortex is below ≈ 1400 HU (ribs and vertebrae on 2–3 mm slices) loses most
 //!    of its voxels and falls apart into fragments below the minimum part volume. The 226 HU window keeps voxels
 //!    that are only ≈ 14 % bone; without this step every bone is ≈ 0.2 mm too thick and
-//!    bones across a narrow joint touch.
+//!    bones across a narrow joint touch. A component the trim would take more than half
+//!    of keeps its rim: on coarse voxels (3 mm) a vertebra or rib is nearly all "rim",
+//!    and trimming it left fragments below the minimum part volume.
 //! 4. 6-connected components; components below `min_part_volume_mm3` are dropped.
 //!    Enclosed cavities of each component are filled (6-connected background): trabecular
 //!    texture and noise dip below 226 HU inside a bone, and the pockets would otherwise
@@ -49,7 +51,7 @@ use super::fill::{fill_cavities, fill_fov_holes};
 use super::mask::voxel_volume_mm3;
 use super::morphology::erode;
 use super::split::watershed;
-use super::threshold::{threshold, ThresholdParams};
+use super::threshold::{window_bits, ThresholdParams};
 use super::{BitMask, Connectivity, SegmentError, VoxelBox};
 use crate::progress::Progress;
 use crate::volume::Volume;
@@ -199,14 +201,23 @@ fn uniform_without_cortex(ct: &Volume<i16>, bx: &VoxelBox, m: &BitMask, cortex_h
     let bd = bx.dims();
     let [nx, ny, _] = ct.dims;
     let mut total = 0usize;
-    for n in m.iter() {
-        let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
-        let g = i + bx.min[0] + nx * (j + bx.min[1] + ny * (k + bx.min[2]));
-        let Some(&hu) = ct.data.get(g) else {
-            continue;
-        };
-        hist[(hu as i32 - LO).clamp(0, 4095) as usize] += 1;
-        total += 1;
+    for k in 0..bd[2] {
+        for j in 0..bd[1] {
+            let src = m.index(0, j, k);
+            let dst = bx.min[0] + nx * (j + bx.min[1] + ny * (k + bx.min[2]));
+            for i0 in (0..bd[0]).step_by(64) {
+                let mut bits = m.bits_at(src + i0, (bd[0] - i0).min(64));
+                while bits != 0 {
+                    let i = i0 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let Some(&hu) = ct.data.get(dst + i) else {
+                        continue;
+                    };
+                    hist[(hu as i32 - LO).clamp(0, 4095) as usize] += 1;
+                    total += 1;
+                }
+            }
+        }
     }
     if total == 0 {
         return false;
@@ -223,6 +234,235 @@ fn uniform_without_cortex(ct: &Volume<i16>, bx: &VoxelBox, m: &BitMask, cortex_h
         3071
     };
     pct(0.99) < cortex_hu as i32 && pct(0.9) - pct(0.1) < UNIFORM_SPREAD_HU as i32
+}
+
+/// Steps 1–2 in one pass over the CT: the voxels in `window`, and with `table_hu` the
+/// in-plane projection (index `i + nx * j`) of the voxels above it — what
+/// [`super::table::table_footprint`] projects.
+fn window_and_projection(
+    ct: &Volume<i16>,
+    window: &ThresholdParams,
+    table_hu: Option<i16>,
+) -> (BitMask, Option<Vec<bool>>) {
+    let [nx, ny, _] = ct.dims;
+    let plane = nx * ny;
+    let mut mask = BitMask::new(ct.dims);
+    let span = window.upper_hu.wrapping_sub(window.lower_hu) as u16;
+    // Above `table_hu`, as a window (none above i16::MAX).
+    let above = table_hu.and_then(|t| t.checked_add(1));
+    let mut projection = BitMask::new([nx, ny, 1]);
+    for (w, (word, chunk)) in mask
+        .words_mut()
+        .iter_mut()
+        .zip(ct.data.chunks(64))
+        .enumerate()
+    {
+        *word = window_bits(chunk, window.lower_hu, span);
+        let Some(a) = above else { continue };
+        let bits = window_bits(chunk, a, i16::MAX.wrapping_sub(a) as u16);
+        if bits == 0 {
+            continue;
+        }
+        // Voxels 64w… as in-plane indices; a word may run over into the next slices.
+        let (mut bits, mut p) = (bits, (64 * w) % plane);
+        while bits != 0 {
+            let take = (plane - p).min(64);
+            if take == 64 {
+                projection.or_bits(p, bits);
+                break;
+            }
+            projection.or_bits(p, bits & ((1u64 << take) - 1));
+            bits >>= take;
+            p = 0;
+        }
+    }
+    let projected = table_hu.map(|_| (0..plane).map(|c| projection.get(c)).collect());
+    (mask, projected)
+}
+
+/// Step 3: clear from `mask` every voxel of `orig` below its component's rim level
+/// (`level[label − 1]`) with a face neighbour in the grid outside `orig` — unless that
+/// would take more than half of the component: then the "rim" is the bone itself (a
+/// bone only a voxel or two thick at this voxel size, e.g. ribs and vertebrae on 3 mm
+/// voxels) and the component keeps it. Works 64 voxels of a run at a time: a run's
+/// voxels with all four neighbour rows set and inside the run's ends (maximal runs:
+/// their outer neighbours are unset) are interior and skipped; only the rim's voxels
+/// read their HU.
+fn trim_rim(
+    ct: &Volume<i16>,
+    orig: &BitMask,
+    pre: &super::components::Components,
+    level: &[i16],
+    mask: &mut BitMask,
+) {
+    let [nx, ny, nz] = ct.dims;
+    let plane = nx * ny;
+    // Rim voxels below their level, and how many each component would lose.
+    let mut rim_voxels: Vec<(usize, u32)> = Vec::new();
+    let mut trimmed = vec![0usize; pre.count()];
+    for r in 0..ny * nz {
+        let (j, k) = (r % ny, r / ny);
+        let row_start = r * nx;
+        // Neighbour rows inside the grid, as offsets of the linear index.
+        let mut near: [Option<isize>; 4] = [None; 4];
+        if j > 0 {
+            near[0] = Some(-(nx as isize));
+        }
+        if j + 1 < ny {
+            near[1] = Some(nx as isize);
+        }
+        if k > 0 {
+            near[2] = Some(-(plane as isize));
+        }
+        if k + 1 < nz {
+            near[3] = Some(plane as isize);
+        }
+        for run in &pre.runs[pre.row_first[r] as usize..pre.row_first[r + 1] as usize] {
+            let lb = level[run.label as usize - 1];
+            let mut n0 = run.start;
+            while n0 < run.end {
+                let len = (run.end - n0).min(64);
+                let all = if len == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << len) - 1
+                };
+                let mut inner = all;
+                for d in near.iter().flatten() {
+                    inner &= orig.bits_at(n0.wrapping_add_signed(*d), len);
+                }
+                let mut rim = !inner & all;
+                if n0 == run.start && run.start > row_start {
+                    rim |= 1;
+                }
+                if n0 + len == run.end && run.end < row_start + nx {
+                    rim |= 1 << (len - 1);
+                }
+                while rim != 0 {
+                    let n = n0 + rim.trailing_zeros() as usize;
+                    if ct.data[n] < lb {
+                        rim_voxels.push((n, run.label));
+                        trimmed[run.label as usize - 1] += 1;
+                    }
+                    rim &= rim - 1;
+                }
+                n0 += len;
+            }
+        }
+    }
+    for (n, label) in rim_voxels {
+        let c = label as usize - 1;
+        if 2 * trimmed[c] <= pre.sizes[c] {
+            mask.set(n, false);
+        }
+    }
+}
+
+/// Steps 4–5 for one kept component, `region` (a crop at `bx` of the CT's grid): fill its
+/// cavities and split it where it is joined through a narrow joint. Returns its pieces as
+/// (box, crop mask); one unit of work per component, independent of the others.
+fn component_pieces(
+    mut region: BitMask,
+    bx: VoxelBox,
+    ct: &Volume<i16>,
+    params: &AutoParams,
+    min_core: usize,
+) -> Result<Vec<(VoxelBox, BitMask)>, SegmentError> {
+    let bd = bx.dims();
+    if params.fill_cavities {
+        // Where the field of view cuts a bone, cap its medullary cavity first, so the
+        // cavity counts as enclosed.
+        fill_fov_holes(&mut region, &bx, ct.dims);
+        // Trabecular texture and noise dip below the window inside a bone; fill those
+        // pockets first so the erosion below does not fragment the bone.
+        region = fill_cavities(&region, Connectivity::Six);
+    }
+    if let Some(r) = params.split_erosion_mm {
+        // At least one voxel along the finest axis: on coarse grids a radius below the
+        // voxel size would erode nothing, and joints narrower than a voxel would never
+        // split.
+        let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
+        let core = erode(&region, r, ct.spacing_mm)?;
+        let cc = label_components(&core, Connectivity::Six);
+        let big = (1..=cc.count()).filter(|&l| cc.sizes[l - 1] >= min_core).count();
+        if big >= 2 {
+            // Labels are sorted by size, so the big pieces are labels 1..=big.
+            let mut markers: Vec<(usize, u32)> = Vec::new();
+            for run in cc.runs.iter().filter(|r| (r.label as usize) <= big) {
+                markers.extend((run.start..run.end).map(|n| (n, run.label - 1)));
+            }
+            let d2 = squared_distance_mm2(&region, ct.spacing_mm, false);
+            let owner = watershed(&region, &d2, &markers, Connectivity::Six);
+            return Ok((0..big as u32)
+                .map(|p| (bx, BitMask::from_fn(bd, |n| owner[n] == p)))
+                .collect());
+        }
+    }
+    Ok(vec![(bx, region)])
+}
+
+/// Voxels of one row of a part: count, Σ i and Σ i² (i = grid index along the row).
+#[derive(Default)]
+struct RowSums {
+    count: u64,
+    sum_i: u64,
+    sum_ii: u64,
+    first: usize,
+    last: usize,
+}
+
+impl RowSums {
+    #[inline]
+    fn add(&mut self, i: usize) {
+        if self.count == 0 {
+            self.first = i;
+        }
+        self.last = i;
+        self.count += 1;
+        self.sum_i += i as u64;
+        self.sum_ii += (i * i) as u64;
+    }
+}
+
+/// Voxel count, sums of (i, j, k), second moments Σ a·b (upper triangle) and bounding box
+/// of one part, exact in integers (Σ i·j over 512² × 2⁶³ / 2¹⁸ voxels fits in u64).
+#[derive(Clone, Default)]
+struct PartStats {
+    count: u64,
+    sums: [u64; 3],
+    moments: [[u64; 3]; 3],
+    bbox: Option<VoxelBox>,
+}
+
+impl PartStats {
+    /// Adds a row of voxels at (j, k); rows are added with their voxels ascending in i.
+    fn add_row(&mut self, row: &RowSums, j: usize, k: usize) {
+        if row.count == 0 {
+            return;
+        }
+        let (c, j, k) = (row.count, j as u64, k as u64);
+        self.count += c;
+        self.sums[0] += row.sum_i;
+        self.sums[1] += c * j;
+        self.sums[2] += c * k;
+        self.moments[0][0] += row.sum_ii;
+        self.moments[0][1] += row.sum_i * j;
+        self.moments[0][2] += row.sum_i * k;
+        self.moments[1][1] += c * j * j;
+        self.moments[1][2] += c * j * k;
+        self.moments[2][2] += c * k * k;
+        let (a, b) = (
+            [row.first, j as usize, k as usize],
+            [row.last, j as usize, k as usize],
+        );
+        match &mut self.bbox {
+            Some(bx) => {
+                bx.include(a);
+                bx.include(b);
+            }
+            slot => *slot = Some(VoxelBox::point(a).union(VoxelBox::point(b))),
+        }
+    }
 }
 
 fn step(progress: &mut dyn Progress, done: usize) -> Result<(), SegmentError> {
@@ -243,26 +483,29 @@ pub fn auto_bones(
     let [nx, ny, nz] = dims;
     let voxel_mm3 = voxel_volume_mm3(ct);
     let min_voxels = (params.min_part_volume_mm3 / voxel_mm3).ceil().max(1.0) as usize;
-    // 1. Threshold.
-    let mut mask = threshold(
-        ct,
-        &ThresholdParams {
-            lower_hu: params.lower_hu,
-            upper_hu: params.upper_hu,
-        },
-    )?;
+    // 1. Threshold, and (for step 2) the projection of the voxels above the window's
+    // lower bound, in one pass over the CT.
+    let window = ThresholdParams {
+        lower_hu: params.lower_hu,
+        upper_hu: params.upper_hu,
+    };
+    window.validate()?;
+    let table_hu = params.remove_table.then_some(params.lower_hu);
+    let (mut mask, projected) = window_and_projection(ct, &window, table_hu);
     let in_window = mask.count();
     step(progress, 1)?;
     // 2. Table.
     let mut table_found = false;
-    if params.remove_table {
-        let table = super::table::table_footprint(ct, params.lower_hu);
-        if table.iter().any(|t| *t) {
+    if let Some(projected) = projected {
+        let table = super::table::footprint_of_projection(&projected, dims, ct.spacing_mm);
+        // The footprint's columns (in-plane indices), cleared in every slice.
+        let columns: Vec<usize> = (0..table.len()).filter(|&c| table[c]).collect();
+        if !columns.is_empty() {
             table_found = true;
             let plane = nx * ny;
-            for n in 0..mask.len() {
-                if table[n % plane] {
-                    mask.set(n, false);
+            for k in 0..nz {
+                for &c in &columns {
+                    mask.set(k * plane + c, false);
                 }
             }
         }
@@ -274,24 +517,7 @@ pub fn auto_bones(
         let orig = mask.clone();
         let pre = label_components(&orig, Connectivity::Six);
         let level = trim_levels(ct, &pre, min_voxels, b);
-        for run in &pre.runs {
-            let lb = level[run.label as usize - 1];
-            for n in run.start..run.end {
-                if ct.data[n] >= lb {
-                    continue;
-                }
-                let (i, j, k) = (n % nx, (n / nx) % ny, n / (nx * ny));
-                let out = (i > 0 && !orig.get(n - 1))
-                    || (i + 1 < nx && !orig.get(n + 1))
-                    || (j > 0 && !orig.get(n - nx))
-                    || (j + 1 < ny && !orig.get(n + nx))
-                    || (k > 0 && !orig.get(n - nx * ny))
-                    || (k + 1 < nz && !orig.get(n + nx * ny));
-                if out {
-                    mask.set(n, false);
-                }
-            }
-        }
+        trim_rim(ct, &orig, &pre, &level, &mut mask);
     }
     step(progress, 3)?;
     // 4. Components.
@@ -320,40 +546,8 @@ pub fn auto_bones(
     // `parallel`, pieces kept in component order.
     let kept_crops: Vec<(VoxelBox, BitMask)> =
         kept.into_iter().filter_map(|c| crops[c].take()).collect();
-    let split = crate::parallel::try_map_vec(kept_crops, |(bx, mut region)| {
-        let bd = bx.dims();
-        if params.fill_cavities {
-            // Where the field of view cuts a bone, cap its medullary cavity first, so the
-            // cavity counts as enclosed.
-            fill_fov_holes(&mut region, &bx, dims);
-            // Trabecular texture and noise dip below the window inside a bone; fill those
-            // pockets first so the erosion below does not fragment the bone.
-            region = fill_cavities(&region, Connectivity::Six);
-        }
-        if let Some(r) = params.split_erosion_mm {
-            // At least one voxel along the finest axis: on coarse grids a radius below
-            // the voxel size would erode nothing, and joints narrower than a voxel would
-            // never split.
-            let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
-            let core = erode(&region, r, ct.spacing_mm)?;
-            let cc = label_components(&core, Connectivity::Six);
-            let big: Vec<u32> = (1..=cc.count() as u32)
-                .filter(|&l| cc.sizes[l as usize - 1] >= min_core)
-                .collect();
-            if big.len() >= 2 {
-                // Labels are sorted by size, so the big pieces are labels 1..=big.len().
-                let mut markers: Vec<(usize, u32)> = Vec::new();
-                for run in cc.runs.iter().filter(|r| (r.label as usize) <= big.len()) {
-                    markers.extend((run.start..run.end).map(|n| (n, run.label - 1)));
-                }
-                let d2 = squared_distance_mm2(&region, ct.spacing_mm, false);
-                let owner = watershed(&region, &d2, &markers, Connectivity::Six);
-                return Ok((0..big.len() as u32)
-                    .map(|p| (bx, BitMask::from_fn(bd, |n| owner[n] == p)))
-                    .collect());
-            }
-        }
-        Ok::<_, SegmentError>(vec![(bx, region)])
+    let split = crate::parallel::try_map_vec(kept_crops, |(bx, region)| {
+        component_pieces(region, bx, ct, params, min_core)
     })?;
     let pieces: Vec<(VoxelBox, BitMask)> = split.into_iter().flatten().collect();
     step(progress, 5)?;
@@ -420,17 +614,33 @@ pub fn auto_bones(
     if found.len() > 255 {
         return Err(SegmentError::TooManyParts);
     }
-    // A filled pocket may hold a smaller component; the larger part (written first) keeps it.
-    let global = |bx: &VoxelBox, n: usize| {
-        let bd = bx.dims();
-        let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
-        i + bx.min[0] + nx * (j + bx.min[1] + ny * (k + bx.min[2]))
-    };
+    // A filled pocket may hold a smaller component; the larger part (written first) keeps
+    // it. Each voxel is written once, by the part that keeps it, so the part's moments
+    // are gathered as it is written (integer sums: the same in any order).
+    let n_parts = found.len();
+    let mut stats = vec![PartStats::default(); n_parts];
     for (p, f) in found.iter().enumerate() {
-        for n in f.mask.iter() {
-            let g = global(&f.bx, n);
-            if labels.data[g] == 0 {
-                labels.data[g] = p as u8 + 1;
+        let bd = f.bx.dims();
+        let value = p as u8 + 1;
+        for k in 0..bd[2] {
+            for j in 0..bd[1] {
+                let (gj, gk) = (j + f.bx.min[1], k + f.bx.min[2]);
+                let src = f.mask.index(0, j, k);
+                let dst = f.bx.min[0] + nx * (gj + ny * gk);
+                let mut row = RowSums::default();
+                for i0 in (0..bd[0]).step_by(64) {
+                    let mut bits = f.mask.bits_at(src + i0, (bd[0] - i0).min(64));
+                    while bits != 0 {
+                        let i = i0 + bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        let label = &mut labels.data[dst + i];
+                        if *label == 0 {
+                            *label = value;
+                            row.add(f.bx.min[0] + i);
+                        }
+                    }
+                }
+                stats[p].add_row(&row, gj, gk);
             }
         }
     }
@@ -443,30 +653,10 @@ pub fn auto_bones(
         ])
         .x
     });
-    let n_parts = found.len();
-    let mut sums = vec![[0.0f64; 3]; n_parts];
-    // Second moments Σ i_a·i_b in voxel indices, exact in u64 (≤ 512² × 2⁶³ / 2¹⁸ voxels).
-    let mut moments = vec![[[0u64; 3]; 3]; n_parts];
-    let mut counts = vec![0usize; n_parts];
-    let mut boxes: Vec<Option<VoxelBox>> = vec![None; n_parts];
-    for (n, &l) in labels.data.iter().enumerate() {
-        if l == 0 {
-            continue;
-        }
-        let p = l as usize - 1;
-        let ijk = [n % nx, (n / nx) % ny, n / (nx * ny)];
-        for a in 0..3 {
-            sums[p][a] += ijk[a] as f64;
-            for b in a..3 {
-                moments[p][a][b] += (ijk[a] * ijk[b]) as u64;
-            }
-        }
-        counts[p] += 1;
-        match &mut boxes[p] {
-            Some(b) => b.include(ijk),
-            slot => *slot = Some(VoxelBox::point(ijk)),
-        }
-    }
+    let sums: Vec<[f64; 3]> = stats.iter().map(|st| st.sums.map(|v| v as f64)).collect();
+    let moments: Vec<[[u64; 3]; 3]> = stats.iter().map(|st| st.moments).collect();
+    let counts: Vec<usize> = stats.iter().map(|st| st.count as usize).collect();
+    let boxes: Vec<Option<VoxelBox>> = stats.iter().map(|st| st.bbox).collect();
     // Linear part of the affine: voxel-index offsets to patient mm.
     let lin = ct.patient_from_voxel.fixed_view::<3, 3>(0, 0).into_owned();
     let mut parts = Vec::with_capacity(n_parts);

@@ -177,20 +177,24 @@ pub fn label_components(mask: &BitMask, connectivity: Connectivity) -> Component
     let mut bboxes: Vec<VoxelBox> = Vec::new();
     let mut first_voxel = Vec::new();
     let mut run_comp = vec![0u32; runs.len()];
-    for (r_idx, run) in runs.iter().enumerate() {
-        let root = find(&mut parent, r_idx as u32) as usize;
-        if comp_of_root[root] == u32::MAX {
-            comp_of_root[root] = sizes.len() as u32;
-            sizes.push(0usize);
-            first_voxel.push(run.start);
-            let p = mask.ijk(run.start);
-            bboxes.push(VoxelBox::point(p));
+    for r in 0..rows {
+        let (j, k) = (r % ny, r / ny);
+        for r_idx in row_first[r] as usize..row_first[r + 1] as usize {
+            let run = runs[r_idx];
+            let (first, last) = ([run.start - r * nx, j, k], [run.end - 1 - r * nx, j, k]);
+            let root = find(&mut parent, r_idx as u32) as usize;
+            if comp_of_root[root] == u32::MAX {
+                comp_of_root[root] = sizes.len() as u32;
+                sizes.push(0usize);
+                first_voxel.push(run.start);
+                bboxes.push(VoxelBox::point(first));
+            }
+            let c = comp_of_root[root] as usize;
+            run_comp[r_idx] = c as u32;
+            sizes[c] += run.end - run.start;
+            bboxes[c].include(first);
+            bboxes[c].include(last);
         }
-        let c = comp_of_root[root] as usize;
-        run_comp[r_idx] = c as u32;
-        sizes[c] += run.end - run.start;
-        bboxes[c].include(mask.ijk(run.start));
-        bboxes[c].include(mask.ijk(run.end - 1));
     }
     // Order: size descending, ties by first voxel.
     let mut order: Vec<usize> = (0..sizes.len()).collect();

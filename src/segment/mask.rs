@@ -165,6 +165,53 @@ impl BitMask {
         }
     }
 
+    /// Up to 64 voxels from `start` as the low bits of a word (bit `b` = voxel
+    /// `start + b`); voxels past the end read as unset.
+    #[inline]
+    pub fn bits_at(&self, start: usize, len: usize) -> u64 {
+        let (w, b) = (start >> 6, start & 63);
+        let mut v = self.words.get(w).copied().unwrap_or(0) >> b;
+        if b != 0 && b + len > 64 {
+            v |= self.words.get(w + 1).copied().unwrap_or(0) << (64 - b);
+        }
+        if len >= 64 {
+            v
+        } else {
+            v & ((1u64 << len) - 1)
+        }
+    }
+
+    /// Set the voxels `start + b` for every set bit `b` of `bits` (none past the end).
+    #[inline]
+    pub fn or_bits(&mut self, start: usize, bits: u64) {
+        let (w, b) = (start >> 6, start & 63);
+        self.words[w] |= bits << b;
+        if b != 0 {
+            let high = bits >> (64 - b);
+            if high != 0 {
+                self.words[w + 1] |= high;
+            }
+        }
+    }
+
+    /// Replace voxels `start..start + len` (len ≤ 64, none past the end) by the low bits
+    /// of `bits`.
+    #[inline]
+    pub fn put_bits(&mut self, start: usize, len: usize, bits: u64) {
+        let keep = if len >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << len) - 1
+        };
+        let bits = bits & keep;
+        let (w, b) = (start >> 6, start & 63);
+        self.words[w] = (self.words[w] & !(keep << b)) | (bits << b);
+        if b != 0 && b + len > 64 {
+            let (k, v) = (keep >> (64 - b), bits >> (64 - b));
+            self.words[w + 1] = (self.words[w + 1] & !k) | v;
+        }
+    }
+
     /// Number of set voxels.
     pub fn count(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()
@@ -310,7 +357,7 @@ impl BitMask {
         b
     }
 
-    /// The sub-grid `bx` as its own mask.
+    /// The sub-grid `bx` as its own mask (copied 64 voxels at a time).
     pub fn crop(&self, bx: &VoxelBox) -> BitMask {
         let d = bx.dims();
         let mut out = BitMask::new(d);
@@ -318,9 +365,10 @@ impl BitMask {
             for j in 0..d[1] {
                 let src = self.index(bx.min[0], bx.min[1] + j, bx.min[2] + k);
                 let dst = out.index(0, j, k);
-                for i in 0..d[0] {
-                    if self.get(src + i) {
-                        out.set(dst + i, true);
+                for i in (0..d[0]).step_by(64) {
+                    let bits = self.bits_at(src + i, (d[0] - i).min(64));
+                    if bits != 0 {
+                        out.or_bits(dst + i, bits);
                     }
                 }
             }
@@ -336,8 +384,9 @@ impl BitMask {
             for j in 0..d[1] {
                 let dst = self.index(bx.min[0], bx.min[1] + j, bx.min[2] + k);
                 let src = part.index(0, j, k);
-                for i in 0..d[0] {
-                    self.set(dst + i, part.get(src + i));
+                for i in (0..d[0]).step_by(64) {
+                    let len = (d[0] - i).min(64);
+                    self.put_bits(dst + i, len, part.bits_at(src + i, len));
                 }
             }
         }
@@ -353,21 +402,115 @@ pub fn label_counts(labels: &Volume<u8>) -> [usize; 256] {
     c
 }
 
-/// Bounding box of every label value (index = label), `None` for absent labels.
+/// Bounding box of every label value (index = label), `None` for absent labels (and for
+/// 0, the background).
+///
+/// One pass, row by row: an all-background row is skipped after an OR over its bytes
+/// (vectorised), and a row with labels widens each label's box once per row.
 pub fn label_bboxes(labels: &Volume<u8>) -> Vec<Option<VoxelBox>> {
     let mut out: Vec<Option<VoxelBox>> = vec![None; 256];
     let [nx, ny, _] = labels.dims;
-    for (n, &v) in labels.data.iter().enumerate() {
-        if v == 0 {
+    if nx == 0 {
+        return out;
+    }
+    // Per label: first and last i in the current row (first > last: absent).
+    let mut first = [usize::MAX; 256];
+    let mut last = [0usize; 256];
+    let mut seen: Vec<u8> = Vec::with_capacity(16);
+    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
+        for (c, chunk) in row.chunks(32).enumerate() {
+            if chunk.iter().fold(0u8, |a, &v| a | v) == 0 {
+                continue; // 32 background voxels
+            }
+            for (b, &v) in chunk.iter().enumerate() {
+                if v == 0 {
+                    continue;
+                }
+                let l = v as usize;
+                if first[l] == usize::MAX {
+                    first[l] = 32 * c + b;
+                    seen.push(v);
+                }
+                last[l] = 32 * c + b;
+            }
+        }
+        if seen.is_empty() {
             continue;
         }
-        let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
-        match &mut out[v as usize] {
-            Some(b) => b.include(p),
-            slot => *slot = Some(VoxelBox::point(p)),
+        let (j, k) = (r % ny, r / ny);
+        for &v in &seen {
+            let l = v as usize;
+            let (a, b) = ([first[l], j, k], [last[l], j, k]);
+            match &mut out[l] {
+                Some(bx) => {
+                    bx.include(a);
+                    bx.include(b);
+                }
+                slot => *slot = Some(VoxelBox::point(a).union(VoxelBox::point(b))),
+            }
+            first[l] = usize::MAX;
+        }
+        seen.clear();
+    }
+    out
+}
+
+/// Bounding box of the voxels of `labels` equal to `label`, `None` when there are none.
+/// Chunks of 32 voxels without the label are skipped by one (vectorised) test.
+pub fn label_bbox(labels: &Volume<u8>, label: u8) -> Option<VoxelBox> {
+    let [nx, ny, _] = labels.dims;
+    if nx == 0 {
+        return None;
+    }
+    let mut out: Option<VoxelBox> = None;
+    for (r, row) in labels.data.chunks_exact(nx).enumerate() {
+        let mut span: Option<(usize, usize)> = None;
+        for (c, chunk) in row.chunks(32).enumerate() {
+            if !chunk.iter().fold(false, |a, &v| a | (v == label)) {
+                continue;
+            }
+            for (b, &v) in chunk.iter().enumerate() {
+                if v == label {
+                    let i = 32 * c + b;
+                    span = Some(span.map_or((i, i), |(f, _)| (f, i)));
+                }
+            }
+        }
+        if let Some((first, last)) = span {
+            let (j, k) = (r % ny, r / ny);
+            let row_box = VoxelBox::point([first, j, k]).union(VoxelBox::point([last, j, k]));
+            out = Some(out.map_or(row_box, |b| b.union(row_box)));
         }
     }
     out
+}
+
+/// The voxels of `labels` inside `bx` whose label satisfies `keep`, as a mask of the box.
+pub fn label_crop_where(labels: &Volume<u8>, bx: &VoxelBox, keep: impl Fn(u8) -> bool) -> BitMask {
+    let d = bx.dims();
+    let [nx, ny, _] = labels.dims;
+    let mut m = BitMask::new(d);
+    for k in 0..d[2] {
+        for j in 0..d[1] {
+            let src = bx.min[0] + nx * (bx.min[1] + j + ny * (bx.min[2] + k));
+            let dst = m.index(0, j, k);
+            for (c, chunk) in labels.data[src..src + d[0]].chunks(64).enumerate() {
+                let mut bits = 0u64;
+                for (b, &v) in chunk.iter().enumerate() {
+                    bits |= (keep(v) as u64) << b;
+                }
+                if bits != 0 {
+                    m.or_bits(dst + 64 * c, bits);
+                }
+            }
+        }
+    }
+    m
+}
+
+/// The voxels of `labels` equal to `label` inside `bx`, as a mask of the box.
+pub fn label_crop(labels: &Volume<u8>, label: u8, bx: &VoxelBox) -> BitMask {
+    label_crop_where(labels, bx, |v| v == label)
 }
 
 /// Volume of one voxel in mm³ (|det| of the affine's linear part, so tilted grids count right).
@@ -423,6 +566,89 @@ mod tests {
                 });
             }
             assert_eq!(m.bbox(), want, "case {case}, dims {dims:?}");
+        }
+    }
+
+    #[test]
+    fn label_box_and_crop_equal_the_full_grid_mask() {
+        let mut s = 0x7f4a_7c15_9e37_79b9u64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for case in 0..40 {
+            let dims = [
+                1 + (r() % 150) as usize,
+                1 + (r() % 6) as usize,
+                1 + (r() % 5) as usize,
+            ];
+            let mut labels = Volume::filled(dims, [1.0; 3], [0.0; 3], 0u8);
+            for v in labels.data.iter_mut() {
+                *v = if r().is_multiple_of(9) {
+                    (r() % 4) as u8
+                } else {
+                    0
+                };
+            }
+            for label in 0..5u8 {
+                let full = BitMask::from_label(&labels, label);
+                assert_eq!(
+                    label_bbox(&labels, label),
+                    full.bbox(),
+                    "case {case}, {label}"
+                );
+                if let Some(bb) = full.bbox() {
+                    let bx = bb.grown([2, 1, 1], dims);
+                    assert_eq!(
+                        label_crop(&labels, label, &bx),
+                        full.crop(&bx),
+                        "case {case}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn crop_and_paste_equal_voxel_by_voxel_copies() {
+        let mut s = 0x0123_4567_89ab_cdefu64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for case in 0..80 {
+            let dims = [
+                1 + (r() % 200) as usize,
+                1 + (r() % 5) as usize,
+                1 + (r() % 4) as usize,
+            ];
+            let m = BitMask::from_fn(dims, |_| r().is_multiple_of(3));
+            let lo = dims.map(|d| (r() % d as u64) as usize);
+            let hi = [0, 1, 2].map(|a| lo[a] + (r() % (dims[a] - lo[a]) as u64) as usize);
+            let bx = VoxelBox { min: lo, max: hi };
+            let c = m.crop(&bx);
+            let bd = bx.dims();
+            let want = BitMask::from_fn(bd, |n| {
+                let (i, j, k) = (n % bd[0], (n / bd[0]) % bd[1], n / (bd[0] * bd[1]));
+                m.get(m.index(i + lo[0], j + lo[1], k + lo[2]))
+            });
+            assert_eq!(c, want, "crop, case {case}");
+            let part = BitMask::from_fn(bd, |_| r().is_multiple_of(2));
+            let mut pasted = m.clone();
+            pasted.paste(&part, &bx);
+            let want = BitMask::from_fn(dims, |n| {
+                let p = m.ijk(n);
+                if (0..3).all(|a| p[a] >= lo[a] && p[a] <= hi[a]) {
+                    part.get(part.index(p[0] - lo[0], p[1] - lo[1], p[2] - lo[2]))
+                } else {
+                    m.get(n)
+                }
+            });
+            assert_eq!(pasted, want, "paste, case {case}");
         }
     }
 }

@@ -21,6 +21,7 @@
 
 pub mod anatomy;
 pub mod auto;
+mod ball;
 pub mod components;
 pub mod distance;
 pub mod edit;

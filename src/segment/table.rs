@@ -1,5 +1,7 @@
 //! Finding the CT table, so that bone masks, previews and the both-sides check ignore it.
 
+use super::threshold::window_bits;
+use super::BitMask;
 use crate::volume::Volume;
 
 /// In-plane footprint (index `i + nx * j`) of a CT table: a connected region of the bone-bright
@@ -7,14 +9,51 @@ use crate::volume::Volume;
 /// thick. Flat and curved tables both qualify; the two legs never do. Assumes roughly
 /// axial slices (i along patient left-right).
 pub fn table_footprint(volume: &Volume<i16>, bone_hu: i16) -> Vec<bool> {
-    let [nx, ny, nz] = volume.dims;
-    let mut projected = vec![false; nx * ny];
-    for k in 0..nz {
-        let sl = &volume.data[k * nx * ny..(k + 1) * nx * ny];
-        for (c, v) in projected.iter_mut().zip(sl) {
-            *c |= *v > bone_hu;
+    let [nx, ny, _] = volume.dims;
+    let plane = nx * ny;
+    // Projection as bits: word w of a slice covers in-plane indices 64w…64w + 63.
+    let mut bits = vec![0u64; plane.div_ceil(64)];
+    if bone_hu < i16::MAX {
+        let above = bone_hu + 1;
+        let span = i16::MAX.wrapping_sub(above) as u16;
+        for slice in volume.data.chunks_exact(plane.max(1)) {
+            for (w, chunk) in bits.iter_mut().zip(slice.chunks(64)) {
+                *w |= window_bits(chunk, above, span);
+            }
         }
     }
+    let projected: Vec<bool> = (0..plane)
+        .map(|c| bits[c / 64] >> (c % 64) & 1 == 1)
+        .collect();
+    footprint_of_projection(&projected, volume.dims, volume.spacing_mm)
+}
+
+/// [`table_footprint`] from a mask of the voxels brighter than the bone level (the
+/// projection is the OR of the mask's slices), for callers that have that mask already.
+pub fn table_footprint_of_mask(above: &BitMask, spacing_mm: [f64; 3]) -> Vec<bool> {
+    let [nx, ny, nz] = above.dims();
+    let plane = nx * ny;
+    let mut projection = BitMask::new([nx, ny, 1]);
+    for k in 0..nz {
+        for c in (0..plane).step_by(64) {
+            let bits = above.bits_at(k * plane + c, (plane - c).min(64));
+            if bits != 0 {
+                projection.or_bits(c, bits);
+            }
+        }
+    }
+    let projected: Vec<bool> = (0..plane).map(|c| projection.get(c)).collect();
+    footprint_of_projection(&projected, above.dims(), spacing_mm)
+}
+
+/// The table's footprint among the 4-connected regions of `projected` (in-plane index
+/// `i + nx * j`) on a grid of `dims` voxels of `spacing_mm`.
+pub fn footprint_of_projection(
+    projected: &[bool],
+    dims: [usize; 3],
+    spacing_mm: [f64; 3],
+) -> Vec<bool> {
+    let [nx, ny, _] = dims;
     let mut table = vec![false; nx * ny];
     let mut seen = vec![false; nx * ny];
     let mut stack = Vec::new();
@@ -54,7 +93,7 @@ pub fn table_footprint(volume: &Volume<i16>, bone_hu: i16) -> Vec<bool> {
             columns[p % nx] = true;
         }
         let width = columns.iter().filter(|c| **c).count();
-        let thickness_mm = members.len() as f64 / width.max(1) as f64 * volume.spacing_mm[1];
+        let thickness_mm = members.len() as f64 / width.max(1) as f64 * spacing_mm[1];
         if width as f64 > 0.6 * nx as f64 && thickness_mm <= 12.0 {
             for &p in &members {
                 table[p] = true;

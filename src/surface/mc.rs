@@ -34,7 +34,8 @@
 use std::sync::OnceLock;
 
 use crate::mesh::Mesh;
-use crate::segment::{BitMask, SegmentError};
+use crate::segment::mask::{label_bboxes, label_crop};
+use crate::segment::{BitMask, SegmentError, VoxelBox};
 use crate::volume::Volume;
 
 /// Parameters of [`mask_surface`].
@@ -211,11 +212,6 @@ struct EdgeSlot {
     a: u8,
     pa: [i64; 3],
     pb: [i64; 3],
-    /// HU layer (0 bottom, 1 top) and offset from the cube's slot of each corner.
-    la: usize,
-    ha: usize,
-    lb: usize,
-    hb: usize,
 }
 
 const NONE: u32 = u32::MAX;
@@ -245,41 +241,53 @@ pub fn mask_surface(
             got: mask.dims(),
         });
     }
-    let Some(bb) = mask.bbox() else {
+    crop_surface(ct, mask, [0; 3], params)
+}
+
+/// [`mask_surface`] of a mask given as a crop: voxel (0, 0, 0) of `crop` is grid voxel
+/// `origin`, and the crop lies inside the grid. The same mesh as the full-grid mask.
+fn crop_surface(
+    ct: &Volume<i16>,
+    crop: &BitMask,
+    origin: [usize; 3],
+    params: &McParams,
+) -> Result<Mesh, SegmentError> {
+    let cd = crop.dims();
+    if (0..3).any(|a| origin[a] + cd[a] > ct.dims[a]) {
+        return Err(SegmentError::DimsMismatch {
+            what: "mask crop",
+            expected: ct.dims,
+            got: [0, 1, 2].map(|a| origin[a] + cd[a]),
+        });
+    }
+    let Some(local) = crop.bbox() else {
         return Err(SegmentError::NoSurface);
     };
+    // The mask's box in grid coordinates.
+    let bb = VoxelBox {
+        min: [0, 1, 2].map(|a| local.min[a] + origin[a]),
+        max: [0, 1, 2].map(|a| local.max[a] + origin[a]),
+    };
     let tab = table();
-    let [nx, ny, nz] = ct.dims;
+    let [nx, ny, _] = ct.dims;
     let iso = params.iso_hu;
-    let words = mask.words();
+    let words = crop.words();
     // Local corner grid: local (li, lj, lk) is grid (li, lj, lk) + lo, lo = bbox min − 1;
     // local 0 and w + 1 along each axis are outside the mask (padding or outside the box).
     let w = bb.dims();
     let lo = [0, 1, 2].map(|a| bb.min[a] as i64 - 1);
     let (px, py, pz) = (w[0] + 2, w[1] + 2, w[2] + 2);
     let plane = px * py;
-    // HU of corner layer `lk` (local rows, `NO_HU` outside the grid): vertices read HU
-    // from this small copy instead of jumping through the full CT (cache misses).
-    let fill_hu = |lk: usize, out: &mut [i32]| {
-        out.fill(NO_HU);
-        let k = lo[2] + lk as i64;
-        if k < 0 || k as usize >= nz {
-            return;
-        }
-        // Local i range inside the grid.
-        let i0 = usize::from(lo[0] < 0);
-        let i1 = px.min((nx as i64 - lo[0]) as usize);
-        for lj in 0..py {
-            let j = lo[1] + lj as i64;
-            if j < 0 || j as usize >= ny {
-                continue;
-            }
-            let n0 = (i0 as i64 + lo[0]) as usize + nx * (j as usize + ny * k as usize);
-            if let Some(src) = ct.data.get(n0..n0 + (i1 - i0)) {
-                for (d, &v) in out[px * lj + i0..px * lj + i1].iter_mut().zip(src) {
-                    *d = i32::from(v);
-                }
-            }
+    // HU of a corner (grid coordinates), `NO_HU` outside the grid (the padding). Read
+    // only for the two corners of each vertex's edge: the CT rows of the current layers
+    // stay in cache, and no per-layer copy of the box's HU has to be made.
+    let hu_at = |g: [i64; 3]| -> i32 {
+        let inside = (0..3).all(|a| g[a] >= 0 && (g[a] as usize) < ct.dims[a]);
+        if inside {
+            let n = g[0] as usize + nx * (g[1] as usize + ny * g[2] as usize);
+            ct.data.get(n).map_or(NO_HU, |&v| i32::from(v))
+        } else {
+            NO_HU
         }
     };
     // Vertex on the edge from inside corner `a` to outside corner `b` (grid coordinates).
@@ -297,15 +305,21 @@ pub fn mask_surface(
     };
     // Unpacks corner layer `lk` into 0/1 bytes and per-row extents of inside corners.
     let fill_layer = |lk: usize, occ: &mut [u8], ext: &mut [(usize, usize)]| {
-        occ.fill(0);
+        // The layer held 1s only inside its rows' extents: clear those, not the plane.
+        for (lj, e) in ext.iter().enumerate() {
+            if e.0 <= e.1 {
+                occ[px * lj + e.0..=px * lj + e.1].fill(0);
+            }
+        }
         ext.fill(EMPTY_ROW);
         if lk == 0 || lk > w[2] {
             return;
         }
-        let k = bb.min[2] + lk - 1;
+        // Crop coordinates of the layer and of each row's first voxel.
+        let kc = local.min[2] + lk - 1;
         for lj in 1..=w[1] {
-            let j = bb.min[1] + lj - 1;
-            let start = bb.min[0] + nx * (j + ny * k);
+            let jc = local.min[1] + lj - 1;
+            let start = local.min[0] + cd[0] * (jc + cd[1] * kc);
             let end = start + w[0];
             let row = &mut occ[px * lj..px * (lj + 1)];
             let mut e = EMPTY_ROW;
@@ -344,34 +358,37 @@ pub fn mask_surface(
             a,
             pa: pa.map(i64::from),
             pb: pb.map(i64::from),
-            la: az,
-            ha: ax + px * ay,
-            lb: pb[2] as usize,
-            hb: pb[0] as usize + px * pb[1] as usize,
         }
     });
     let mut positions: Vec<[f64; 3]> = Vec::new();
     let mut triangles: Vec<[u32; 3]> = Vec::new();
-    // Edge maps: five planes in one buffer; `base` rotates bottom/top at each layer.
+    // Edge maps: five planes in one buffer; `base` rotates bottom/top at each layer. The
+    // slots set in each plane are listed, so a plane is reset slot by slot when it is
+    // reused, not cleared whole (a bone's box plane is mostly far from its surface).
     let mut emap = vec![NONE; 5 * plane];
     let mut base = [0, plane, 2 * plane, 3 * plane, 4 * plane];
+    let mut set_slots: [Vec<usize>; 5] = Default::default();
+    let reset = |emap: &mut [u32], slots: &mut Vec<usize>| {
+        for &slot in slots.iter() {
+            emap[slot] = NONE;
+        }
+        slots.clear();
+    };
     let mut occ = [vec![0u8; plane], vec![0u8; plane]];
     let mut ext = [vec![EMPTY_ROW; py], vec![EMPTY_ROW; py]];
-    let mut hul = [vec![NO_HU; plane], vec![NO_HU; plane]];
-    fill_hu(0, &mut hul[1]);
     for lk in 0..pz - 1 {
         occ.swap(0, 1);
         ext.swap(0, 1);
-        hul.swap(0, 1);
         fill_layer(lk + 1, &mut occ[1], &mut ext[1]);
-        fill_hu(lk + 1, &mut hul[1]);
         if lk > 0 {
             base.swap(0, 1);
             base.swap(2, 3);
-            emap[base[1]..base[1] + plane].fill(NONE);
-            emap[base[3]..base[3] + plane].fill(NONE);
+            reset(&mut emap, &mut set_slots[base[1] / plane]);
+            reset(&mut emap, &mut set_slots[base[3] / plane]);
         }
-        emap[base[4]..base[4] + plane].fill(NONE);
+        reset(&mut emap, &mut set_slots[base[4] / plane]);
+        // Which list each logical plane's slots go to this layer.
+        let list = base.map(|b| b / plane);
         let k = lo[2] + lk as i64;
         let (bottom, top) = (&occ[0], &occ[1]);
         for lj in 0..py - 1 {
@@ -409,13 +426,13 @@ pub fn mask_surface(
                         if emap[slot] == NONE {
                             let ga = [i + s.pa[0], j + s.pa[1], k + s.pa[2]];
                             let gb = [i + s.pb[0], j + s.pb[1], k + s.pb[2]];
-                            let ha = hul[s.la][cube + s.ha];
-                            let hb = hul[s.lb][cube + s.hb];
+                            let (ha, hb) = (hu_at(ga), hu_at(gb));
                             emap[slot] = if case >> s.a & 1 == 1 {
                                 vert(ga, ha, gb, hb, &mut positions)
                             } else {
                                 vert(gb, hb, ga, ha, &mut positions)
                             };
+                            set_slots[list[s.plane]].push(slot);
                         }
                         *id = emap[slot];
                     }
@@ -479,26 +496,59 @@ pub fn label_surface(
             got: labels.dims,
         });
     }
-    mask_surface(ct, &label_mask(labels, label), params)
+    if label == 0 {
+        // The background: every voxel not in a part (not a bone; kept for completeness).
+        return mask_surface(ct, &BitMask::from_label(labels, 0), params);
+    }
+    let boxes = label_bboxes(labels);
+    label_surface_in_box(ct, labels, label, boxes[label as usize], params)
 }
 
-/// [`BitMask::from_label`], bit for bit, written for speed: one bone is a small part of
-/// the volume, so most 64-voxel chunks are skipped by a (vectorised) `contains` test
-/// before any bit is packed. This pass over the whole label volume used to cost twice
-/// the marching cubes of the bone itself.
-fn label_mask(labels: &Volume<u8>, label: u8) -> BitMask {
-    let mut m = BitMask::new(labels.dims);
-    for (word, chunk) in m.words_mut().iter_mut().zip(labels.data.chunks(64)) {
-        if !chunk.contains(&label) {
-            continue;
-        }
-        let mut bits = 0u64;
-        for (b, &v) in chunk.iter().enumerate() {
-            bits |= ((v == label) as u64) << b;
-        }
-        *word = bits;
+/// Surfaces of several labels of `labels` (same grid as `ct`), in the order given: one
+/// pass over the label volume finds every label's box, then each surface reads only its
+/// box ([`label_surface_in_box`], one independent unit per label). The same meshes as
+/// [`label_surface`] per label.
+pub fn label_surfaces(
+    ct: &Volume<i16>,
+    labels: &Volume<u8>,
+    wanted: &[u8],
+    params: &McParams,
+) -> Vec<Result<Mesh, SegmentError>> {
+    if labels.dims != ct.dims {
+        let e = SegmentError::DimsMismatch {
+            what: "label volume",
+            expected: ct.dims,
+            got: labels.dims,
+        };
+        return wanted.iter().map(|_| Err(e.clone())).collect();
     }
-    m
+    let boxes = label_bboxes(labels);
+    // One independent unit per part (on the thread pool with the `parallel` feature).
+    crate::parallel::map_vec(wanted.to_vec(), |l| {
+        label_surface_in_box(ct, labels, l, boxes[l as usize], params)
+    })
+}
+
+/// Surface of label `label`, whose voxels all lie in `bbox` (as [`label_bboxes`] gives
+/// it; `None`: no voxel). Reads only the box of the label volume.
+pub fn label_surface_in_box(
+    ct: &Volume<i16>,
+    labels: &Volume<u8>,
+    label: u8,
+    bbox: Option<VoxelBox>,
+    params: &McParams,
+) -> Result<Mesh, SegmentError> {
+    let Some(bx) = bbox else {
+        return Err(SegmentError::NoSurface);
+    };
+    if labels.dims != ct.dims || (0..3).any(|a| bx.max[a] >= ct.dims[a]) {
+        return Err(SegmentError::DimsMismatch {
+            what: "label volume",
+            expected: ct.dims,
+            got: labels.dims,
+        });
+    }
+    crop_surface(ct, &label_crop(labels, label, &bx), bx.min, params)
 }
 
 /// Enclosed volume (mm³, positive when triangles face outwards) and area (mm²) of a closed mesh.
@@ -753,18 +803,52 @@ mod tests {
     }
 
     #[test]
-    fn fast_label_mask_equals_from_label() {
-        // 105 voxels: the last word is partial; labels 0..=4 in a scrambled pattern.
-        let mut labels = Volume::filled([7, 5, 3], [1.0; 3], [0.0; 3], 0u8);
-        for (n, v) in labels.data.iter_mut().enumerate() {
-            *v = ((n * 37 + n / 11) % 5) as u8;
-        }
-        for label in 0..6u8 {
-            assert_eq!(
-                label_mask(&labels, label),
-                BitMask::from_label(&labels, label),
-                "label {label}"
-            );
+    fn label_surfaces_in_boxes_equal_full_grid_masks_bit_for_bit() {
+        for seed in 1..25u64 {
+            let mut r = rng(seed);
+            let dims = [
+                3 + (r() % 90) as usize,
+                2 + (r() % 9) as usize,
+                2 + (r() % 7) as usize,
+            ];
+            let mut ct = Volume::filled(dims, [0.7, 0.5, 1.3], [1.0, -2.0, 3.0], 0i16);
+            for v in &mut ct.data {
+                *v = (r() % 1600) as i16 - 200;
+            }
+            let mut labels = Volume::filled(dims, [0.7, 0.5, 1.3], [1.0, -2.0, 3.0], 0u8);
+            // Labels 1–4 in blobs by HU band, some voxels flipped; label 5 absent.
+            for (n, v) in labels.data.iter_mut().enumerate() {
+                let hu = ct.data[n];
+                *v = if r().is_multiple_of(9) {
+                    (r() % 5) as u8
+                } else {
+                    (hu.clamp(0, 1399) / 350) as u8
+                };
+            }
+            let boxes = label_bboxes(&labels);
+            for l in 1..=5u8 {
+                let want = BitMask::from_label(&labels, l);
+                assert_eq!(boxes[l as usize], want.bbox(), "seed {seed}, label {l}");
+            }
+            let params = McParams { iso_hu: 600.0 };
+            let wanted = [3u8, 1, 5, 2, 4];
+            let all = label_surfaces(&ct, &labels, &wanted, &params);
+            for (&l, got) in wanted.iter().zip(all) {
+                let want = mask_surface(&ct, &BitMask::from_label(&labels, l), &params);
+                let one = label_surface(&ct, &labels, l, &params);
+                match (got, want, one) {
+                    (Ok(a), Ok(b), Ok(c)) => {
+                        assert_eq!(a.triangles, b.triangles, "seed {seed}, label {l}");
+                        assert_eq!(a.positions_mm, b.positions_mm, "seed {seed}, label {l}");
+                        assert_eq!(c.positions_mm, b.positions_mm, "seed {seed}, label {l}");
+                    }
+                    (a, b, c) => {
+                        let b = b.err();
+                        assert_eq!(a.err(), b, "seed {seed}, label {l}");
+                        assert_eq!(c.err(), b, "seed {seed}, label {l}");
+                    }
+                }
+            }
         }
     }
 }

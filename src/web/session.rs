@@ -63,9 +63,9 @@ pub struct Session {
 /// What undoing `ops[at]` (which is `op`) writes back, so undo needs no replay. Kept for
 /// the most recent ops within [`UNDO_BUDGET_LABELS`]; older ops are undone by replaying.
 pub(crate) struct UndoRecord {
-    at: usize,
+    pub(super) at: usize,
     op: Op,
-    delta: Delta,
+    pub(super) delta: Delta,
 }
 
 /// Undo records hold at most this many label volumes' worth of bytes (memory in wasm).

@@ -42,3 +42,20 @@ impl Session {
         Ok(out)
     }
 }
+
+#[wasm_bindgen]
+impl Session {
+    /// Whether the last label op changed what the articular marks of parts show (a marked
+    /// part's voxels or name, or the marks themselves), so the page needs them again.
+    /// Without the op's undo record (dropped for memory) any part marks count as touched.
+    #[wasm_bindgen(js_name = marksTouchedByLastOp)]
+    pub fn marks_touched_by_last_op(&self) -> bool {
+        let Some(seg) = &self.seg else {
+            return false;
+        };
+        match self.records.last() {
+            Some(r) if r.at + 1 == self.ops.len() => r.delta.touches_part_marks(seg),
+            _ => !seg.meshes.part_marks.is_empty(),
+        }
+    }
+}

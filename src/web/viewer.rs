@@ -47,6 +47,51 @@ fn mesh_of(positions_mm: &[f32], indices: &[u32]) -> Mesh {
     }
 }
 
+/// Unit normal of triangle `c`, turned to face against the ray direction `dir` (towards
+/// the camera); `-dir` for a degenerate triangle.
+fn facing_normal(c: &[[f64; 3]; 3], dir: [f64; 3]) -> [f64; 3] {
+    let (n, double_area) = crate::print::overhang::normal_and_double_area(c);
+    if double_area <= 0.0 {
+        return dir.map(|d| -d);
+    }
+    let towards = n[0] * dir[0] + n[1] * dir[1] + n[2] * dir[2] > 0.0;
+    n.map(|v| if towards { -v } else { v })
+}
+
+/// The surfaces in the flat arrays of `setParts` / `setOverlays`: `positions_mm` and
+/// `indices` concatenated, `vertex_counts` / `index_counts` per surface, RGB `colours`
+/// and `labels` per surface.
+fn surfaces_of(
+    positions_mm: &[f32],
+    indices: &[u32],
+    vertex_counts: &[u32],
+    index_counts: &[u32],
+    colours: &[u8],
+    labels: &[u8],
+) -> Result<Vec<crate::render::PartSurface>, JsError> {
+    let (mut v0, mut i0) = (0usize, 0usize);
+    let mut out = Vec::with_capacity(vertex_counts.len());
+    for (n, (&nv, &ni)) in vertex_counts.iter().zip(index_counts).enumerate() {
+        let (v1, i1) = (v0 + 3 * nv as usize, i0 + ni as usize);
+        let (Some(p), Some(ix), Some(c), Some(&l)) = (
+            positions_mm.get(v0..v1),
+            indices.get(i0..i1),
+            colours.get(3 * n..3 * n + 3),
+            labels.get(n),
+        ) else {
+            return Err(JsError::new("part arrays do not add up"));
+        };
+        out.push(crate::render::PartSurface {
+            label: l,
+            positions_mm: p.to_vec(),
+            indices: ix.to_vec(),
+            colour: [c[0], c[1], c[2]],
+        });
+        (v0, i0) = (v1, i1);
+    }
+    Ok(out)
+}
+
 /// What a click in the 3-D view hit.
 #[derive(serde::Serialize)]
 struct Picked {
@@ -56,6 +101,8 @@ struct Picked {
     point_mm: [f64; 3],
     /// Nearest voxel of the study to the hit point (clamped to the volume).
     voxel: [usize; 3],
+    /// Unit normal of the face hit, turned towards the camera.
+    normal: [f64; 3],
 }
 
 /// Opacity of part colours over the CT, and the threshold preview colour.
@@ -327,31 +374,46 @@ impl Viewer {
         colours: Vec<u8>,
         labels: Vec<u8>,
     ) -> Result<(), JsError> {
-        let (mut v0, mut i0) = (0usize, 0usize);
-        let mut parts = Vec::new();
-        let mut pick = Vec::new();
-        for (n, (&nv, &ni)) in vertex_counts.iter().zip(&index_counts).enumerate() {
-            let (v1, i1) = (v0 + 3 * nv as usize, i0 + ni as usize);
-            let (Some(p), Some(ix), Some(c), Some(&l)) = (
-                positions_mm.get(v0..v1),
-                indices.get(i0..i1),
-                colours.get(3 * n..3 * n + 3),
-                labels.get(n),
-            ) else {
-                return Err(JsError::new("part arrays do not add up"));
-            };
-            pick.push((l, mesh_of(p, ix)));
-            parts.push(crate::render::PartSurface {
-                label: l,
-                positions_mm: p.to_vec(),
-                indices: ix.to_vec(),
-                colour: [c[0], c[1], c[2]],
-            });
-            (v0, i0) = (v1, i1);
-        }
-        self.scene.set_parts(parts);
-        self.pick.parts = pick;
+        let parts = surfaces_of(
+            &positions_mm,
+            &indices,
+            &vertex_counts,
+            &index_counts,
+            &colours,
+            &labels,
+        )?;
+        self.pick.parts = parts
+            .iter()
+            .map(|p| (p.label, mesh_of(&p.positions_mm, &p.indices)))
+            .collect();
         self.pick.part_bvhs = None;
+        self.scene.set_parts(parts);
+        Ok(())
+    }
+
+    /// Replaces the overlays of the 3-D view (the articular marks), in the arrays of
+    /// [`Viewer::set_parts`]: each is drawn over the part with its label while that part
+    /// is shown. Parts, their picking and the selection stay as they are, so marks of a
+    /// brush stroke cost only their own triangles.
+    #[wasm_bindgen(js_name = setOverlays)]
+    pub fn set_overlays(
+        &mut self,
+        positions_mm: Vec<f32>,
+        indices: Vec<u32>,
+        vertex_counts: Vec<u32>,
+        index_counts: Vec<u32>,
+        colours: Vec<u8>,
+        labels: Vec<u8>,
+    ) -> Result<(), JsError> {
+        let overlays = surfaces_of(
+            &positions_mm,
+            &indices,
+            &vertex_counts,
+            &index_counts,
+            &colours,
+            &labels,
+        )?;
+        self.scene.set_overlays(overlays);
         Ok(())
     }
 
@@ -363,7 +425,8 @@ impl Viewer {
     }
 
     /// What is under device pixel `(x, y)` of the `width` × `height` 3-D view drawn with
-    /// this orbit: `{ label, point_mm, voxel }` (label 0 on the preview surface), or
+    /// this orbit: `{ label, point_mm, voxel, normal }` (label 0 on the preview surface;
+    /// `normal` is the unit normal of the face hit, towards the camera), or
     /// `null` on empty space. Hidden, faded-out and clipped-away surfaces are not hit.
     #[allow(clippy::too_many_arguments)]
     pub fn pick(
@@ -412,6 +475,23 @@ impl Viewer {
         let Some((label, hit)) = hit else {
             return Ok(JsValue::NULL);
         };
+        let mesh = if self.scene.has_parts() {
+            self.pick
+                .parts
+                .iter()
+                .find(|(l, _)| *l == label)
+                .map(|(_, m)| m)
+        } else {
+            self.pick.surface.as_ref()
+        };
+        let normal = mesh
+            .and_then(|m| {
+                m.triangles
+                    .get(hit.triangle as usize)
+                    .map(|_| m.corners(hit.triangle as usize))
+            })
+            .map(|c| facing_normal(&c, dir))
+            .unwrap_or(dir.map(|d| -d));
         let voxel = self
             .volume
             .as_ref()
@@ -424,7 +504,36 @@ impl Viewer {
             label,
             point_mm: hit.point_mm,
             voxel,
+            normal,
         })
+    }
+
+    /// Device pixels `[x0, y0, x1, y1, …]` of the points `points_mm` (xyz triples, patient
+    /// mm) in the `width` × `height` 3-D view drawn with this orbit (NaN for a point behind
+    /// the camera): for drawing over the view, e.g. the brush's ring.
+    pub fn project(
+        &self,
+        points_mm: Vec<f64>,
+        width: f64,
+        height: f64,
+        yaw_deg: f32,
+        pitch_deg: f32,
+        zoom: f32,
+    ) -> Vec<f64> {
+        let view = self.scene.view(Orbit {
+            yaw_deg,
+            pitch_deg,
+            zoom,
+        });
+        points_mm
+            .chunks_exact(3)
+            .flat_map(|p| {
+                let (x, y) = view
+                    .pixel([p[0], p[1], p[2]], width, height)
+                    .unwrap_or((f64::NAN, f64::NAN));
+                [x, y]
+            })
+            .collect()
     }
 
     /// Shows or hides one part in the 3-D view.

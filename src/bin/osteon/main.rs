@@ -26,10 +26,12 @@ USAGE:
   osteon slice <mesh.stl|mesh.obj|plate.3mf> --out DIR [--layer-um 30] [--hatch-um 110]
                [--format gcode,cli,svg] [--json]   (osteon slice for all options)
                                              layers, G-code, CLI, SVG previews and the build estimate
-  osteon orient <mesh> [--critical-deg 45] [--articular X,Y,Z:R ...] [--out FILE] [--json]
-                                             best build direction, supported area before/after
-  osteon supports <mesh> [--spacing-mm 1.5] [--out supports.stl] [--json]
-                                             cone supports under overhangs (build space)
+  osteon orient <mesh> [--critical-deg 45] [--marks-from-contact N.stl,… [--gap-mm 3]]
+               [--marks faces.json] [--articular X,Y,Z:R ...] [--marks-out faces.json] [--out FILE] [--json]
+                                             best build direction, supported area before/after;
+                                             joint surfaces (marks) kept facing up
+  osteon supports <mesh> [--style cone|block] [--spacing-mm 1.5] [--marks faces.json | …] [--out supports.stl] [--json]
+                                             cone or block supports under overhangs (build space), clear of marks
   osteon plate <implant> --out plate.3mf [--sizes 95,100,105] [--coupons 2] [--json]
                                              three sizes and tensile coupons on one plate
   osteon link encode <design.json>           design (JSON) -> '#d=…' link fragment
