@@ -50,7 +50,8 @@ impl SignedDistance {
             for k in 0..3 {
                 let e1 = normalize(sub(c[(k + 1) % 3], c[k]));
                 let e2 = normalize(sub(c[(k + 2) % 3], c[k]));
-                let ang = dot(e1, e2).clamp(-1.0, 1.0).acos();
+                // libm's acos: the same bits natively and in wasm (std's is the platform's).
+                let ang = libm::acos(dot(e1, e2).clamp(-1.0, 1.0));
                 let vn = &mut vertex_normals[tri[k] as usize];
                 for i in 0..3 {
                     vn[i] += ang * n[i];

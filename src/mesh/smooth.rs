@@ -369,7 +369,8 @@ pub fn taubin(mesh: &Mesh, params: &TaubinParams) -> Mesh {
         let v0 = enclosed_volume(&mesh.positions_mm, &mesh.triangles);
         let v1 = enclosed_volume(&out.positions_mm, &out.triangles);
         if v0 * v1 > 0.0 && v0.is_finite() && v1.is_finite() {
-            let s = (v0 / v1).cbrt();
+            // libm's cbrt: the same bits natively and in wasm (std's is the platform's).
+            let s = libm::cbrt(v0 / v1);
             let used: Vec<usize> = (0..out.positions_mm.len())
                 .filter(|&i| ctx.adj.off[i + 1] > ctx.adj.off[i])
                 .collect();
@@ -577,7 +578,9 @@ pub fn gaussian(mesh: &Mesh, params: &GaussianParams) -> Mesh {
                 if !used[j as usize] {
                     continue;
                 }
-                let w = (-dist2(p[i], p[j as usize]) / (2.0 * sigma * sigma)).exp();
+                // libm's exp, not std's: std calls the platform's, whose last bits differ
+                // between native and wasm.
+                let w = libm::exp(-dist2(p[i], p[j as usize]) / (2.0 * sigma * sigma));
                 acc = add(acc, scale(p[j as usize], w));
                 ws += w;
             }
