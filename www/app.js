@@ -177,6 +177,7 @@ class App {
       case 'adopted': this.onAdopted(msg.fingerprint); break;
       case 'parts': this.showParts(msg); break;
       case 'meshes': this.meshTools.onMeshes(msg); break;
+      case 'meshmeasure': this.meshTools.onMeasure(msg); break;
       case 'print': this.printTools.onPrint(msg); break;
       case 'printlayer': this.printTools.onLayer(msg); break;
       case 'printpreview': this.printTools.onPreview(msg); break;

@@ -339,9 +339,19 @@ export class MarkTools {
 
   /** The marked faces as the viewer's overlays (also after the surfaces drawn changed: their labels may have). */
   drawMarks() {
-    const list = this.sceneList((t) => this.app.meshTools.viewerLabel(t));
-    const none = { positions: new Float32Array(0), indices: new Uint32Array(0), vertex_counts: [], index_counts: [], colours: [], labels: [] };
-    const m = list || none;
+    const labelOf = (t) => this.app.meshTools.viewerLabel(t);
+    // The deviation map's colours (mesh_tools.js) go under the marks.
+    const lists = [this.app.meshTools.deviationList(labelOf), this.sceneList(labelOf)].filter(Boolean);
+    const cat = (k, T) => {
+      const out = new T(lists.reduce((a, l) => a + l[k].length, 0));
+      let at = 0;
+      for (const l of lists) { out.set(l[k], at); at += l[k].length; }
+      return out;
+    };
+    const m = {
+      positions: cat('positions', Float32Array), indices: cat('indices', Uint32Array),
+      ...Object.fromEntries(['vertex_counts', 'index_counts', 'colours', 'labels'].map((k) => [k, lists.flatMap((l) => [...l[k]])])),
+    };
     this.app.viewer.setOverlays(m.positions, m.indices, Uint32Array.from(m.vertex_counts), Uint32Array.from(m.index_counts),
       Uint8Array.from(m.colours), Uint8Array.from(m.labels));
   }

@@ -1,5 +1,7 @@
 // Mesh panel: select a part (click its row in the Bones table) or a mesh object, then
-// Mirror / Register to… / Smooth / Remesh / Decimate / Delete. Every action is one design
+// Mirror / Register to… / Smooth (Taubin, Laplacian, Gaussian, flatten osteophytes, brush
+// at the point picked in the 3-D view) / Remesh / Decimate / Repair / Compare to… /
+// Delete; Measure reads the selection's measurements (no op). Every action is one design
 // op sent to the worker ('meshop'), so it lands in the op log, the design link, undo/redo
 // and replays on the other side of a design call. Mesh objects are shown in the 3-D view
 // through the viewer's part API, after the calculated parts.
@@ -16,6 +18,25 @@ const meshLabel = (n) => 255 - n;
 
 const fmt = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 
+/** Colours of the deviation map, from −range (inside the reference, blue) to +range (outside, red). */
+const DEVIATION_COLOURS = [
+  [49, 54, 149], [69, 117, 180], [116, 173, 209], [171, 217, 233], [240, 240, 240],
+  [253, 174, 97], [244, 109, 67], [215, 48, 39], [165, 0, 38],
+];
+
+/**
+ * Half-width of the deviation colour scale (mm): twice the RMS distance (at most the
+ * largest), rounded up to 1, 2 or 5 × 10^k; farther vertices take the end colours.
+ */
+function deviationRange(summary) {
+  const m = Math.max(Math.min(2 * summary.rms_mm, summary.max_mm), 1e-3);
+  const p = 10 ** Math.floor(Math.log10(m));
+  return [1, 2, 5, 10].map((f) => f * p).find((r) => r >= m);
+}
+
+/** The numbers of one smoothing setting, or a message saying which is not a number. */
+const num = (id) => Number($(id).value);
+
 export class MeshTools {
   constructor(app, isoHu) {
     this.app = app;
@@ -25,16 +46,30 @@ export class MeshTools {
     this.meshes = null; // the last 'meshes' message
     this.selected = null; // { part: label } or { mesh: id }
     this.hidden = new Set(); // ids of mesh objects hidden in the 3-D view
+    this.measured = null; // { target, m }: the last measurements (Measure)
     this.bind();
+    this.showSmoothParams();
   }
 
   bind() {
     $('mesh-mirror').onclick = () => this.mirror();
     $('mesh-register').onclick = () => this.register();
-    $('mesh-smooth').onclick = () => this.apply({
-      op: 'smooth_mesh', target: this.ref(), iterations: Number($('mesh-smooth-n').value),
-      lambda: Number($('mesh-smooth-lambda').value), mu: Number($('mesh-smooth-mu').value), iso_hu: this.isoHu,
+    $('mesh-smooth').onclick = () => this.smooth();
+    $('mesh-smooth-mode').onchange = () => this.showSmoothParams();
+    $('mesh-repair').onclick = () => this.apply({
+      op: 'repair_mesh', target: this.ref(), iso_hu: this.isoHu, weld_tolerance_mm: 1e-6,
+      max_hole_edges: Math.round(num('mesh-repair-hole')),
     });
+    $('mesh-compare').onclick = () => {
+      const reference = this.refOf($('mesh-compare-target').value);
+      if (reference) this.apply({ op: 'compare_meshes', measured: this.ref(), reference, iso_hu: this.isoHu });
+    };
+    $('mesh-measure').onclick = () => {
+      if (!this.selected) return;
+      this.app.setStatus('Measuring…', 'busy');
+      const o = this.selectedObject();
+      this.app.worker.postMessage({ type: 'meshmeasure', target: this.ref(), sha: o ? o.report.stl_sha256 : null });
+    };
     $('mesh-remesh').onclick = () => this.apply({
       op: 'remesh_mesh', target: this.ref(), target_edge_mm: Number($('mesh-remesh-edge').value),
       max_deviation_mm: Number($('mesh-deviation').value), iso_hu: this.isoHu,
@@ -66,6 +101,48 @@ export class MeshTools {
     return s.part !== undefined ? { part: s.part } : { mesh: s.mesh };
   }
 
+  /** A surface from a select option value ("part:3" or "mesh:1"), or null. */
+  refOf(value) {
+    if (!value) return null;
+    const [kind, n] = value.split(':');
+    return kind === 'part' ? { part: Number(n) } : { mesh: Number(n) };
+  }
+
+  /** Shows the settings of the chosen smoothing method only. */
+  showSmoothParams() {
+    const mode = $('mesh-smooth-mode').value;
+    for (const span of $('mesh-smooth-params').querySelectorAll('[data-modes]')) span.hidden = !span.dataset.modes.split(' ').includes(mode);
+  }
+
+  /** Smooth with the chosen method; the brush smooths around the point last picked on the selection in the 3-D view. */
+  smooth() {
+    const mode = $('mesh-smooth-mode').value;
+    const iterations = Math.round(num('mesh-smooth-n'));
+    const lambda = num('mesh-smooth-lambda');
+    const mu = num('mesh-smooth-mu');
+    const base = { target: this.ref(), iso_hu: this.isoHu };
+    if (mode === 'taubin') {
+      this.apply({ op: 'smooth_mesh', ...base, iterations, lambda, mu });
+      return;
+    }
+    let method;
+    if (mode === 'laplacian') method = { laplacian: { iterations, lambda } };
+    else if (mode === 'gaussian') method = { gaussian: { sigma_mm: num('mesh-smooth-sigma'), iterations: Math.round(num('mesh-smooth-passes')) } };
+    else if (mode === 'flatten') {
+      method = { flatten: { threshold_mm: num('mesh-flatten-threshold'), tolerance_mm: num('mesh-flatten-tolerance'), reference_iterations: 60, rounds: 10, step: 0.7 } };
+    } else {
+      const p = this.app.picked;
+      const s = this.selected;
+      const onSelection = p && s && (s.mesh !== undefined ? p.mesh === s.mesh : p.label === s.part);
+      if (!onSelection) {
+        this.app.setStatus('Brush smoothing: click the selected surface in the 3-D view to place the brush, then Smooth.', 'error');
+        return;
+      }
+      method = { brush: { stroke_mm: [p.point_mm], radius_mm: num('mesh-brush-radius'), iterations, lambda, mu } };
+    }
+    this.apply({ op: 'smooth_mesh_by', ...base, method });
+  }
+
   apply(op) {
     if (!this.app.study || !this.selected) return;
     this.app.setStatus('Working on the mesh…', 'busy');
@@ -88,8 +165,7 @@ export class MeshTools {
   register() {
     const v = $('mesh-register-target').value;
     if (!v) return;
-    const [kind, n] = v.split(':');
-    const fixed = kind === 'part' ? { part: Number(n) } : { mesh: Number(n) };
+    const fixed = this.refOf(v);
     const follow = [...$('mesh-follow').selectedOptions].map((o) => Number(o.value));
     this.apply({ op: 'register_mesh', moving: this.ref(), fixed, follow, iso_hu: this.isoHu });
   }
@@ -156,6 +232,7 @@ export class MeshTools {
     // only when it showed them (an edit must not wait for a 3-D frame).
     const wasShown = this.partsShown;
     this.partsShown = false;
+    if (this.measured && this.measured.target.part !== undefined) this.measured = null;
     if (this.selected && this.selected.part !== undefined && !report.parts.some((p) => p.label === this.selected.part)) {
       this.selected = null;
     }
@@ -192,7 +269,11 @@ export class MeshTools {
     app.renderPartsTable();
     this.drawScene();
     this.render();
-    if (msg.seg) {
+    const last = msg.seg && msg.seg.ops[msg.seg.ops.length - 1];
+    if (last && last.op === 'compare_meshes' && msg.deviation) {
+      const d = msg.deviation.summary;
+      app.setStatus(`Compared ${d.measured_name} with ${d.reference_name}: RMS ${fmt(d.rms_mm, 3)} mm, Hausdorff ${fmt(d.hausdorff_mm, 3)} mm.`, 'ready');
+    } else if (msg.seg) {
       const o = this.selectedObject();
       app.setStatus(o ? `${o.name}: ${o.report.history[o.report.history.length - 1]}.` : `${msg.objects.length} mesh object(s).`, 'ready');
     }
@@ -284,8 +365,11 @@ export class MeshTools {
     this.renderTargets(objects);
     this.renderReport();
     const sel = this.selected;
-    for (const id of ['mesh-mirror', 'mesh-register', 'mesh-smooth', 'mesh-remesh', 'mesh-decimate']) $(id).disabled = !sel;
+    for (const id of ['mesh-mirror', 'mesh-register', 'mesh-smooth', 'mesh-remesh', 'mesh-decimate', 'mesh-repair', 'mesh-measure']) $(id).disabled = !sel;
     $('mesh-register').disabled = !sel || !$('mesh-register-target').value;
+    $('mesh-compare').disabled = !sel || !$('mesh-compare-target').value;
+    this.renderDeviation();
+    this.renderMeasurements();
     $('mesh-delete').disabled = !sel || sel.mesh === undefined;
     $('mesh-export-3mf').disabled = !objects.length && !this.partsShown;
   }
@@ -299,8 +383,10 @@ export class MeshTools {
       ...parts.filter((p) => !this.isSelected({ part: p.label })).map((p) => [`part:${p.label}`, p.name]),
       ...objects.filter((o) => !this.isSelected({ mesh: o.id })).map((o) => [`mesh:${o.id}`, o.name]),
     ];
-    target.replaceChildren(...options.map(([value, text]) => Object.assign(document.createElement('option'), { value, textContent: text })));
-    if (options.some(([v]) => v === keep)) target.value = keep;
+    for (const [select, kept] of [[target, keep], [$('mesh-compare-target'), $('mesh-compare-target').value]]) {
+      select.replaceChildren(...options.map(([value, text]) => Object.assign(document.createElement('option'), { value, textContent: text })));
+      if (options.some(([v]) => v === kept)) select.value = kept;
+    }
     const follow = $('mesh-follow');
     const kept = new Set([...follow.selectedOptions].map((o) => o.value));
     follow.replaceChildren(...objects.filter((o) => !this.isSelected({ mesh: o.id })).map((o) => Object.assign(document.createElement('option'), {
@@ -313,7 +399,7 @@ export class MeshTools {
   renderReport() {
     const dl = $('mesh-report');
     dl.replaceChildren();
-    for (const k of ['rms', 'overlap', 'sha']) delete dl.dataset[k];
+    for (const k of ['rms', 'overlap', 'sha', 'repaired']) delete dl.dataset[k];
     const sel = this.selected;
     let title = 'Select a part (click its row under Bones) or a mesh object.';
     const rows = [];
@@ -344,6 +430,14 @@ export class MeshTools {
         dl.dataset.rms = String(g.rms_mm);
         dl.dataset.overlap = String(g.overlap);
       }
+      if (r.repair) {
+        const check = (c) => (c.watertight ? `watertight, genus ${c.genus.join(', ')}` : `open: ${c.boundary_edges} boundary edges`)
+          + `, ${c.non_manifold_edges} non-manifold edges, ${c.degenerate_triangles} degenerate and ${c.duplicate_triangles} duplicate triangles, ${c.components} component(s)`
+          + (c.consistently_oriented ? '' : ', inconsistent winding') + (c.outward ? '' : ', inward');
+        rows.push(['Before repair', check(r.repair.before)], ['After repair', check(r.repair.after)]);
+        rows.push(['Repairs', r.repair.notes.length ? r.repair.notes.join('; ') : 'nothing needed repair']);
+        dl.dataset.repaired = String(r.repair.after.watertight);
+      }
       rows.push(['History', r.history.join('; ')]);
       rows.push(['STL SHA-256', r.stl_sha256]);
       dl.dataset.sha = r.stl_sha256;
@@ -352,5 +446,115 @@ export class MeshTools {
     for (const [k, v] of rows) {
       dl.append(Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v }));
     }
+  }
+
+  /** The worker measured a surface (Measure). */
+  onMeasure(msg) {
+    this.measured = msg;
+    this.app.idle();
+    this.renderMeasurements();
+    this.app.setStatus('Measured.', 'ready');
+  }
+
+  /** The measurements of the selection, while it is the surface that was measured. */
+  renderMeasurements() {
+    const dl = $('mesh-measurements');
+    const m = this.measured;
+    const s = this.selected;
+    const current = m && s && m.target.part === s.part && m.target.mesh === s.mesh
+      && (s.mesh === undefined || (this.selectedObject() || {}).report?.stl_sha256 === m.sha);
+    dl.hidden = !current;
+    dl.replaceChildren();
+    if (!current) return;
+    const r = m.m;
+    const v3 = (v, d) => v.map((x) => x.toFixed(d)).join(', ');
+    const extent = r.bbox_max_mm.map((x, i) => x - r.bbox_min_mm[i]);
+    const rows = [
+      ['Volume', `${fmt(r.volume_mm3, 0)} mm³`], ['Area', `${fmt(r.area_mm2, 0)} mm²`],
+      ['Centroid', `${v3(r.centroid_mm, 1)} mm`],
+      ...r.axes.map((a, i) => [`Axis ${i + 1}`, v3(a, 3)]),
+      ['Bounding box', `${v3(extent, 1)} mm (from ${v3(r.bbox_min_mm, 1)} to ${v3(r.bbox_max_mm, 1)})`],
+      ['Topology', r.check.watertight ? `watertight, genus ${r.check.genus.join(', ')}, ${r.check.components} component(s)`
+        : `not watertight: ${r.check.boundary_edges} boundary edges, ${r.check.components} component(s)`],
+    ];
+    dl.dataset.volume = String(r.volume_mm3);
+    dl.dataset.watertight = String(r.check.watertight);
+    for (const [k, v] of rows) {
+      dl.append(Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v }));
+    }
+  }
+
+  /** Whether the deviation map belongs to the surface its measured object has now. */
+  deviationCurrent() {
+    const d = this.meshes && this.meshes.deviation;
+    if (!d) return false;
+    const t = d.summary.measured;
+    if (t.mesh === undefined) return true;
+    const o = this.meshes.objects.find((x) => x.id === t.mesh);
+    return !!o && o.report.stl_sha256 === d.summary.measured_sha256;
+  }
+
+  /** Summary and colour legend of the last comparison. */
+  renderDeviation() {
+    const box = $('mesh-deviation-legend');
+    const d = this.meshes && this.meshes.deviation;
+    box.hidden = !d;
+    box.replaceChildren();
+    for (const k of ['mean', 'rms', 'max', 'hausdorff']) delete box.dataset[k];
+    if (!d) return;
+    const s = d.summary;
+    const range = deviationRange(s);
+    const text = document.createElement('p');
+    text.textContent = `Deviation of ${s.measured_name} from ${s.reference_name} (${s.vertices.toLocaleString()} vertices): `
+      + `mean ${fmt(s.mean_mm, 3)} mm (signed ${fmt(s.mean_signed_mm, 3)}), RMS ${fmt(s.rms_mm, 3)} mm, max ${fmt(s.max_mm, 3)} mm, `
+      + `Hausdorff ${fmt(s.hausdorff_mm, 3)} mm${s.reference_closed ? '' : ' (the reference is open: the signs mean nothing)'}`
+      + (this.deviationCurrent() ? '.' : '. The measured surface has changed since: compare again to see its colours.');
+    const bar = Object.assign(document.createElement('div'), { className: 'bar', title: 'blue: inside the reference, red: outside' });
+    bar.append(...DEVIATION_COLOURS.map((c) => {
+      const span = document.createElement('span');
+      span.style.background = `rgb(${c.join(',')})`;
+      return span;
+    }));
+    const ticks = Object.assign(document.createElement('div'), { className: 'ticks' });
+    ticks.append(...[-range, 0, range].map((v) => Object.assign(document.createElement('span'), { textContent: `${v > 0 ? '+' : ''}${v} mm` })));
+    box.append(text, bar, ticks);
+    Object.assign(box.dataset, { mean: String(s.mean_mm), rms: String(s.rms_mm), max: String(s.max_mm), hausdorff: String(s.hausdorff_mm) });
+  }
+
+  /**
+   * The deviation map as the viewer's overlays over the measured surface: each triangle
+   * coloured by the mean signed distance of its corners, in the bins of the legend.
+   */
+  deviationList(labelOf) {
+    const d = this.meshes && this.meshes.deviation;
+    if (!d || !this.deviationCurrent()) return null;
+    const label = labelOf(d.summary.measured);
+    if (label === null) return null;
+    const range = deviationRange(d.summary);
+    const nb = DEVIATION_COLOURS.length;
+    const { positions: P, indices: I, values: V } = d;
+    const nv = P.length / 3;
+    const bins = DEVIATION_COLOURS.map(() => ({ remap: new Int32Array(nv).fill(-1), pos: [], idx: [] }));
+    for (let t = 0; t < I.length; t += 3) {
+      const v = (V[I[t]] + V[I[t + 1]] + V[I[t + 2]]) / 3;
+      const bin = bins[Math.min(nb - 1, Math.max(0, Math.floor(((v + range) / (2 * range)) * nb)))];
+      for (let c = 0; c < 3; c++) {
+        const i = I[t + c];
+        if (bin.remap[i] < 0) {
+          bin.remap[i] = bin.pos.length / 3;
+          bin.pos.push(P[3 * i], P[3 * i + 1], P[3 * i + 2]);
+        }
+        bin.idx.push(bin.remap[i]);
+      }
+    }
+    const used = bins.map((b, n) => [b, n]).filter(([b]) => b.idx.length);
+    return {
+      positions: Float32Array.from(used.flatMap(([b]) => b.pos)),
+      indices: Uint32Array.from(used.flatMap(([b]) => b.idx)),
+      vertex_counts: used.map(([b]) => b.pos.length / 3),
+      index_counts: used.map(([b]) => b.idx.length),
+      colours: used.flatMap(([, n]) => DEVIATION_COLOURS[n]),
+      labels: used.map(() => label),
+    };
   }
 }

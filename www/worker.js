@@ -78,6 +78,7 @@ function sendMeshes() {
 const MESH_OP_LABELS = {
   mirror_mesh: 'Mirroring', register_mesh: 'Registering', smooth_mesh: 'Smoothing',
   remesh_mesh: 'Remeshing', decimate_mesh: 'Decimating', delete_mesh: 'Deleting',
+  smooth_mesh_by: 'Smoothing', repair_mesh: 'Repairing', compare_meshes: 'Comparing',
 };
 
 // Print panel (print_tools.js on the page): the print state after every op that may change it.
@@ -143,6 +144,9 @@ const handlers = {
     const m = session.meshObjects();
     post({ type: 'meshes', seg, ...m }, [m.positions.buffer, m.indices.buffer]);
     sendMarks();
+  },
+  async meshmeasure({ target, sha }) {
+    post({ type: 'meshmeasure', target, sha, m: session.measureSurface(target) });
   },
   async meshexport({ kind, id, name }) {
     const bytes = kind === 'stl' ? session.exportMeshStl(id) : session.exportAll3mf();

@@ -1030,6 +1030,80 @@ fn smooth_by(src: &Source, method: &Smoothing) -> Result<(Mesh, String), MeshOpE
     })
 }
 
+/// `op` as the app makes it today: a registration or fitted-plane mirror from the page
+/// carries no settings, and records the current ones ([`register_settings`],
+/// [`fitted_plane_settings`]) so that its link replays the same way after the kernel's
+/// defaults change. Every other op is returned as it is.
+pub fn with_current_settings(op: Op) -> Op {
+    match op {
+        Op::RegisterMesh {
+            moving,
+            fixed,
+            follow,
+            iso_hu,
+            registration: None,
+        } => Op::RegisterMesh {
+            moving,
+            fixed,
+            follow,
+            iso_hu,
+            registration: Some(register_settings()),
+        },
+        Op::MirrorMesh {
+            source,
+            plane: MirrorPlane::Fitted,
+            iso_hu,
+            registration: None,
+        } => Op::MirrorMesh {
+            source,
+            plane: MirrorPlane::Fitted,
+            iso_hu,
+            registration: Some(fitted_plane_settings()),
+        },
+        other => other,
+    }
+}
+
+/// Measurements of one surface for the page's readout (patient mm): volume, area,
+/// centroid, principal axes, bounding box, and the topology check (watertight, genus).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SurfaceMeasurements {
+    pub volume_mm3: f64,
+    pub area_mm2: f64,
+    /// Centroid of the enclosed solid when closed, of the surface otherwise.
+    pub centroid_mm: [f64; 3],
+    /// Unit principal axes, largest spread first, and the second moments along them.
+    pub axes: [[f64; 3]; 3],
+    pub second_moments: [f64; 3],
+    pub bbox_min_mm: [f64; 3],
+    pub bbox_max_mm: [f64; 3],
+    pub check: CheckReport,
+}
+
+/// [`SurfaceMeasurements`] of `mesh`; the check leaves out self-intersections (a BVH
+/// search the readout does not need to wait for).
+pub fn measure_surface(mesh: &Mesh) -> Result<SurfaceMeasurements, MeshError> {
+    let mass = crate::mesh::measure::mass_properties(mesh)?;
+    let axes = crate::mesh::measure::principal_axes(mesh)?;
+    let check = check_with_params(
+        mesh,
+        &CheckParams {
+            self_intersections: false,
+            self_intersection_cap: 0,
+        },
+    )?;
+    Ok(SurfaceMeasurements {
+        volume_mm3: mass.volume_mm3,
+        area_mm2: mass.area_mm2,
+        centroid_mm: mass.centroid_mm,
+        axes: axes.axes,
+        second_moments: axes.second_moments,
+        bbox_min_mm: mass.bbox.min_mm,
+        bbox_max_mm: mass.bbox.max_mm,
+        check,
+    })
+}
+
 fn check_deviation(d: f64) -> Result<(), MeshOpError> {
     if d > 0.0 && d <= MAX_DEVIATION_MM {
         Ok(())
@@ -1363,6 +1437,22 @@ mod tests {
             apply(&inputs, &mut store, op, &mut NoProgress).map_err(|e| (n, e))?;
         }
         Ok(store)
+    }
+
+    /// A store holding `mesh` as mesh object 1.
+    fn store_with(name: &str, mesh: Mesh) -> MeshStore {
+        let mut store = MeshStore::default();
+        store.objects.push(MeshObject {
+            id: 1,
+            name: name.into(),
+            colour: [0; 3],
+            source: Op::DeleteMesh { id: 0 },
+            report: measure(&mesh, vec![]).unwrap(),
+            articular: ArticularMarks::none(mesh.triangle_count()),
+            mesh,
+        });
+        store.next_id = 2;
+        store
     }
 
     fn mirror_left() -> Op {
@@ -1746,18 +1836,7 @@ mod tests {
             labels: &labels,
             parts: &parts,
         };
-        let mut store = MeshStore::default();
-        let sphere = ico_sphere(20.0, 3);
-        store.objects.push(MeshObject {
-            id: 1,
-            name: "sphere".into(),
-            colour: [0; 3],
-            source: Op::DeleteMesh { id: 0 },
-            report: measure(&sphere, vec![]).unwrap(),
-            articular: ArticularMarks::none(sphere.triangle_count()),
-            mesh: sphere,
-        });
-        store.next_id = 2;
+        let mut store = store_with("sphere", ico_sphere(20.0, 3));
         let before = store.clone();
         let e = apply(&inputs, &mut store, &register_onto_right(), &mut NoProgress).unwrap_err();
         assert!(e.to_string().contains("did not converge"), "{e}");
@@ -1900,19 +1979,9 @@ mod tests {
             labels: &labels,
             parts: &parts,
         };
-        let mut store = MeshStore::default();
         let mut open = ico_sphere(10.0, 2);
         open.triangles.pop();
-        store.objects.push(MeshObject {
-            id: 1,
-            name: "open sphere".into(),
-            colour: [0; 3],
-            source: Op::DeleteMesh { id: 0 },
-            report: measure(&open, vec![]).unwrap(),
-            articular: ArticularMarks::none(open.triangle_count()),
-            mesh: open,
-        });
-        store.next_id = 2;
+        let mut store = store_with("open sphere", open);
         let op = Op::RepairMesh {
             target: MeshRef::Mesh(1),
             iso_hu: 500.0,
@@ -1982,5 +2051,44 @@ mod tests {
             .unwrap(),
             store
         );
+    }
+    #[test]
+    fn ops_from_the_page_record_the_current_registration_settings() {
+        let pinned = with_current_settings(register_onto_right());
+        assert!(matches!(
+            &pinned,
+            Op::RegisterMesh { registration: Some(r), .. } if *r == register_settings()
+        ));
+        // Settings already there, a sagittal mirror and other ops are left as they are.
+        assert_eq!(with_current_settings(pinned.clone()), pinned);
+        assert_eq!(with_current_settings(mirror_left()), mirror_left());
+        let fitted = Op::MirrorMesh {
+            source: MeshRef::Part(2),
+            plane: MirrorPlane::Fitted,
+            iso_hu: 500.0,
+            registration: None,
+        };
+        assert!(matches!(
+            with_current_settings(fitted),
+            Op::MirrorMesh { registration: Some(r), .. } if r == fitted_plane_settings()
+        ));
+        let delete = Op::DeleteMesh { id: 3 };
+        assert_eq!(with_current_settings(delete.clone()), delete);
+    }
+
+    #[test]
+    fn measurements_of_a_sphere_and_of_an_open_copy() {
+        let sphere = ico_sphere(10.0, 3);
+        let m = measure_surface(&sphere).unwrap();
+        let exact = 4.0 / 3.0 * std::f64::consts::PI * 1000.0;
+        assert!((m.volume_mm3 - exact).abs() < 0.03 * exact, "{m:?}");
+        assert!(m.centroid_mm.iter().all(|c| c.abs() < 1e-9), "{m:?}");
+        assert!(m.check.watertight && m.check.genus == vec![0]);
+        assert!(m.bbox_max_mm[0] <= 10.0 + 1e-9 && m.bbox_min_mm[0] >= -10.0 - 1e-9);
+        let mut open = sphere.clone();
+        open.triangles.pop();
+        let o = measure_surface(&open).unwrap();
+        assert!(!o.check.watertight && o.check.boundary_edges == 3 && o.check.genus.is_empty());
+        assert!(measure_surface(&Mesh::default()).is_err());
     }
 }

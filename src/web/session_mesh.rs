@@ -29,6 +29,8 @@ impl Session {
                 "applyMeshOp takes mesh operations only; use applyOp",
             ));
         }
+        // A new registration records the settings it runs with (its link replays them).
+        let op = crate::design::meshes::with_current_settings(op);
         let mut progress = |done: usize, total: usize| {
             let _ = on_progress.call2(
                 &JsValue::NULL,
@@ -46,7 +48,9 @@ impl Session {
     /// positions: Float32Array, indices: Uint32Array, vertex_counts, index_counts,
     /// parts_calculated }` with the meshes concatenated in object order (patient mm).
     /// `parts_calculated` says whether the part surfaces of the last "Calculate parts"
-    /// are still valid.
+    /// are still valid. `deviation` is the design's last comparison (or null): its
+    /// summary with `positions`, `indices` (the measured surface) and `values` (signed
+    /// distance per vertex, mm).
     #[wasm_bindgen(js_name = meshObjects)]
     pub fn mesh_objects(&self) -> Result<js_sys::Object, JsError> {
         let objects: &[MeshObject] = match &self.seg {
@@ -64,7 +68,57 @@ impl Session {
                 )
             })
             .map_err(|_| JsError::new("could not build the mesh objects"))?;
+        let deviation = match self.seg.as_ref().and_then(|s| s.meshes.deviation.as_ref()) {
+            Some(d) => {
+                let js = super::flat_meshes(std::iter::once(&d.surface))?;
+                let values: Vec<f32> = d.per_vertex_mm.iter().map(|&v| v as f32).collect();
+                js_sys::Reflect::set(&js, &"summary".into(), &to_js(d)?)
+                    .and_then(|_| {
+                        js_sys::Reflect::set(
+                            &js,
+                            &"values".into(),
+                            &js_sys::Float32Array::from(&values[..]).into(),
+                        )
+                    })
+                    .map_err(|_| JsError::new("could not build the deviation map"))?;
+                js.into()
+            }
+            None => JsValue::NULL,
+        };
+        set("deviation", deviation)
+            .map_err(|_| JsError::new("could not build the mesh objects"))?;
         Ok(out)
+    }
+
+    /// Measurements of a part's calculated surface (`{part: label}`) or of a mesh object
+    /// (`{mesh: id}`): volume, area, centroid, principal axes, bounding box, watertight
+    /// and genus (`design::meshes::SurfaceMeasurements`).
+    #[wasm_bindgen(js_name = measureSurface)]
+    pub fn measure_surface(&self, target: JsValue) -> Result<JsValue, JsError> {
+        use crate::design::MeshRef;
+        let target: MeshRef = serde_wasm_bindgen::from_value(target)
+            .map_err(|e| JsError::new(&format!("not a part or mesh object: {e}")))?;
+        let mesh = match target {
+            MeshRef::Mesh(id) => self
+                .seg
+                .as_ref()
+                .and_then(|s| s.meshes.get(id))
+                .map(|o| &o.mesh)
+                .ok_or_else(|| JsError::new(&format!("there is no mesh object {id}")))?,
+            MeshRef::Part(label) => self
+                .surfaces
+                .iter()
+                .find(|(l, _)| *l == label)
+                .map(|(_, m)| m)
+                .ok_or_else(|| {
+                    JsError::new(&format!(
+                        "part {label} has no calculated surface: press Calculate parts first"
+                    ))
+                })?,
+        };
+        let m = crate::design::meshes::measure_surface(mesh)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&m)
     }
 
     /// Binary STL of mesh object `id` (patient mm); its SHA-256 is the object's

@@ -11,8 +11,9 @@ import {
   BASE_URL, ARTIFACTS, useBrowser, openPage, waitForStudy as waitForReady, assertSameOrigin,
 } from './harness.mjs';
 
-// Same digest as natively (tests/design_meshes.rs, REGISTERED_TALUS_STL_SHA256).
-const REGISTERED_TALUS_STL_SHA256 = 'f044418595fadc72e91e3a50c2d9433fdce38d8c0780e3b144eca4e5b100a1cf';
+// Same digest as natively (tests/design_meshes.rs, REGISTERED_TALUS_PINNED_STL_SHA256): a
+// registration made in the app records the current settings (coarse-to-fine ICP).
+const REGISTERED_TALUS_STL_SHA256 = '3aa74759052efb40d3c6ce9183150daef9b9bfbd9df57fd49c0e3ce16ef63778';
 
 const browser = useBrowser();
 
