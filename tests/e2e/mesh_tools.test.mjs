@@ -1,5 +1,5 @@
 // End-to-end: the Meshes panel's newer tools on the demo. Mirror the left talus, smooth
-// it with a Gaussian filter (a mode other than Taubin), repair it (the report shows the
+// it with a Gaussian filter and with the brush at a point clicked in the 3-D view, repair it (the report shows the
 // check before and after), compare it with the right talus (mean, RMS, Hausdorff, a
 // colour map over the surface with its legend), measure it; a bad setting is refused with
 // nothing changed; every output of the design has the same SHA-256 in the browser and in
@@ -108,8 +108,35 @@ test('smoothing mode, repair, compare and measure in the Meshes panel, replayed 
     return { blue, red };
   });
   assert.ok(hues.blue + hues.red > 200, `deviation colours in the 3-D view: ${JSON.stringify(hues)}`);
+
+  // Brush smoothing: click the object in the 3-D view (it is selected, the point picked),
+  // then Smooth with the brush; the op carries the picked point.
+  const at = await page.evaluate(() => {
+    const app = window.osteon;
+    const m = app.meshTools.meshes;
+    const n = m.vertex_counts[0];
+    const centre = [0, 1, 2].map((k) => { let s = 0; for (let i = 0; i < n; i++) s += m.positions[3 * i + k]; return s / n; });
+    const c = document.getElementById('canvas3d');
+    const r = c.getBoundingClientRect();
+    const [x, y] = app.viewer.project(Float64Array.from(centre), c.width, c.height, app.orbit.yaw, app.orbit.pitch, app.orbit.zoom);
+    return { x: r.left + (x * r.width) / c.width, y: r.top + (y * r.height) / c.height };
+  });
+  await page.mouse.click(at.x, at.y);
+  await page.waitForFunction(() => window.osteon.picked && window.osteon.picked.mesh !== null && window.osteon.meshTools.selected && window.osteon.meshTools.selected.mesh !== undefined);
   for (const box of await page.$$('#parts-table tbody tr input[type="checkbox"]')) await box.check();
-  await page.click('#mesh-table tbody tr:first-child td:nth-child(2)');
+  await page.selectOption('#mesh-smooth-mode', 'brush');
+  await page.fill('#mesh-brush-radius', '6');
+  const beforeBrush = (await meshRows(page))[0].sha;
+  await act(page, '#mesh-smooth', 6);
+  const brushOp = await page.evaluate(() => window.osteon.design.ops[window.osteon.design.ops.length - 1]);
+  const picked = await page.evaluate(() => window.osteon.picked.point_mm);
+  assert.equal(brushOp.op, 'smooth_mesh_by');
+  assert.deepEqual(brushOp.method.brush.stroke_mm, [picked]);
+  assert.equal(brushOp.method.brush.radius_mm, 6);
+  assert.notEqual((await meshRows(page))[0].sha, beforeBrush, 'the brush must move the surface under it');
+  assert.match(await page.$eval('#mesh-report', (e) => e.textContent), /brush smoothing along a stroke of 1 points, radius 6 mm/);
+  assert.match(await page.$eval('#mesh-deviation-legend', (e) => e.textContent), /has changed since/);
+  assert.equal(await page.evaluate(() => window.osteon.meshTools.deviationList(() => 255)), null, 'no stale colours');
 
   // Measure the selection (no op).
   await page.click('#mesh-measure');
@@ -119,19 +146,20 @@ test('smoothing mode, repair, compare and measure in the Meshes panel, replayed 
   assert.ok(Math.abs(m.volume - reported) < 1e-6 * reported, `${m.volume} vs ${reported}`);
   assert.equal(m.watertight, 'true');
   for (const k of ['Centroid', 'Axis 1', 'Axis 3', 'Bounding box', 'watertight, genus 0']) assert.ok(m.text.includes(k), `${k} in ${m.text}`);
-  assert.equal(await page.evaluate(() => window.osteon.seg.ops.length), 5, 'measuring is not an op');
+  assert.equal(await page.evaluate(() => window.osteon.seg.ops.length), 6, 'measuring is not an op');
 
   // A bad setting is refused with a clear message; nothing changes.
   const hashBefore = await page.evaluate(() => location.hash);
   const [beforeBad] = await meshRows(page);
+  await page.selectOption('#mesh-smooth-mode', 'gaussian');
   await page.fill('#mesh-smooth-sigma', '50');
   await page.click('#mesh-smooth');
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'error', null, { timeout: 60000 });
   assert.match(await page.$eval('#status', (e) => e.textContent), /σ between 0\.05 and 5 mm/);
   assert.deepEqual(await meshRows(page), [beforeBad]);
-  assert.equal(await page.evaluate(() => window.osteon.seg.ops.length), 5);
+  assert.equal(await page.evaluate(() => window.osteon.seg.ops.length), 6);
   assert.equal(await page.evaluate(() => location.hash), hashBefore);
-  assert.deepEqual((await opNames(page)).slice(-4), ['mirror_mesh', 'smooth_mesh_by', 'repair_mesh', 'compare_meshes']);
+  assert.deepEqual((await opNames(page)).slice(-5), ['mirror_mesh', 'smooth_mesh_by', 'repair_mesh', 'compare_meshes', 'smooth_mesh_by']);
   assert.match(hashBefore, /^#d=3\./, 'the new mesh ops need design schema 3');
 
   // Every output, the deviation map included, is the same natively.
