@@ -34,7 +34,7 @@ function deviationRange(summary) {
   return [1, 2, 5, 10].map((f) => f * p).find((r) => r >= m);
 }
 
-/** The numbers of one smoothing setting, or a message saying which is not a number. */
+/** The number in input `id` (NaN when it holds none: the worker refuses it with the allowed range). */
 const num = (id) => Number($(id).value);
 
 export class MeshTools {
@@ -46,7 +46,7 @@ export class MeshTools {
     this.meshes = null; // the last 'meshes' message
     this.selected = null; // { part: label } or { mesh: id }
     this.hidden = new Set(); // ids of mesh objects hidden in the 3-D view
-    this.measured = null; // { target, m }: the last measurements (Measure)
+    this.measured = null; // { target, sha, m }: the last measurements (Measure) and the STL digest they belong to
     this.bind();
     this.showSmoothParams();
   }
@@ -129,6 +129,7 @@ export class MeshTools {
     if (mode === 'laplacian') method = { laplacian: { iterations, lambda } };
     else if (mode === 'gaussian') method = { gaussian: { sigma_mm: num('mesh-smooth-sigma'), iterations: Math.round(num('mesh-smooth-passes')) } };
     else if (mode === 'flatten') {
+      // Reference steps, rounds and step size at the kernel's usual values (mesh::smooth).
       method = { flatten: { threshold_mm: num('mesh-flatten-threshold'), tolerance_mm: num('mesh-flatten-tolerance'), reference_iterations: 60, rounds: 10, step: 0.7 } };
     } else {
       const p = this.app.picked;
