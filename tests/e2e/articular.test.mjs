@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeReplayRecord } from './harness.mjs';
+import { useBrowser, openPage, openDemoWithParts, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeReplayRecord } from './harness.mjs';
 
 const browser = useBrowser();
 const LONG = { timeout: 240000 };
@@ -73,13 +73,7 @@ async function downloadRecord(page) {
 
 test('mark joint surfaces, orient, block supports, slice and a supported build job; the link replays to the same marks and outputs', { timeout: 900000 }, async () => {
   const { page, requests, errors } = await openPage(browser());
-  await page.click('#open-demo');
-  await waitForStudy(page);
-  await page.click('#auto-bones');
-  await page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
-  await waitForStudy(page);
-  await page.click('#calc-parts');
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
+  await openDemoWithParts(page);
   const bone = await page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'right navicular').label);
   await page.evaluate((label) => window.osteon.meshTools.select({ part: label }), bone);
   assert.match(await page.$eval('#mark-report', (e) => e.textContent), /right navicular: no joint surface marked/);

@@ -59,6 +59,17 @@ export async function waitForStudy(page, timeout = 120000) {
   assert.equal(state, 'ready', `app status: ${text}`);
 }
 
+/** Opens the demo study, runs Auto bones (12 parts) and Calculate parts. */
+export async function openDemoWithParts(page) {
+  await page.click('#open-demo');
+  await waitForStudy(page);
+  await page.click('#auto-bones');
+  await page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
+  await waitForStudy(page);
+  await page.click('#calc-parts');
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
+}
+
 /** Fails when a request went anywhere but the page's origin (data: and blob: are local). */
 export function assertSameOrigin(requests) {
   const outside = requests.filter((u) => !u.startsWith(ORIGIN) && !u.startsWith('data:') && !u.startsWith('blob:'));

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  BASE_URL, ARTIFACTS, useBrowser, openPage, waitForStudy, assertSameOrigin, download, nativeReplayRecord,
+  BASE_URL, ARTIFACTS, useBrowser, openPage, openDemoWithParts, waitForStudy, assertSameOrigin, download, nativeReplayRecord,
 } from './harness.mjs';
 
 const browser = useBrowser();
@@ -25,13 +25,7 @@ async function act(page, selector, n) {
 
 test('smoothing mode, repair, compare and measure in the Meshes panel, replayed natively to the same outputs', { timeout: 600000 }, async () => {
   const { page, requests, errors } = await openPage(browser(), undefined, { viewport: { width: 1500, height: 1100 } });
-  await page.click('#open-demo');
-  await waitForStudy(page);
-  await page.click('#auto-bones');
-  await page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
-  await waitForStudy(page);
-  await page.click('#calc-parts');
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
+  await openDemoWithParts(page);
   const { left, right } = await page.evaluate(() => {
     const find = (name) => window.osteon.seg.parts.find((p) => p.name === name).label;
     return { left: find('left talus'), right: find('right talus') };

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { useBrowser, openPage, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeReplayRecord } from './harness.mjs';
+import { useBrowser, openPage, openDemoWithParts, waitForStudy, assertSameOrigin, download, BASE_URL, ARTIFACTS, nativeReplayRecord } from './harness.mjs';
 
 const browser = useBrowser();
 
@@ -39,13 +39,7 @@ async function setValue(page, selector, value) {
 
 test('orient, support, slice, scrub, export and build a job; the link replays to the same outputs', { timeout: 900000 }, async () => {
   const { page, requests, errors } = await openPage(browser());
-  await page.click('#open-demo');
-  await waitForStudy(page);
-  await page.click('#auto-bones');
-  await page.waitForFunction(() => window.osteon.seg && window.osteon.seg.parts.length === 12, null, { timeout: 60000 });
-  await waitForStudy(page);
-  await page.click('#calc-parts');
-  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Calculated'), null, { timeout: 60000 });
+  await openDemoWithParts(page);
   // The navicular, the smallest bone of the demo, keeps the hatched job quick; the panel
   // works the same on the talus.
   const bone = await page.evaluate(() => window.osteon.seg.parts.find((p) => p.name === 'right navicular').label);
