@@ -384,7 +384,9 @@ fn component_pieces(
         let r = r.max(ct.spacing_mm.iter().cloned().fold(f64::MAX, f64::min));
         let core = erode(&region, r, ct.spacing_mm)?;
         let cc = label_components(&core, Connectivity::Six);
-        let big = (1..=cc.count()).filter(|&l| cc.sizes[l - 1] >= min_core).count();
+        let big = (1..=cc.count())
+            .filter(|&l| cc.sizes[l - 1] >= min_core)
+            .count();
         if big >= 2 {
             // Labels are sorted by size, so the big pieces are labels 1..=big.
             let mut markers: Vec<(usize, u32)> = Vec::new();
