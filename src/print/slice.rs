@@ -884,6 +884,48 @@ mod tests {
     }
 
     #[test]
+    fn area_and_turns_in_i64_match_the_i128_products() {
+        // Small coordinates take the i64 route, those beyond 2^29 the i128 one; both
+        // must give the exact i128 results.
+        let exact_area = |pts: &[[i64; 2]]| -> i128 {
+            (0..pts.len())
+                .map(|i| {
+                    let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+                    a[0] as i128 * b[1] as i128 - b[0] as i128 * a[1] as i128
+                })
+                .sum()
+        };
+        let exact_right = |a: [i64; 2], b: [i64; 2], c: [i64; 2]| {
+            let (ux, uy) = ((b[0] - a[0]) as i128, (b[1] - a[1]) as i128);
+            let (vx, vy) = ((c[0] - b[0]) as i128, (c[1] - b[1]) as i128);
+            let turn = ux * vy - uy * vx;
+            turn < 0 || (turn == 0 && ux * vx + uy * vy < 0)
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |scale: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % (2 * scale as u64 + 1)) as i64 - scale
+        };
+        for scale in [3, 1000, (1 << 29) - 1, 1 << 29, 1 << 40] {
+            for n in [3usize, 4, 17, 200] {
+                let pts: Vec<[i64; 2]> = (0..n).map(|_| [next(scale), next(scale)]).collect();
+                assert_eq!(twice_area(&pts), exact_area(&pts), "{scale} {n}");
+                for i in 0..n {
+                    let (a, b, c) = (pts[i], pts[(i + 1) % n], pts[(i + 2) % n]);
+                    assert_eq!(turns_right(a, b, c), exact_right(a, b, c));
+                }
+            }
+            // Collinear steps forward and back.
+            let (a, b) = ([-scale, 0], [0, 0]);
+            assert!(!turns_right(a, b, [scale, 0]));
+            assert!(turns_right(a, b, [-scale / 2 - 1, 0]));
+        }
+        assert_eq!(twice_area(&[]), 0);
+    }
+
+    #[test]
     fn floor_to_i64_matches_f64_floor() {
         for x in [
             0.0,
