@@ -37,7 +37,8 @@
 //! and in wasm. When chaining cannot close a loop (a degenerate tie beyond the matching
 //! tolerance), [`Inset::loops`] says so and the caller falls back to the general route.
 
-use super::slice::{round_to_i64, Polygon};
+use super::minmax::{max, min};
+use super::slice::{round_to_i64, turns_right, Polygon};
 
 /// Pieces shorter than this (grid units, 0.1 nm) are rounding debris and dropped.
 const MIN_PIECE: f64 = 1e-3;
@@ -111,7 +112,10 @@ pub struct Inset {
     stamp: Vec<u32>,
     stamp_now: u32,
     taken: Vec<bool>,
+    visited: Vec<bool>,
     by_x: Vec<u32>,
+    /// The loop being chained (grid points).
+    loop_pts: Vec<[i64; 2]>,
 }
 
 /// Uniform grid over the edges: cell `(i, j)` lists every edge whose box, grown by the
@@ -130,7 +134,7 @@ struct Grid {
 impl Grid {
     fn cell_range(&self, lo: f64, hi: f64, origin: f64, n: usize) -> (usize, usize) {
         // Truncation is the floor here (negative values clamp to 0 first).
-        let f = |v: f64| (((v - origin) * self.inv_cell).max(0.0) as usize).min(n - 1);
+        let f = |v: f64| (max((v - origin) * self.inv_cell, 0.0) as usize).min(n - 1);
         (f(lo), f(hi))
     }
 
@@ -151,10 +155,10 @@ impl Grid {
         let mut perimeter = 0.0;
         for e in boxes {
             b = [
-                b[0].min(e[0]),
-                b[1].min(e[1]),
-                b[2].max(e[2]),
-                b[3].max(e[3]),
+                min(b[0], e[0]),
+                min(b[1], e[1]),
+                max(b[2], e[2]),
+                max(b[3], e[3]),
             ];
             perimeter += (e[2] - e[0]) + (e[3] - e[1]);
         }
@@ -254,7 +258,7 @@ pub(crate) fn capsule_trace(
         linear_band(f0, f1, 0.0, uu),
         linear_band(cross(u, p), cross(u, dv), -r * len, r * len),
     ) {
-        let (s, e) = (along.0.max(across.0), along.1.min(across.1));
+        let (s, e) = (max(along.0, across.0), min(along.1, across.1));
         if s < e {
             lo = s;
             hi = e;
@@ -263,16 +267,16 @@ pub(crate) fn capsule_trace(
     // An end disc adds only points beyond that end of the rectangle, so it is needed
     // only when the piece reaches past the end.
     let (along_a, along_b) = (f0, f0 + f1);
-    if along_a.min(along_b) < 0.0 {
+    if min(along_a, along_b) < 0.0 {
         if let Some((s, e)) = disc_band(p, dv, dd, r2) {
-            lo = lo.min(s);
-            hi = hi.max(e);
+            lo = min(lo, s);
+            hi = max(hi, e);
         }
     }
-    if along_a.max(along_b) > uu {
+    if max(along_a, along_b) > uu {
         if let Some((s, e)) = disc_band([p[0] - u[0], p[1] - u[1]], dv, dd, r2) {
-            lo = lo.min(s);
-            hi = hi.max(e);
+            lo = min(lo, s);
+            hi = max(hi, e);
         }
     }
     (lo < hi).then_some((lo, hi))
@@ -444,12 +448,8 @@ impl Inset {
                 } else {
                     first + i as u32 - 1
                 });
-                let (a, b, c) = (p.points[(i + n - 1) % n], *q, p.points[(i + 1) % n]);
-                let (ux, uy) = ((b[0] - a[0]) as i128, (b[1] - a[1]) as i128);
-                let (vx, vy) = ((c[0] - b[0]) as i128, (c[1] - b[1]) as i128);
-                let turn = ux * vy - uy * vx;
-                self.reflex
-                    .push(turn < 0 || (turn == 0 && ux * vx + uy * vy < 0));
+                let (a, c) = (p.points[(i + n - 1) % n], p.points[(i + 1) % n]);
+                self.reflex.push(turns_right(a, *q, c));
             }
         }
         self.ring_start.push(self.pts.len() as u32);
@@ -465,10 +465,10 @@ impl Inset {
                 [0.0, 0.0]
             });
             self.bbox.push([
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[0].max(b[0]),
-                a[1].max(b[1]),
+                min(a[0], b[0]),
+                min(a[1], b[1]),
+                max(a[0], b[0]),
+                max(a[1], b[1]),
             ]);
         }
         self.max_d = max_d;
@@ -565,10 +565,10 @@ impl Inset {
                     let mut steps = 1usize;
                     let mut half = cos;
                     while half < COS_ARC_STEP && steps < 64 {
-                        half = ((1.0 + half) / 2.0).max(0.0).sqrt();
+                        half = max((1.0 + half) / 2.0, 0.0).sqrt();
                         steps *= 2;
                     }
-                    let sin = (1.0 - half * half).max(0.0).sqrt();
+                    let sin = max(1.0 - half * half, 0.0).sqrt();
                     let mut u = n;
                     let mut from = b;
                     for i in 1..=steps {
@@ -620,10 +620,10 @@ impl Inset {
             });
             let reach = d + sag;
             let bx = [
-                c.a[0].min(c.b[0]),
-                c.a[1].min(c.b[1]),
-                c.a[0].max(c.b[0]),
-                c.a[1].max(c.b[1]),
+                min(c.a[0], c.b[0]),
+                min(c.a[1], c.b[1]),
+                max(c.a[0], c.b[0]),
+                max(c.a[1], c.b[1]),
             ];
             self.intervals.clear();
             let base = c.skip[0] as usize;
@@ -653,8 +653,8 @@ impl Inset {
                 }
                 match c.centre {
                     None => self.intervals.push(Clip {
-                        t0: s.max(0.0),
-                        t1: t.min(1.0),
+                        t0: max(s, 0.0),
+                        t1: min(t, 1.0),
                         p0: None,
                         p1: None,
                     }),
@@ -726,15 +726,17 @@ impl Inset {
             (p[0] - q[0]).abs() <= MATCH_TOL && (p[1] - q[1]).abs() <= MATCH_TOL
         };
         let mut sorted = false;
-        let mut visited = vec![false; n];
+        self.visited.clear();
+        self.visited.resize(n, false);
+        let mut lp = std::mem::take(&mut self.loop_pts);
         for first in 0..n {
-            if visited[first] {
+            if self.visited[first] {
                 continue;
             }
-            let mut lp: Vec<[i64; 2]> = Vec::new();
+            lp.clear();
             let mut cur = first;
             loop {
-                visited[cur] = true;
+                self.visited[cur] = true;
                 let p = self.pieces[cur];
                 let q = [round_to_i64(p.a[0]), round_to_i64(p.a[1])];
                 if lp.last() != Some(&q) {
@@ -781,13 +783,15 @@ impl Inset {
                     best.map(|(_, i)| i)
                 };
                 let Some(next) = next else {
+                    self.loop_pts = lp;
                     return Err(Unchained);
                 };
                 self.taken[next] = true;
                 if next == first {
                     break;
                 }
-                if visited[next] {
+                if self.visited[next] {
+                    self.loop_pts = lp;
                     return Err(Unchained);
                 }
                 cur = next;
@@ -803,8 +807,9 @@ impl Inset {
                 .min_by_key(|&i| (lp[i][1], lp[i][0]))
                 .unwrap_or(0);
             lp.rotate_left(low);
-            out.push(lp);
+            out.push(lp.clone());
         }
+        self.loop_pts = lp;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub mod estimate;
 pub mod export;
 pub mod hatch;
 pub mod inset;
+mod minmax;
 pub mod orient;
 pub mod overhang;
 pub mod plate;

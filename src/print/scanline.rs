@@ -17,7 +17,8 @@
 //! per line (counting sort), then each line is sorted and subtracted. Vectors are cut at
 //! multiples of `cell` along the line (stripes, chessboard squares).
 
-use super::slice::{to_mm, Polygon};
+use super::minmax::{max, min};
+use super::slice::{floor_to_i64, to_mm, turns_right, Polygon};
 
 /// A scan vector `[start, end]` in mm.
 pub type Segment = [[f64; 2]; 2];
@@ -37,11 +38,23 @@ pub struct ScanWork {
     /// empty when first > last).
     reach: Vec<[i64; 4]>,
     /// Crossings `x` and capsule traces `(x0, x1)` bucketed by line: line `l` owns
-    /// `crossings[crossing_at[l]..crossing_at[l + 1]]`, and the same for traces.
-    crossings: Vec<f64>,
-    traces: Vec<(f64, f64)>,
+    /// `crossings[crossing_at[l]..crossing_at[l + 1]]`, and the same for traces. `x` and
+    /// `x0` are kept as [`order_key`]s, so sorting compares integers.
+    crossings: Vec<i64>,
+    traces: Vec<(i64, f64)>,
     crossing_at: Vec<u32>,
     trace_at: Vec<u32>,
+}
+
+/// `x` as an integer whose order is [`f64::total_cmp`]'s (its own inverse).
+fn order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
+/// The `f64` of an [`order_key`].
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
 }
 
 /// The part of the scan line at height `y` closer than `d` to the edge from `a` (unit
@@ -85,14 +98,14 @@ fn trace(
     if dir[1] != 0.0 {
         let (p, q) = ((dy * dir[0] - d) * inv[1], (dy * dir[0] + d) * inv[1]);
         let (p, q) = if p < q { (p, q) } else { (q, p) };
-        s = s.max(p);
-        e = e.min(q);
+        s = max(s, p);
+        e = min(e, q);
     } else if (dy * dir[0]).abs() >= d {
         e = f64::NEG_INFINITY;
     }
     if s < e {
-        lo = lo.min(a[0] + s);
-        hi = hi.max(a[0] + e);
+        lo = min(lo, a[0] + s);
+        hi = max(hi, a[0] + e);
     }
     (lo < hi).then_some((lo, hi))
 }
@@ -131,8 +144,8 @@ impl ScanWork {
             for (i, &q) in p.points.iter().enumerate() {
                 let m = to_mm(q);
                 let r = [m[0] * c + m[1] * s, -m[0] * s + m[1] * c];
-                y_lo = y_lo.min(r[1]);
-                y_hi = y_hi.max(r[1]);
+                y_lo = min(y_lo, r[1]);
+                y_hi = max(y_hi, r[1]);
                 self.rot.push(r);
                 self.next.push(if i + 1 == n {
                     first as u32
@@ -145,22 +158,19 @@ impl ScanWork {
             // covered by the edges' rectangles there.
             for i in 0..n {
                 let (a, b) = (p.points[(i + n - 1) % n], p.points[i]);
-                let cc = p.points[(i + 1) % n];
-                let (ux, uy) = (b[0] - a[0], b[1] - a[1]);
-                let (vx, vy) = (cc[0] - b[0], cc[1] - b[1]);
-                let turn = ux as i128 * vy as i128 - uy as i128 * vx as i128;
-                let dot = ux as i128 * vx as i128 + uy as i128 * vy as i128;
-                self.reflex.push(turn < 0 || (turn == 0 && dot < 0));
+                self.reflex.push(turns_right(a, b, p.points[(i + 1) % n]));
             }
         }
         if self.rot.is_empty() {
             return;
         }
-        let d = inset_mm.max(0.0);
+        let d = max(inset_mm, 0.0);
         let y_of = |j: i64| (j as f64 + 0.5) * spacing_mm;
         // First line at or above `y` and last line below `y`, exactly.
         let first_at_or_above = |y: f64| {
-            let mut j = (y / spacing_mm - 0.5).ceil() as i64;
+            // A guess within one line (truncation, not a libm `ceil`): the loops below
+            // make it exact.
+            let mut j = (y / spacing_mm - 0.5) as i64;
             while y_of(j) < y {
                 j += 1;
             }
@@ -181,7 +191,7 @@ impl ScanWork {
         self.trace_at.resize(lines + 1, 0);
         for e in 0..self.rot.len() {
             let (a, b) = (self.rot[e], self.rot[self.next[e] as usize]);
-            let (lo, hi) = (a[1].min(b[1]), a[1].max(b[1]));
+            let (lo, hi) = (min(a[1], b[1]), max(a[1], b[1]));
             let r = if d > 0.0 {
                 [
                     first_at_or_above(lo - d),
@@ -221,10 +231,11 @@ impl ScanWork {
         prefix(&mut self.trace_at);
         prefix(&mut self.crossing_at);
         self.crossings.clear();
-        self.crossings.resize(self.crossing_at[lines] as usize, 0.0);
+        self.crossings.resize(self.crossing_at[lines] as usize, 0);
         self.traces.clear();
-        self.traces
-            .resize(self.trace_at[lines] as usize, (f64::NAN, f64::NAN));
+        // Traces that miss their line stay NaN: sorted last (as `total_cmp` does).
+        let missed = (order_key(f64::NAN), f64::NAN);
+        self.traces.resize(self.trace_at[lines] as usize, missed);
         for e in 0..self.rot.len() {
             let (a, b) = (self.rot[e], self.rot[self.next[e] as usize]);
             let r = self.reach[e];
@@ -232,7 +243,7 @@ impl ScanWork {
                 let l = (j - j_lo) as usize;
                 let t = (y_of(j) - a[1]) / (b[1] - a[1]);
                 let k = &mut self.crossing_at[l];
-                self.crossings[*k as usize] = a[0] + t * (b[0] - a[0]);
+                self.crossings[*k as usize] = order_key(a[0] + t * (b[0] - a[0]));
                 *k += 1;
             }
             if r[0] > r[1] {
@@ -249,8 +260,8 @@ impl ScanWork {
             for j in r[0]..=r[1] {
                 let l = (j - j_lo) as usize;
                 let k = &mut self.trace_at[l];
-                if let Some(t) = trace(y_of(j), a, dir, inv, len, d, disc) {
-                    self.traces[*k as usize] = t;
+                if let Some((x0, x1)) = trace(y_of(j), a, dir, inv, len, d, disc) {
+                    self.traces[*k as usize] = (order_key(x0), x1);
                 }
                 *k += 1;
             }
@@ -266,28 +277,28 @@ impl ScanWork {
             if xs.len() < 2 {
                 continue;
             }
-            xs.sort_unstable_by(|p, q| p.total_cmp(q));
+            xs.sort_unstable();
             // Traces that missed the line are NaN: sorted last and dropped.
-            ts.sort_unstable_by(|p, q| p.0.total_cmp(&q.0));
-            let ts = &ts[..ts.iter().position(|t| t.0.is_nan()).unwrap_or(ts.len())];
+            ts.sort_unstable_by_key(|t| t.0);
+            let ts = &ts[..ts.partition_point(|t| t.0 != missed.0)];
             let j = j_lo + l as i64;
             let y = y_of(j);
             let mut k = 0; // traces before k end before the current inside interval
                            // An odd count on a line cannot happen for closed rings; the stray last
                            // crossing is ignored.
             for pair in xs.chunks_exact(2) {
-                let (x0, x1) = (pair[0], pair[1]);
+                let (x0, x1) = (from_order_key(pair[0]), from_order_key(pair[1]));
                 while k < ts.len() && ts[k].1 <= x0 {
                     k += 1;
                 }
                 let mut x = x0;
                 let mut i = k;
-                while i < ts.len() && ts[i].0 < x1 {
-                    let (s0, s1) = ts[i];
+                while i < ts.len() && from_order_key(ts[i].0) < x1 {
+                    let (s0, s1) = (from_order_key(ts[i].0), ts[i].1);
                     if s0 > x {
                         emit(x, s0, y, j, cell_mm, &back, out);
                     }
-                    x = x.max(s1);
+                    x = max(x, s1);
                     i += 1;
                 }
                 if x < x1 {
@@ -309,10 +320,10 @@ fn emit(
     back: &impl Fn([f64; 2]) -> [f64; 2],
     out: &mut Vec<(i64, i64, Segment)>,
 ) {
-    let mut m = (x0 / cell_mm).floor() as i64;
+    let mut m = floor_to_i64(x0 / cell_mm);
     let mut start = x0;
     while start < x1 {
-        let end = (((m + 1) as f64) * cell_mm).min(x1);
+        let end = min(((m + 1) as f64) * cell_mm, x1);
         if end - start > MIN_VECTOR_MM {
             out.push((m, j, [back([start, y]), back([end, y])]));
         }

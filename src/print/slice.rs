@@ -540,15 +540,65 @@ pub(crate) fn round_to_i64(x: f64) -> i64 {
     }
 }
 
-/// Twice the signed area (grid units²), exact.
+/// `x.floor() as i64` with one truncating conversion instead of a libm call (x86-64
+/// without SSE4.1 has no rounding instruction): exact for every `x`, saturating as
+/// `as` does.
+#[inline]
+pub(crate) fn floor_to_i64(x: f64) -> i64 {
+    let i = x as i64;
+    if (i as f64) > x {
+        i.saturating_sub(1)
+    } else {
+        i
+    }
+}
+
+/// Coordinates (grid units) below this in magnitude (2^29, 53.7 m) keep the exact
+/// integer products of [`twice_area`] and [`turns_right`] within `i64`.
+const SMALL_COORD: i64 = 1 << 29;
+
+fn small(v: i64) -> bool {
+    -SMALL_COORD < v && v < SMALL_COORD
+}
+
+/// Twice the signed area (grid units²), exact. Polygons within ±2^29 units (any real
+/// part) are summed in `i64`: each product is below 2^58 and the result below 2^61 in
+/// magnitude, so the wrapping sum is exact; `i128` products are library calls on wasm32.
 pub fn twice_area(points: &[[i64; 2]]) -> i128 {
-    let n = points.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (points[i], points[(i + 1) % n]);
-            a[0] as i128 * b[1] as i128 - b[0] as i128 * a[1] as i128
-        })
-        .sum()
+    let Some(&last) = points.last() else {
+        return 0;
+    };
+    if points.iter().all(|p| small(p[0]) && small(p[1])) {
+        let mut prev = last;
+        let mut sum = 0i64;
+        for &p in points {
+            sum = sum.wrapping_add(prev[0] * p[1] - p[0] * prev[1]);
+            prev = p;
+        }
+        return sum as i128;
+    }
+    let mut prev = last;
+    let mut sum = 0i128;
+    for &p in points {
+        sum += prev[0] as i128 * p[1] as i128 - p[0] as i128 * prev[1] as i128;
+        prev = p;
+    }
+    sum
+}
+
+/// Whether a ring turns right (clockwise) at `b` coming from `a` and going on to `c`,
+/// or doubles back there: exact (in `i64` when the steps are below 2^29 units, where
+/// the products stay below 2^58).
+pub(crate) fn turns_right(a: [i64; 2], b: [i64; 2], c: [i64; 2]) -> bool {
+    let (ux, uy) = (b[0] - a[0], b[1] - a[1]);
+    let (vx, vy) = (c[0] - b[0], c[1] - b[1]);
+    if small(ux) && small(uy) && small(vx) && small(vy) {
+        let turn = ux * vy - uy * vx;
+        return turn < 0 || (turn == 0 && ux * vx + uy * vy < 0);
+    }
+    let (ux, uy, vx, vy) = (ux as i128, uy as i128, vx as i128, vy as i128);
+    let turn = ux * vy - uy * vx;
+    turn < 0 || (turn == 0 && ux * vx + uy * vy < 0)
 }
 
 /// Where a point lies relative to a closed polygon.
@@ -831,6 +881,73 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn area_and_turns_in_i64_match_the_i128_products() {
+        // Small coordinates take the i64 route, those beyond 2^29 the i128 one; both
+        // must give the exact i128 results.
+        let exact_area = |pts: &[[i64; 2]]| -> i128 {
+            (0..pts.len())
+                .map(|i| {
+                    let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+                    a[0] as i128 * b[1] as i128 - b[0] as i128 * a[1] as i128
+                })
+                .sum()
+        };
+        let exact_right = |a: [i64; 2], b: [i64; 2], c: [i64; 2]| {
+            let (ux, uy) = ((b[0] - a[0]) as i128, (b[1] - a[1]) as i128);
+            let (vx, vy) = ((c[0] - b[0]) as i128, (c[1] - b[1]) as i128);
+            let turn = ux * vy - uy * vx;
+            turn < 0 || (turn == 0 && ux * vx + uy * vy < 0)
+        };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |scale: i64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % (2 * scale as u64 + 1)) as i64 - scale
+        };
+        for scale in [3, 1000, (1 << 29) - 1, 1 << 29, 1 << 40] {
+            for n in [3usize, 4, 17, 200] {
+                let pts: Vec<[i64; 2]> = (0..n).map(|_| [next(scale), next(scale)]).collect();
+                assert_eq!(twice_area(&pts), exact_area(&pts), "{scale} {n}");
+                for i in 0..n {
+                    let (a, b, c) = (pts[i], pts[(i + 1) % n], pts[(i + 2) % n]);
+                    assert_eq!(turns_right(a, b, c), exact_right(a, b, c));
+                }
+            }
+            // Collinear steps forward and back.
+            let (a, b) = ([-scale, 0], [0, 0]);
+            assert!(!turns_right(a, b, [scale, 0]));
+            assert!(turns_right(a, b, [-scale / 2 - 1, 0]));
+        }
+        assert_eq!(twice_area(&[]), 0);
+    }
+
+    #[test]
+    fn floor_to_i64_matches_f64_floor() {
+        for x in [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999_999,
+            -2.000_001,
+            1e15 + 0.5,
+            -1e15 - 0.5,
+            4.5e18,
+            -9.3e18,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ] {
+            assert_eq!(floor_to_i64(x), x.floor() as i64, "{x}");
+        }
     }
 
     #[test]
