@@ -124,7 +124,7 @@ def ratio(a, b):
     if not a or not b or "error" in a or "error" in b or b["median_ms"] <= 0: return "–"
     return f"{a['median_ms'] / b['median_ms']:.2f}"
 raw = wd.get("rawInt16Bytes")
-rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm/peer", "wasm MB", "mem/int16")]
+rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm/peer", "wasm MiB", "mem/int16")]
 for k in order:
     n, w, p = native.get(k), wasm.get(k), peers.get(k)
     if n is None and w is None and p is None:
