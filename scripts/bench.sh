@@ -7,7 +7,8 @@
 # WASM=0 / PEERS=0 to skip those columns. THREADS=2 adds the threaded wasm build: each
 # kernel in a bench worker on 1 thread (default build) and on 2 (threaded build), back to
 # back, ROUNDS times (default 3), printed as a second table with the speed-up; and
-# native `osteon bench --threads N` next to the serial native column.
+# native `osteon bench --threads N` next to the serial native column. THREADS_ONLY
+# (k1,k2; default ONLY) limits both thread comparisons to the kernels that use threads.
 # `scripts/bench.sh --large [512x512x1000]`: instead, the large-study check — writes the
 # study as DICOM files (~0.5 GB), loads it in the app in headless Chromium through the file
 # input, runs Auto bones and Calculate parts, prints times and peak wasm memory
@@ -54,6 +55,9 @@ OUT=target/bench
 mkdir -p "$OUT"
 only_flag=()
 [[ -n "$ONLY" ]] && only_flag=(--only "$ONLY")
+THREADS_ONLY="${THREADS_ONLY:-$ONLY}"
+threads_only_flag=()
+[[ -n "$THREADS_ONLY" ]] && threads_only_flag=(--only "$THREADS_ONLY")
 cargo build --release --bin osteon --features parallel # serial unless --threads
 BIN=./target/release/osteon
 echo "[bench] machine load before: $(uptime)" >&2
@@ -61,7 +65,7 @@ echo "[bench] native…" >&2
 "$BIN" bench --json --runs "$RUNS" --size "$SIZE" "${only_flag[@]}" > "$OUT/native.json"
 if [[ "${THREADS:-1}" != 1 ]]; then
   echo "[bench] native on $THREADS threads…" >&2
-  "$BIN" bench --json --runs "$RUNS" --size "$SIZE" --threads "$THREADS" "${only_flag[@]}" > "$OUT/native-threads.json"
+  "$BIN" bench --json --runs "$RUNS" --size "$SIZE" --threads "$THREADS" "${threads_only_flag[@]}" > "$OUT/native-threads.json"
 fi
 if [[ "${WASM:-1}" != 0 ]]; then
   bash scripts/setup.sh --browser
@@ -76,7 +80,7 @@ if [[ "${WASM:-1}" != 0 ]]; then
   BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$ONLY" node benches/wasm_bench.mjs > "$OUT/wasm.json"
   if [[ "${THREADS:-1}" != 1 ]]; then
     echo "[bench] wasm, 1 vs $THREADS threads (load before: $(cut -d' ' -f1-3 /proc/loadavg))…" >&2
-    BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$ONLY" THREADS="1,$THREADS" ROUNDS="${ROUNDS:-3}" \
+    BASE_URL="http://127.0.0.1:$PORT/" RUNS="$RUNS" SIZE="$SIZE" ONLY="$THREADS_ONLY" THREADS="1,$THREADS" ROUNDS="${ROUNDS:-3}" \
       node benches/wasm_bench.mjs > "$OUT/wasm-threads.json"
     echo "[bench] load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   fi
@@ -120,16 +124,16 @@ def ratio(a, b):
     if not a or not b or "error" in a or "error" in b or b["median_ms"] <= 0: return "–"
     return f"{a['median_ms'] / b['median_ms']:.2f}"
 raw = wd.get("rawInt16Bytes")
-rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm MB", "mem/int16")]
+rows = [("kernel", "Osteon native ms", "Osteon wasm ms", "wasm/native", "peer", "peer ms", "native/peer", "wasm/peer", "wasm MiB", "mem/int16")]
 for k in order:
     n, w, p = native.get(k), wasm.get(k), peers.get(k)
     if n is None and w is None and p is None:
         continue
     mem = w.get("memory_bytes") if w else None
-    rows.append((k, ms(n), ms(w), ratio(w, n), p["peer"] if p else "–", ms(p), ratio(n, p),
+    rows.append((k, ms(n), ms(w), ratio(w, n), p["peer"] if p else "–", ms(p), ratio(n, p), ratio(w, p),
                  f"{mem / 2**20:.0f}" if mem else "–", f"{mem / raw:.2f}" if (mem and raw) else "–"))
     for q in peer_list.get(k, [])[1:]:
-        rows.append((k, ms(n), ms(w), ratio(w, n), q["peer"], ms(q), ratio(n, q), "", ""))
+        rows.append((k, ms(n), ms(w), ratio(w, n), q["peer"], ms(q), ratio(n, q), ratio(w, q), "", ""))
 widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
 for i, r in enumerate(rows):
     print("| " + " | ".join(c.ljust(widths[j]) for j, c in enumerate(r)) + " |")
