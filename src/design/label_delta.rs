@@ -29,6 +29,12 @@ pub enum Bounds {
     Anywhere,
 }
 
+/// True for an op that replaces the whole label volume without reading it (Auto bones):
+/// its undo record can take the old volume instead of a copy ([`Delta::capture_by_move`]).
+pub fn replaces_labels(op: &Op) -> bool {
+    matches!(op, Op::AutoBones { .. })
+}
+
 /// The whole grid as a box (`None` for an empty grid).
 pub fn full_box(dims: [usize; 3]) -> Option<VoxelBox> {
     (dims.iter().all(|&n| n > 0)).then(|| VoxelBox {
@@ -231,19 +237,24 @@ fn changed_within(labels: &Volume<u8>, b: &VoxelBox, before: &[u8]) -> Option<Vo
     out
 }
 
-/// Sub-box `inner` of data extracted from box `outer`.
-fn sub_box(outer: &VoxelBox, data: &[u8], inner: &VoxelBox) -> Vec<u8> {
+/// Sub-box `inner` of `data`, extracted from box `outer`, made in place: each row of
+/// `inner` moves to the front (never past where it was), then the rest is released. The
+/// whole volume before Auto bones is cut down this way without a second copy.
+fn sub_box(outer: &VoxelBox, mut data: Vec<u8>, inner: &VoxelBox) -> Vec<u8> {
     let [w, h, _] = outer.dims();
     let iw = inner.max[0] + 1 - inner.min[0];
-    let mut out = Vec::with_capacity(box_len(inner));
+    let mut len = 0;
     for k in inner.min[2]..=inner.max[2] {
         for j in inner.min[1]..=inner.max[1] {
             let at =
                 (inner.min[0] - outer.min[0]) + w * ((j - outer.min[1]) + h * (k - outer.min[2]));
-            out.extend_from_slice(&data[at..at + iw]);
+            data.copy_within(at..at + iw, len);
+            len += iw;
         }
     }
-    out
+    data.truncate(len);
+    data.shrink_to_fit();
+    data
 }
 
 /// Everything one op changed, to undo it without a replay.
@@ -269,6 +280,28 @@ impl Delta {
             Bounds::Anywhere => full_box(seg.labels.dims),
         }
         .map(|b| (b, extract(&seg.labels, &b)));
+        Delta::with_region(seg, op, region)
+    }
+
+    /// [`Delta::capture`] for an op that [`replaces_labels`]: the label volume is moved
+    /// into the delta, not copied, so while the op runs the labels are held twice (before
+    /// and after), not three times — a whole label volume less at the op's peak memory
+    /// (wasm memory never shrinks). `seg.labels` has no data until the op writes its new
+    /// volume, or [`Delta::restore_labels`] puts the old one back when the op failed.
+    pub fn capture_by_move(seg: &mut Segmentation, op: &Op) -> Delta {
+        let region = full_box(seg.labels.dims).map(|b| (b, std::mem::take(&mut seg.labels.data)));
+        Delta::with_region(seg, op, region)
+    }
+
+    /// Gives back the labels [`Delta::capture_by_move`] took (the op failed: nothing
+    /// changes).
+    pub fn restore_labels(&mut self, seg: &mut Segmentation) {
+        if let Some((_, before)) = self.region.take() {
+            seg.labels.data = before;
+        }
+    }
+
+    fn with_region(seg: &Segmentation, op: &Op, region: Option<(VoxelBox, Vec<u8>)>) -> Delta {
         Delta {
             region,
             parts: seg.parts.clone(),
@@ -290,7 +323,7 @@ impl Delta {
         let kept = if changed == b {
             before
         } else {
-            sub_box(&b, &before, &changed)
+            sub_box(&b, before, &changed)
         };
         self.region = Some((changed, kept));
         Some(changed)
@@ -520,6 +553,24 @@ mod tests {
     }
 
     #[test]
+    fn auto_bones_that_fails_gives_back_the_labels_it_took() {
+        let ct = ct();
+        let mut seg = Segmentation::empty(&ct);
+        let auto = |lower_hu| Op::AutoBones {
+            lower_hu,
+            upper_hu: 3071,
+        };
+        assert!(replaces_labels(&auto(226)));
+        let delta = apply_tracked(&ct, &mut seg, &auto(226), &mut NoProgress)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(delta.region.is_some() && !seg.parts.is_empty());
+        let before = seg.clone();
+        // No voxel of the fixture reaches 2000 HU: no bone, an error, nothing changes.
+        assert!(apply_tracked(&ct, &mut seg, &auto(2000), &mut NoProgress).is_err());
+        assert_eq!(seg, before);
+    }
+
+    #[test]
     fn edits_of_a_marked_part_touch_its_marks_and_edits_elsewhere_do_not() {
         use crate::design::state::MeshRef;
         let ct = ct();
@@ -594,6 +645,6 @@ mod tests {
             min: [2, 2, 1],
             max: [3, 2, 2],
         };
-        assert_eq!(sub_box(&b, &d, &inner), extract(&v, &inner));
+        assert_eq!(sub_box(&b, d.clone(), &inner), extract(&v, &inner));
     }
 }

@@ -3,7 +3,7 @@
 //! label volume bit for bit.
 
 use super::edit_ops;
-use super::label_delta::{full_box, Delta};
+use super::label_delta::{full_box, replaces_labels, Delta};
 use super::state::Op;
 use crate::progress::{NoProgress, Progress};
 use crate::segment::auto::{auto_bones, AutoParams};
@@ -145,8 +145,21 @@ pub fn apply_tracked(
     op: &Op,
     progress: &mut dyn Progress,
 ) -> Result<Delta, ReplayError> {
-    let mut delta = Delta::capture(seg, op);
-    let counts_stale = apply_op(ct, seg, op, progress)?;
+    let moved = replaces_labels(op);
+    let mut delta = if moved {
+        Delta::capture_by_move(seg, op)
+    } else {
+        Delta::capture(seg, op)
+    };
+    let counts_stale = match apply_op(ct, seg, op, progress) {
+        Ok(stale) => stale,
+        Err(e) => {
+            if moved {
+                delta.restore_labels(seg);
+            }
+            return Err(e);
+        }
+    };
     let changed = delta.finish(seg);
     if counts_stale {
         if changed.is_some() && changed == full_box(seg.labels.dims) {

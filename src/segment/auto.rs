@@ -553,6 +553,9 @@ pub fn auto_bones(
     })?;
     let pieces: Vec<(VoxelBox, BitMask)> = split.into_iter().flatten().collect();
     step(progress, 5)?;
+    // The full-volume mask and its components are done with: free them before the label
+    // volume is allocated (wasm memory never shrinks, so the peak is what is held at once).
+    drop((mask, comps, crops));
     // 6. Collect, sort, label.
     let mut labels = Volume {
         dims,
