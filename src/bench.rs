@@ -848,9 +848,15 @@ pub fn pipeline(
     )
     .map_err(|e| e.to_string())?;
     mark("slice_30um");
-    let scans =
-        crate::print::hatch::hatch_all(&slices, &crate::print::hatch::HatchParams::default())
-            .map_err(|e| e.to_string())?;
+    // As the Build plate op measures the layers for its estimate (paths made and dropped
+    // in runs of layers).
+    let scans = crate::design::print_ops::scan_lengths(
+        &slices,
+        None,
+        &crate::design::print_ops::default_scan(),
+        &mut NoProgress,
+    )
+    .map_err(|e| e.to_string())?;
     mark("hatch");
     let hatch_mm: f64 = scans.iter().map(|s| s.hatch_length_mm).sum();
     summary += &format!(

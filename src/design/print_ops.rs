@@ -35,7 +35,7 @@ use crate::mesh::Mesh;
 use crate::parallel::try_map_range_with_progress;
 use crate::print::estimate::{estimate, Estimate, EstimateParams, MachineProfile};
 use crate::print::export::{cli_ascii, cli_binary, gcode, svg_layer, ExportInfo};
-use crate::print::hatch::{hatch_layer, HatchParams, HatchPattern, LayerScan};
+use crate::print::hatch::{hatch_layer_in, HatchParams, HatchPattern, HatchWork, LayerScan};
 use crate::print::orient::{
     orient, pose_with_rotation, rotation_from_euler_deg, rotation_to_z, Candidate, OrientParams,
 };
@@ -301,18 +301,39 @@ pub fn default_scan() -> ScanSettings {
     }
 }
 
+/// Layers hatched in a row with one workspace by [`scans`] and [`scan_lengths`]: the
+/// unit of their parallel maps and of their progress.
+const LAYER_RUN: usize = 16;
+
 /// Scan paths of layer `k` of a job: the part's, then the supports'.
 pub fn layer_scan(job: &SlicedJob, k: usize) -> Result<LayerScan, PrintOpError> {
-    let hatch = hatch_params(&job.scan);
-    let layer = job.slices.layers.get(k).ok_or_else(|| {
+    layer_scan_in(
+        &job.slices,
+        job.support_layers.as_deref(),
+        &hatch_params(&job.scan),
+        k,
+        &mut HatchWork::new(),
+    )
+}
+
+/// Scan paths of layer `k` of `slices` then of `supports` (the support sections at the
+/// same heights), with the buffers of `work`.
+fn layer_scan_in(
+    slices: &Slices,
+    supports: Option<&[Layer]>,
+    hatch: &HatchParams,
+    k: usize,
+    work: &mut HatchWork,
+) -> Result<LayerScan, PrintOpError> {
+    let layer = slices.layers.get(k).ok_or_else(|| {
         PrintOpError::Kernel(format!(
             "there is no layer {k}; the job has {} layers",
-            job.slices.layers.len()
+            slices.layers.len()
         ))
     })?;
-    let mut scan = hatch_layer(layer, &hatch).map_err(kernel)?;
-    if let Some(s) = job.support_layers.as_ref().and_then(|s| s.get(k)) {
-        let sup = hatch_layer(s, &hatch).map_err(kernel)?;
+    let mut scan = hatch_layer_in(layer, hatch, work).map_err(kernel)?;
+    if let Some(s) = supports.and_then(|s| s.get(k)) {
+        let sup = hatch_layer_in(s, hatch, work).map_err(kernel)?;
         scan.contours.extend(sup.contours);
         scan.hatches.extend(sup.hatches);
         scan.contour_length_mm += sup.contour_length_mm;
@@ -322,16 +343,61 @@ pub fn layer_scan(job: &SlicedJob, k: usize) -> Result<LayerScan, PrintOpError> 
     Ok(scan)
 }
 
+/// `f(k, work)` for every layer `k < n` in order, in runs of [`LAYER_RUN`] layers that
+/// share one hatch workspace (the runs in parallel); `progress` counts layers and can
+/// cancel between batches of runs.
+fn map_layer_runs<R: Send>(
+    n: usize,
+    progress: &mut dyn Progress,
+    f: impl Fn(usize, &mut HatchWork) -> Result<R, PrintOpError> + Sync + Send,
+) -> Result<Vec<R>, PrintOpError> {
+    let mut by_layer = |run: usize, _runs: usize| progress.report((run * LAYER_RUN).min(n), n);
+    let runs = try_map_range_with_progress(
+        n.div_ceil(LAYER_RUN),
+        1,
+        &mut by_layer,
+        || PrintOpError::Cancelled,
+        |r| {
+            let mut work = HatchWork::new();
+            (r * LAYER_RUN..((r + 1) * LAYER_RUN).min(n))
+                .map(|k| f(k, &mut work))
+                .collect::<Result<Vec<R>, _>>()
+        },
+    )?;
+    Ok(runs.into_iter().flatten().collect())
+}
+
 /// Scan paths of every layer (for an export); `progress` can cancel.
 pub fn scans(job: &SlicedJob, progress: &mut dyn Progress) -> Result<Vec<LayerScan>, PrintOpError> {
-    let n = job.slices.layers.len();
-    try_map_range_with_progress(
-        n,
-        16,
-        progress,
-        || PrintOpError::Cancelled,
-        |k| layer_scan(job, k),
-    )
+    let hatch = hatch_params(&job.scan);
+    let supports = job.support_layers.as_deref();
+    map_layer_runs(job.slices.layers.len(), progress, |k, work| {
+        layer_scan_in(&job.slices, supports, &hatch, k, work)
+    })
+}
+
+/// The scan lengths of every layer of `slices` (part, then `supports` at the same
+/// heights) with the settings of `scan`, as the Slice and Build plate ops measure them for
+/// the estimate: the paths are made and dropped layer by layer (one empty contour and one
+/// hatch vector kept, so the estimate can still tell empty layers from the others).
+/// `progress` can cancel.
+pub fn scan_lengths(
+    slices: &Slices,
+    supports: Option<&[Layer]>,
+    scan: &ScanSettings,
+    progress: &mut dyn Progress,
+) -> Result<Vec<LayerScan>, PrintOpError> {
+    let hatch = hatch_params(scan);
+    hatch.validate().map_err(kernel)?;
+    map_layer_runs(slices.layers.len(), progress, |k, work| {
+        let mut s = layer_scan_in(slices, supports, &hatch, k, work)?;
+        s.contours.truncate(1);
+        if let Some(c) = s.contours.first_mut() {
+            c.clear();
+        }
+        s.hatches.truncate(1);
+        Ok(s)
+    })
 }
 
 /// Slices `part` (and `supports` at the same heights), hatches every layer to measure
@@ -379,24 +445,7 @@ fn slice_job(
             bb.max_mm[1] + 1.0,
         ],
     };
-    // Lengths of every layer; the paths themselves are dropped (one item kept so the
-    // estimate can still tell empty layers from the others).
-    let n = job.slices.layers.len();
-    let lengths = try_map_range_with_progress(
-        n,
-        16,
-        progress,
-        || PrintOpError::Cancelled,
-        |k| {
-            let mut s = layer_scan(&job, k)?;
-            s.contours.truncate(1);
-            if let Some(c) = s.contours.first_mut() {
-                c.clear();
-            }
-            s.hatches.truncate(1);
-            Ok(s)
-        },
-    )?;
+    let lengths = scan_lengths(&job.slices, job.support_layers.as_deref(), scan, progress)?;
     job.estimate = estimate(
         part,
         supports.filter(|s| !s.triangles.is_empty()),
@@ -963,6 +1012,44 @@ mod tests {
         assert!(r.supports.unwrap().count > 0);
         assert!(fa[2].1.starts_with(b";"), "G-code starts with a comment");
         assert!(fa[3].1.starts_with(b"$$HEADERSTART"));
+    }
+
+    #[test]
+    fn layers_hatched_in_runs_are_the_layers_hatched_alone() {
+        // Runs of LAYER_RUN layers share one workspace: nothing may carry over from one
+        // layer (or the part's section to the supports') to the next.
+        let ops = [orient_op(0, [0.0; 3]), supports_op(), slice_op(100.0)];
+        let (ct, mut seg) = seg_with(part());
+        run(&ct, &mut seg, &ops);
+        let job = seg.print.sliced.as_ref().unwrap();
+        let n = job.slices.layers.len();
+        assert!(n > 3 * LAYER_RUN, "{n} layers");
+        let alone: Vec<LayerScan> = (0..n).map(|k| layer_scan(job, k).unwrap()).collect();
+        let mut seen = Vec::new();
+        let mut progress = |done: usize, total: usize| {
+            seen.push((done, total));
+            true
+        };
+        assert_eq!(scans(job, &mut progress).unwrap(), alone);
+        // Progress counts layers, one report per batch of runs.
+        assert_eq!(seen.first(), Some(&(0, n)));
+        assert!(seen
+            .iter()
+            .all(|&(done, total)| total == n && done < n && done % LAYER_RUN == 0));
+        let lengths = scan_lengths(
+            &job.slices,
+            job.support_layers.as_deref(),
+            &job.scan,
+            &mut NoProgress,
+        )
+        .unwrap();
+        assert_eq!(lengths.len(), n);
+        for (l, a) in lengths.iter().zip(&alone) {
+            assert_eq!(l.contour_length_mm.to_bits(), a.contour_length_mm.to_bits());
+            assert_eq!(l.hatch_length_mm.to_bits(), a.hatch_length_mm.to_bits());
+            assert_eq!(l.jump_length_mm.to_bits(), a.jump_length_mm.to_bits());
+            assert!(l.hatches.len() <= 1 && l.contours.iter().all(|c| c.is_empty()));
+        }
     }
 
     #[test]

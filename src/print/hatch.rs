@@ -236,7 +236,7 @@ pub fn hatch_all(slices: &Slices, params: &HatchParams) -> Result<Vec<LayerScan>
         .max(1);
     let runs: Vec<&[Layer]> = slices.layers.chunks(run).collect();
     let scans = crate::parallel::try_map_vec(runs, |layers| {
-        let mut work = HatchWork::default();
+        let mut work = HatchWork::new();
         layers
             .iter()
             .map(|l| hatch_layer_with(l, params, &mut work))
@@ -247,16 +247,34 @@ pub fn hatch_all(slices: &Slices, params: &HatchParams) -> Result<Vec<LayerScan>
 
 /// Scan paths of one layer.
 pub fn hatch_layer(layer: &Layer, params: &HatchParams) -> Result<LayerScan, HatchError> {
-    params.validate()?;
-    hatch_layer_with(layer, params, &mut HatchWork::default())
+    hatch_layer_in(layer, params, &mut HatchWork::new())
 }
 
-/// Buffers kept from layer to layer.
+/// Scan paths of one layer with the buffers of `work`, kept for the next layer: the same
+/// result as [`hatch_layer`], without allocating the buffers again for every layer of a
+/// run.
+pub fn hatch_layer_in(
+    layer: &Layer,
+    params: &HatchParams,
+    work: &mut HatchWork,
+) -> Result<LayerScan, HatchError> {
+    params.validate()?;
+    hatch_layer_with(layer, params, work)
+}
+
+/// Buffers kept from layer to layer (one per run of layers, see [`hatch_layer_in`]).
 #[derive(Default)]
-struct HatchWork {
+pub struct HatchWork {
     inset: Inset,
     scan: ScanWork,
     pieces: Vec<(i64, i64, Segment)>,
+}
+
+impl HatchWork {
+    /// An empty workspace.
+    pub fn new() -> HatchWork {
+        HatchWork::default()
+    }
 }
 
 /// Coordinates beyond ±this many grid units are refused (the fallback offset works on

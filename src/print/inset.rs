@@ -129,6 +129,11 @@ struct Grid {
     ny: usize,
     start: Vec<u32>,
     items: Vec<u32>,
+    /// Cells `[i0, i1, j0, j1]` each grown box touches (computed once: filling the
+    /// cells and finding the near lists both walk them).
+    span: Vec<[usize; 4]>,
+    /// Next free slot of each cell while filling.
+    fill: Vec<u32>,
 }
 
 impl Grid {
@@ -178,9 +183,11 @@ impl Grid {
         self.ny = ((h / cell).floor() as usize + 1).max(1);
         let cells = self.nx * self.ny;
         self.start.resize(cells + 1, 0);
+        self.span.clear();
         for e in boxes {
             let (i0, i1) = self.cell_range(e[0] - grow, e[2] + grow, self.x0, self.nx);
             let (j0, j1) = self.cell_range(e[1] - grow, e[3] + grow, self.y0, self.ny);
+            self.span.push([i0, i1, j0, j1]);
             for j in j0..=j1 {
                 for i in i0..=i1 {
                     self.start[j * self.nx + i + 1] += 1;
@@ -191,15 +198,14 @@ impl Grid {
             self.start[c + 1] += self.start[c];
         }
         self.items.resize(self.start[cells] as usize, 0);
-        let mut fill: Vec<u32> = self.start[..cells].to_vec();
-        for (k, e) in boxes.iter().enumerate() {
-            let (i0, i1) = self.cell_range(e[0] - grow, e[2] + grow, self.x0, self.nx);
-            let (j0, j1) = self.cell_range(e[1] - grow, e[3] + grow, self.y0, self.ny);
+        self.fill.clear();
+        self.fill.extend_from_slice(&self.start[..cells]);
+        for (k, &[i0, i1, j0, j1]) in self.span.iter().enumerate() {
             for j in j0..=j1 {
                 for i in i0..=i1 {
                     let c = j * self.nx + i;
-                    self.items[fill[c] as usize] = k as u32;
-                    fill[c] += 1;
+                    self.items[self.fill[c] as usize] = k as u32;
+                    self.fill[c] += 1;
                 }
             }
         }
@@ -238,6 +244,7 @@ fn disc_band(p: [f64; 2], dv: [f64; 2], dd: f64, r2: f64) -> Option<(f64, f64)> 
 /// `[sa, sa + u]` (`uu = |u|²`, `len = |u|`): the union of the traces of the two end
 /// discs and of the rectangle, one interval since the capsule is convex.
 #[allow(clippy::too_many_arguments)] // the piece's line and the edge, unpacked once by the caller
+#[inline]
 pub(crate) fn capsule_trace(
     a: [f64; 2],
     dv: [f64; 2],
@@ -480,13 +487,13 @@ impl Inset {
     }
 
     /// Fills the near lists: every other edge whose box is closer than `gap` to the
-    /// edge's box (found through the grid, whose cells were grown by `gap / 2`).
+    /// edge's box (found through the grid, whose cells were grown by `gap / 2`: each
+    /// edge's own cells hold every edge that can be that close).
     fn find_near(&mut self, gap: f64) {
         self.near_start.clear();
         self.near.clear();
         self.near_start.push(0);
         let g = &self.grid;
-        let half = gap / 2.0;
         for (e, b) in self.bbox.iter().enumerate() {
             self.stamp_now = self.stamp_now.wrapping_add(1);
             if self.stamp_now == 0 {
@@ -494,8 +501,8 @@ impl Inset {
                 self.stamp_now = 1;
             }
             self.stamp[e] = self.stamp_now;
-            let (i0, i1) = g.cell_range(b[0] - half, b[2] + half, g.x0, g.nx);
-            let (j0, j1) = g.cell_range(b[1] - half, b[3] + half, g.y0, g.ny);
+            // The cells of the box grown by `gap / 2`, the grid's own margin.
+            let [i0, i1, j0, j1] = g.span[e];
             for j in j0..=j1 {
                 for i in i0..=i1 {
                     let cell = j * g.nx + i;
