@@ -6,6 +6,10 @@
 
 use crate::volume::Volume;
 
+/// Words tested at once for "all empty" by [`BitMask::bbox`] (2 KiB of mask, 16 rows of
+/// 512 voxels).
+const EMPTY_RUN: usize = 128;
+
 /// Inclusive voxel bounding box.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct VoxelBox {
@@ -324,37 +328,58 @@ impl BitMask {
 
     /// Bounding box of the set voxels, `None` when empty.
     ///
-    /// Word by word: empty words are skipped, and each row's run of set bits inside a
-    /// word adds only its first and last voxel.
+    /// Runs of empty words (most of a whole-grid mask of one part) are passed over 128
+    /// words at a time by one OR (vectorised); the rows that meet a run with a set bit
+    /// add their first and last set voxel, found word by word from either end.
     pub fn bbox(&self) -> Option<VoxelBox> {
-        let nx = self.dims[0].max(1);
-        let ny = self.dims[1].max(1);
+        let [nx, ny, _] = self.dims;
+        let n = self.len();
         let mut b: Option<VoxelBox> = None;
-        let mut include = |n: usize| {
-            let p = [n % nx, (n / nx) % ny, n / (nx * ny)];
-            match &mut b {
-                Some(x) => x.include(p),
-                None => b = Some(VoxelBox::point(p)),
+        // Rows before `next_row` have been looked at.
+        let mut next_row = 0;
+        for (r, run) in self.words.chunks(EMPTY_RUN).enumerate() {
+            if n == 0 || run.iter().fold(0, |a, &w| a | w) == 0 {
+                continue;
             }
-        };
-        for (wi, &word) in self.words.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                let first = wi * 64 + bits.trailing_zeros() as usize;
-                // Bits of this word up to the end of `first`'s row.
-                let row_end = (first / nx + 1) * nx;
-                let seg = if row_end >= wi * 64 + 64 {
-                    bits
-                } else {
-                    bits & ((1u64 << (row_end - wi * 64)) - 1)
+            let start = r * EMPTY_RUN * 64;
+            let end = (start + 64 * run.len()).min(n);
+            let last_row = (end - 1) / nx;
+            for row in (start / nx).max(next_row)..=last_row {
+                let from = row * nx;
+                let Some(first) = self.next_set(from, from + nx) else {
+                    continue;
                 };
-                let last = wi * 64 + 63 - seg.leading_zeros() as usize;
-                include(first);
-                include(last);
-                bits &= !seg;
+                let last = self.last_set(from, from + nx).unwrap_or(first);
+                let (j, k) = (row % ny, row / ny);
+                let span = VoxelBox {
+                    min: [first - from, j, k],
+                    max: [last - from, j, k],
+                };
+                b = Some(b.map_or(span, |x| x.union(span)));
             }
+            next_row = last_row + 1;
         }
         b
+    }
+
+    /// Last set voxel at index ≥ `from` and < `to`, if any.
+    fn last_set(&self, from: usize, to: usize) -> Option<usize> {
+        if from >= to {
+            return None;
+        }
+        let mut w = (to - 1) >> 6;
+        let mut word = self.words[w] & (u64::MAX >> (63 - ((to - 1) & 63)));
+        loop {
+            if word != 0 {
+                let n = w * 64 + 63 - word.leading_zeros() as usize;
+                return (n >= from).then_some(n);
+            }
+            if w * 64 <= from {
+                return None;
+            }
+            w -= 1;
+            word = self.words[w];
+        }
     }
 
     /// The sub-grid `bx` as its own mask (copied 64 voxels at a time).
@@ -566,6 +591,35 @@ mod tests {
                 });
             }
             assert_eq!(m.bbox(), want, "case {case}, dims {dims:?}");
+        }
+        // Larger, mostly empty grids (whole runs of empty words are skipped): a few
+        // voxels anywhere, none at all, or a full row.
+        for case in 0..40 {
+            let dims = [
+                1 + (r() % 300) as usize,
+                1 + (r() % 40) as usize,
+                1 + (r() % 20) as usize,
+            ];
+            let mut m = BitMask::new(dims);
+            let mut want: Option<VoxelBox> = None;
+            for _ in 0..case % 5 {
+                let p = dims.map(|d| (r() % d as u64) as usize);
+                m.set(m.index(p[0], p[1], p[2]), true);
+                want = Some(want.map_or(VoxelBox::point(p), |b| b.union(VoxelBox::point(p))));
+            }
+            if case % 7 == 6 {
+                let (j, k) = (
+                    (r() % dims[1] as u64) as usize,
+                    (r() % dims[2] as u64) as usize,
+                );
+                m.set_range(m.index(0, j, k), m.index(0, j, k) + dims[0]);
+                let row = VoxelBox {
+                    min: [0, j, k],
+                    max: [dims[0] - 1, j, k],
+                };
+                want = Some(want.map_or(row, |b| b.union(row)));
+            }
+            assert_eq!(m.bbox(), want, "sparse case {case}, dims {dims:?}");
         }
     }
 

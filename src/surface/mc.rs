@@ -27,9 +27,21 @@
 //! outside ([`crate::mesh`]).
 //!
 //! # Output
-//! Edge vertices are shared through per-slice-pair edge maps: no duplicates. Vertices
-//! and triangles come in scan order of cubes (`i` fastest, then `j`, then `k`), so the
-//! output is deterministic.
+//! Every edge's vertex is made once and shared. Vertices and triangles come in scan
+//! order of cubes (`i` fastest, then `j`, then `k`), each cube's in the order of its
+//! case's loops, so the output is deterministic (design links replay these bits).
+//!
+//! # Why hand-written, and how it is fast
+//! No library contours a binary mask with this face rule and places vertices by another
+//! field (the HU), with the bits fixed for link replay. Work is limited to the mask's
+//! box plus one padding layer, and grows with the surface, not the box: corner rows are
+//! unpacked from the mask's words into bit rows, so the cubes with both inside and
+//! outside corners (a few per cent of a bone's box) are found 64 at a time by word
+//! operations, and only they are visited. A cut edge is shared by four cubes, the
+//! first of which in scan order is never all-inside or all-outside and meets the edge
+//! at its far corner (edge 3, 7 or 11 of the table): that cube makes the vertex, and
+//! the other three read its id from per-cube slots of the current and previous cube
+//! layer — no edge map to look up, mark or clear.
 
 use std::sync::OnceLock;
 
@@ -201,34 +213,15 @@ fn share_face(a: u8, b: u8) -> bool {
     })
 }
 
-/// Where a cube edge's vertex id is cached, and the edge's corners.
-#[derive(Clone, Copy)]
-struct EdgeSlot {
-    /// Edge-map plane: 0/1 = along i in the bottom/top corner layer, 2/3 = along j in
-    /// the bottom/top layer, 4 = along k.
-    plane: usize,
-    /// Offset from the cube's own slot in that plane.
-    offset: usize,
-    a: u8,
-    pa: [i64; 3],
-    pb: [i64; 3],
-}
-
 const NONE: u32 = u32::MAX;
 /// HU of a corner outside the grid (the padding): no interpolation there.
 const NO_HU: i32 = i32::MIN;
 const NO_HU_F: f64 = NO_HU as f64;
-/// Extent (first, last) of a corner row with no inside corner.
-const EMPTY_ROW: (usize, usize) = (usize::MAX, 0);
 
 /// Surface of `mask` on the grid of `ct`, vertices at `params.iso_hu`.
 ///
-/// Work is limited to the mask's bounding box plus one padding layer. Each corner layer
-/// is unpacked once from the mask's words into 0/1 bytes, with the extent of the inside
-/// corners of every row; a cube row is visited only between the extents of its four
-/// corner rows, and all-outside / all-inside cubes cost one case computation. Vertex
-/// ids are cached per corner layer, so each edge's vertex is made once. The cube order
-/// (and so the output) is the plain scan order of every cube in the box.
+/// Work is limited to the mask's bounding box plus one padding layer, and within it to
+/// the cubes that have both inside and outside corners (see the module docs).
 pub fn mask_surface(
     ct: &Volume<i16>,
     mask: &BitMask,
@@ -269,196 +262,183 @@ fn crop_surface(
         max: [0, 1, 2].map(|a| local.max[a] + origin[a]),
     };
     let tab = table();
-    let [nx, ny, _] = ct.dims;
+    let [nx, ny, nz] = ct.dims;
     let iso = params.iso_hu;
-    let words = crop.words();
     // Local corner grid: local (li, lj, lk) is grid (li, lj, lk) + lo, lo = bbox min − 1;
     // local 0 and w + 1 along each axis are outside the mask (padding or outside the box).
     let w = bb.dims();
     let lo = [0, 1, 2].map(|a| bb.min[a] as i64 - 1);
     let (px, py, pz) = (w[0] + 2, w[1] + 2, w[2] + 2);
-    let plane = px * py;
-    // HU of a corner (grid coordinates), `NO_HU` outside the grid (the padding). Read
-    // only for the two corners of each vertex's edge: the CT rows of the current layers
-    // stay in cache, and no per-layer copy of the box's HU has to be made.
+    // A corner row is `row_words` words of bits (corner li = bit li % 64 of word li / 64):
+    // the cubes' words plus one, so that every cube's corner li + 1 can be read.
+    let cube_words = (px - 1).div_ceil(64);
+    let row_words = cube_words + 1;
+    let layer_words = row_words * py;
+    // Every corner row of the padded box, unpacked once from the crop's words.
+    let mut corners = vec![0u64; layer_words * pz];
+    for lk in 1..=w[2] {
+        let kc = local.min[2] + lk - 1;
+        for lj in 1..=w[1] {
+            let start = crop.index(local.min[0], local.min[1] + lj - 1, kc);
+            let row = &mut corners[layer_words * lk + row_words * lj..][..row_words];
+            for (q, c) in (0..w[0]).step_by(64).enumerate() {
+                // Crop voxels c.. of the row are corners c + 1.. (corner 0 is outside).
+                let bits = crop.bits_at(start + c, (w[0] - c).min(64));
+                row[q] |= bits << 1;
+                row[q + 1] |= bits >> 63;
+            }
+        }
+    }
+    // Cubes 64 q .. 64 q + 63 of cube row (lj, lk), as 8 words: bit b of word c is
+    // corner c of cube 64 q + b (the corner offset of `corner_pos`).
+    let cube_corners = |lk: usize, lj: usize, q: usize| -> [u64; 8] {
+        let pair = |dj: usize, dk: usize| {
+            let n = layer_words * (lk + dk) + row_words * (lj + dj) + q;
+            (corners[n], corners[n] >> 1 | corners[n + 1] << 63)
+        };
+        let ((c0, c1), (c2, c3)) = (pair(0, 0), pair(1, 0));
+        let ((c4, c5), (c6, c7)) = (pair(0, 1), pair(1, 1));
+        [c0, c1, c2, c3, c4, c5, c6, c7]
+    };
+    // A cube makes the vertices of its cut edges 3, 7 and 11, the three that meet at its
+    // far corner 7; every other edge of a cube is edge 3, 7 or 11 of an earlier cube in
+    // scan order, the first of the four cubes around it, which is never all-inside or
+    // all-outside when the edge is cut, so it has made the vertex already. Per edge:
+    // (made in the previous cube layer, cubes back in the layer, which of 3 / 7 / 11).
+    let made_at: [(bool, usize, usize); 12] = std::array::from_fn(|e| {
+        let axis = e / 4;
+        let low = corner_pos(EDGES[e].0);
+        let back = |x: usize| (1 - low[x] as usize) - usize::from(x == axis);
+        (back(2) == 1, back(0) + px * back(1), axis)
+    });
+    // Edge vertices are counted first (corner 7 differs from corner 6, 5 or 3), so the
+    // output is allocated once: fan centres (loops of more than four edges) add 18 % on
+    // the talus at 720 HU (a quarter is allowed; more costs one reallocation), and a
+    // closed surface has about twice as many triangles as vertices (Euler).
+    let mut edge_vertices = 0usize;
+    for lk in 0..pz - 1 {
+        for lj in 0..py - 1 {
+            for q in 0..cube_words {
+                let c = cube_corners(lk, lj, q);
+                let cut = (c[6] ^ c[7]).count_ones() + (c[5] ^ c[7]).count_ones();
+                edge_vertices += (cut + (c[3] ^ c[7]).count_ones()) as usize;
+            }
+        }
+    }
+    let mut positions: Vec<[f64; 3]> = Vec::with_capacity(edge_vertices + edge_vertices / 4);
+    let mut triangles: Vec<[u32; 3]> = Vec::with_capacity(2 * positions.capacity());
+    // HU of the voxel of linear index `n` (in the grid).
+    let hu = |n: usize| ct.data.get(n).map_or(NO_HU, |&v| i32::from(v));
+    // HU of a corner (grid coordinates), `NO_HU` outside the grid (the padding).
     let hu_at = |g: [i64; 3]| -> i32 {
         let inside = (0..3).all(|a| g[a] >= 0 && (g[a] as usize) < ct.dims[a]);
         if inside {
-            let n = g[0] as usize + nx * (g[1] as usize + ny * g[2] as usize);
-            ct.data.get(n).map_or(NO_HU, |&v| i32::from(v))
+            hu(g[0] as usize + nx * (g[1] as usize + ny * g[2] as usize))
         } else {
             NO_HU
         }
     };
-    // Vertex on the edge from inside corner `a` to outside corner `b` (grid coordinates).
-    let vert = |a: [i64; 3], ha: i32, b: [i64; 3], hb: i32, positions: &mut Vec<[f64; 3]>| {
+    // Where the vertex lies from the inside corner (HU `ha`) to the outside one (`hb`).
+    let edge_t = |ha: i32, hb: i32| {
         let (ha, hb) = (f64::from(ha), f64::from(hb));
-        let t = match (ha, hb) {
-            _ if ha != NO_HU_F && hb != NO_HU_F && ha >= iso && hb < iso => {
-                ((ha - iso) / (ha - hb)).clamp(T_MIN, 1.0 - T_MIN)
-            }
-            _ => 0.5,
-        };
-        let p = [0, 1, 2].map(|c| a[c] as f64 + t * (b[c] - a[c]) as f64);
-        positions.push(p);
-        positions.len() as u32 - 1
-    };
-    // Unpacks corner layer `lk` into 0/1 bytes and per-row extents of inside corners.
-    let fill_layer = |lk: usize, occ: &mut [u8], ext: &mut [(usize, usize)]| {
-        // The layer held 1s only inside its rows' extents: clear those, not the plane.
-        for (lj, e) in ext.iter().enumerate() {
-            if e.0 <= e.1 {
-                occ[px * lj + e.0..=px * lj + e.1].fill(0);
-            }
-        }
-        ext.fill(EMPTY_ROW);
-        if lk == 0 || lk > w[2] {
-            return;
-        }
-        // Crop coordinates of the layer and of each row's first voxel.
-        let kc = local.min[2] + lk - 1;
-        for lj in 1..=w[1] {
-            let jc = local.min[1] + lj - 1;
-            let start = local.min[0] + cd[0] * (jc + cd[1] * kc);
-            let end = start + w[0];
-            let row = &mut occ[px * lj..px * (lj + 1)];
-            let mut e = EMPTY_ROW;
-            let mut n = start;
-            while n < end {
-                let span = (64 - (n & 63)).min(end - n);
-                let word = words.get(n >> 6).copied().unwrap_or(0) >> (n & 63);
-                let mut bits = if span == 64 {
-                    word
-                } else {
-                    word & ((1u64 << span) - 1)
-                };
-                while bits != 0 {
-                    let li = n - start + bits.trailing_zeros() as usize + 1;
-                    row[li] = 1;
-                    e = (e.0.min(li), e.1.max(li));
-                    bits &= bits - 1;
-                }
-                n += span;
-            }
-            ext[lj] = e;
+        if ha != NO_HU_F && hb != NO_HU_F && ha >= iso && hb < iso {
+            ((ha - iso) / (ha - hb)).clamp(T_MIN, 1.0 - T_MIN)
+        } else {
+            0.5
         }
     };
-    let slots: [EdgeSlot; 12] = std::array::from_fn(|e| {
-        let (a, b) = EDGES[e];
-        let (pa, pb) = (corner_pos(a), corner_pos(b));
-        let [ax, ay, az] = pa.map(|x| x as usize);
-        let (plane, offset) = match e {
-            0..=3 => (az, px * ay),
-            4..=7 => (2 + az, ax),
-            _ => (4, ax + px * ay),
-        };
-        EdgeSlot {
-            plane,
-            offset,
-            a,
-            pa: pa.map(i64::from),
-            pb: pb.map(i64::from),
-        }
-    });
-    let mut positions: Vec<[f64; 3]> = Vec::new();
-    let mut triangles: Vec<[u32; 3]> = Vec::new();
-    // Edge maps: five planes in one buffer; `base` rotates bottom/top at each layer. The
-    // slots set in each plane are listed, so a plane is reset slot by slot when it is
-    // reused, not cleared whole (a bone's box plane is mostly far from its surface).
-    let mut emap = vec![NONE; 5 * plane];
-    let mut base = [0, plane, 2 * plane, 3 * plane, 4 * plane];
-    let mut set_slots: [Vec<usize>; 5] = Default::default();
-    let reset = |emap: &mut [u32], slots: &mut Vec<usize>| {
-        for &slot in slots.iter() {
-            emap[slot] = NONE;
-        }
-        slots.clear();
-    };
-    let mut occ = [vec![0u8; plane], vec![0u8; plane]];
-    let mut ext = [vec![EMPTY_ROW; py], vec![EMPTY_ROW; py]];
+    let strides = [1, nx, nx * ny];
+    // Vertex ids of edges 3 / 7 / 11 of every cube of the previous and current layer.
+    // Never cleared: a slot is read only for a cut edge, whose maker wrote it this layer
+    // or the last.
+    let mut ids = [vec![[NONE; 3]; px * py], vec![[NONE; 3]; px * py]];
     for lk in 0..pz - 1 {
-        occ.swap(0, 1);
-        ext.swap(0, 1);
-        fill_layer(lk + 1, &mut occ[1], &mut ext[1]);
-        if lk > 0 {
-            base.swap(0, 1);
-            base.swap(2, 3);
-            reset(&mut emap, &mut set_slots[base[1] / plane]);
-            reset(&mut emap, &mut set_slots[base[3] / plane]);
-        }
-        reset(&mut emap, &mut set_slots[base[4] / plane]);
-        // Which list each logical plane's slots go to this layer.
-        let list = base.map(|b| b / plane);
+        ids.swap(0, 1);
+        let [prev_ids, cur_ids] = &mut ids;
         let k = lo[2] + lk as i64;
-        let (bottom, top) = (&occ[0], &occ[1]);
         for lj in 0..py - 1 {
-            let rows = [ext[0][lj], ext[0][lj + 1], ext[1][lj], ext[1][lj + 1]];
-            let first = rows.iter().map(|r| r.0).min().unwrap_or(usize::MAX);
-            let last = rows.iter().map(|r| r.1).max().unwrap_or(0);
-            if first > last {
-                continue;
-            }
-            let r00 = &bottom[px * lj..px * (lj + 1)];
-            let r10 = &bottom[px * (lj + 1)..px * (lj + 2)];
-            let r01 = &top[px * lj..px * (lj + 1)];
-            let r11 = &top[px * (lj + 1)..px * (lj + 2)];
             let j = lo[1] + lj as i64;
-            // Cubes first − 1 ..= last touch an inside corner (first ≥ 1, last ≤ w).
-            for li in first - 1..=last {
-                let case = (r00[li]
-                    | r00[li + 1] << 1
-                    | r10[li] << 2
-                    | r10[li + 1] << 3
-                    | r01[li] << 4
-                    | r01[li + 1] << 5
-                    | r11[li] << 6
-                    | r11[li + 1] << 7) as usize;
-                if case == 0 || case == 255 {
-                    continue;
-                }
-                let i = lo[0] + li as i64;
-                let cube = li + px * lj;
-                for (lp, split_13) in tab.cases[case].iter() {
-                    let mut v = [0u32; 12];
-                    for (id, &e) in v.iter_mut().zip(lp) {
-                        let s = &slots[e as usize];
-                        let slot = base[s.plane] + cube + s.offset;
-                        if emap[slot] == NONE {
-                            let ga = [i + s.pa[0], j + s.pa[1], k + s.pa[2]];
-                            let gb = [i + s.pb[0], j + s.pb[1], k + s.pb[2]];
-                            let (ha, hb) = (hu_at(ga), hu_at(gb));
-                            emap[slot] = if case >> s.a & 1 == 1 {
-                                vert(ga, ha, gb, hb, &mut positions)
+            // Are the far and near corners of this row's cubes in the grid along j and k?
+            // Then the CT is read by index from the far corner's.
+            let row_inside = j >= 0 && k >= 0 && ((j + 1) as usize) < ny && ((k + 1) as usize) < nz;
+            let row_base = if row_inside {
+                nx * ((j + 1) as usize + ny * (k + 1) as usize)
+            } else {
+                0
+            };
+            for q in 0..cube_words {
+                let c = cube_corners(lk, lj, q);
+                let any = c.iter().fold(0, |a, &x| a | x);
+                let all = c.iter().fold(u64::MAX, |a, &x| a & x);
+                // Cubes with inside and outside corners; the others make no surface.
+                let mut cut = any & !all;
+                while cut != 0 {
+                    let b = cut.trailing_zeros();
+                    cut &= cut - 1;
+                    let case = (0..8).fold(0usize, |s, n| s | ((c[n] >> b & 1) as usize) << n);
+                    let li = 64 * q + b as usize;
+                    let cube = li + px * lj;
+                    let i = lo[0] + li as i64;
+                    let far = [i + 1, j + 1, k + 1];
+                    let far_in = case >> 7 == 1;
+                    let far_index = (row_inside && i >= 0 && ((i + 1) as usize) < nx)
+                        .then(|| row_base + far[0] as usize);
+                    for (lp, split_13) in tab.cases[case].iter() {
+                        let mut v = [0u32; 12];
+                        for (id, &e) in v.iter_mut().zip(lp) {
+                            let (in_prev, back, axis) = made_at[e as usize];
+                            *id = if in_prev {
+                                prev_ids[cube - back][axis]
+                            } else if back > 0 {
+                                cur_ids[cube - back][axis]
                             } else {
-                                vert(gb, hb, ga, ha, &mut positions)
+                                // Edge from the far corner back along `axis`.
+                                let (h_far, h_near) = match far_index {
+                                    Some(n) => (hu(n), hu(n - strides[axis])),
+                                    None => {
+                                        let mut near = far;
+                                        near[axis] -= 1;
+                                        (hu_at(far), hu_at(near))
+                                    }
+                                };
+                                // From the inside corner to the outside one; along the
+                                // edge only `axis` changes (by −1 from the far corner).
+                                let mut p = far.map(|x| x as f64);
+                                p[axis] = if far_in {
+                                    p[axis] - edge_t(h_far, h_near)
+                                } else {
+                                    (p[axis] - 1.0) + edge_t(h_near, h_far)
+                                };
+                                positions.push(p);
+                                let made = positions.len() as u32 - 1;
+                                cur_ids[cube][axis] = made;
+                                made
                             };
-                            set_slots[list[s.plane]].push(slot);
                         }
-                        *id = emap[slot];
-                    }
-                    match lp {
-                        [_, _, _] => triangles.push([v[0], v[1], v[2]]),
-                        [_, _, _, _] => {
-                            if !split_13 {
-                                triangles.push([v[0], v[1], v[2]]);
-                                triangles.push([v[0], v[2], v[3]]);
-                            } else {
-                                triangles.push([v[1], v[2], v[3]]);
-                                triangles.push([v[1], v[3], v[0]]);
-                            }
-                        }
-                        _ => {
-                            let n = lp.len();
-                            let mut c = [0.0; 3];
-                            for &q in &v[..n] {
-                                for (a, ca) in c.iter_mut().enumerate() {
-                                    *ca += positions[q as usize][a] / n as f64;
+                        match lp {
+                            [_, _, _] => triangles.push([v[0], v[1], v[2]]),
+                            [_, _, _, _] => {
+                                if !split_13 {
+                                    triangles.push([v[0], v[1], v[2]]);
+                                    triangles.push([v[0], v[2], v[3]]);
+                                } else {
+                                    triangles.push([v[1], v[2], v[3]]);
+                                    triangles.push([v[1], v[3], v[0]]);
                                 }
                             }
-                            positions.push(c);
-                            let cv = positions.len() as u32 - 1;
-                            for m in 0..n {
-                                triangles.push([cv, v[m], v[(m + 1) % n]]);
+                            _ => {
+                                let n = lp.len();
+                                let mut c = [0.0; 3];
+                                for &vid in &v[..n] {
+                                    for (a, ca) in c.iter_mut().enumerate() {
+                                        *ca += positions[vid as usize][a] / n as f64;
+                                    }
+                                }
+                                positions.push(c);
+                                let cv = positions.len() as u32 - 1;
+                                for m in 0..n {
+                                    triangles.push([cv, v[m], v[(m + 1) % n]]);
+                                }
                             }
                         }
                     }
