@@ -223,13 +223,13 @@ impl KdTree {
             return f64::INFINITY;
         };
         let mut d = 0.0;
-        for k in 0..3 {
+        for ((&x, &lo), &hi) in q.iter().zip(&n.min).zip(&n.max) {
             // Plain comparisons rather than f64::max: no NaN handling to pay for (the
             // result only prunes; a NaN query finds nothing either way).
-            let e = if q[k] < n.min[k] {
-                n.min[k] - q[k]
-            } else if q[k] > n.max[k] {
-                q[k] - n.max[k]
+            let e = if x < lo {
+                lo - x
+            } else if x > hi {
+                x - hi
             } else {
                 0.0
             };
