@@ -10,38 +10,57 @@
 //! tie-break — the smallest original index among equally near points — so that results
 //! are the same bits natively and in wasm32 and do not depend on the search order, and
 //! (2) the k nearest with the distance of the next one, which lets [`super::register`]
-//! prove that a sample's match cannot have changed and skip the query. The tree is
-//! implicit (median splits stored in place, no nodes or pointers): points are kept in
-//! tree order, so a query walks contiguous memory. A query starts in the leaf whose cell
-//! holds it and climbs only while the ball of its current answer crosses a wall of the
-//! cell searched so far; subtrees are pruned by the tight boxes of their points (surface
-//! points leave most of a cell empty), not only by the splitting planes.
+//! prove that a sample's match cannot have changed and skip the query.
+//!
+//! Layout: points live in leaves of at most [`LEAF`] ("buckets"), in tree order, so a
+//! leaf is a contiguous run of slots; nodes are in depth-first order (a node's left child
+//! is the next node) with the tight box of their points. Splits are at the middle of the
+//! node's box along its longest side — one partitioning pass, where a median selection
+//! costs several, and compact cells — falling back to the median when that would leave
+//! fewer than a quarter of the points on one side (bounded depth on any input). A query
+//! goes down to the leaf whose cell holds it without recursion, then back up only while
+//! the ball of its current answer crosses a wall of the cell searched so far; subtrees
+//! are pruned by the tight boxes of their points (surface points leave most of a cell
+//! empty), not only by the splitting planes. The shape of the tree changes only the
+//! speed: answers are exact with the index tie-break, whatever the visiting order.
 
 use super::topology::{dist2, V3};
 
 /// Ranges of at most this many points are leaves, scanned linearly.
-const LEAF: usize = 16;
+const LEAF: usize = 12;
 
-/// Longest root-to-leaf path a query keeps (a median-split tree of 2³² points is under 30
-/// levels deep; deeper paths, which cannot occur, would only make queries slower).
-const MAX_DEPTH: usize = 48;
+/// Longest root-to-leaf path a query keeps. Splits leave at least a quarter of a node's
+/// points on each side, so 2³² points are fewer than 80 levels deep and 10⁶ under 40; a
+/// deeper leaf is still found exactly (its ancestor at this depth is searched whole).
+const MAX_DEPTH: usize = 40;
 
-/// Implicit median-split tree: the node of range `lo..hi` (tree order) is the point at
-/// `mid = lo + (hi − lo) / 2`, split along the longest side of the range's box; points
-/// of `lo..mid` are not above it on that axis, points of `mid + 1..hi` not below.
-/// Ranges of ≤ [`LEAF`] points are leaves. A search visits a range only when its box is
-/// within the current bound, nearer child first.
+/// A node of the tree: the slot range `start..end` of its points and their tight box;
+/// an inner node also has its split (axis, value) and its right child (the left child is
+/// the next node). Points of the left child are not above `split` on `axis`, points of
+/// the right child not below.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    /// Tight bounding box `[min, max]` of the node's points. Surface points leave most of
+    /// a split cell empty, so these prune far more than the split planes.
+    min: V3,
+    max: V3,
+    split: f64,
+    start: u32,
+    end: u32,
+    /// Index of the right child; 0 for a leaf (the root is nobody's child).
+    right: u32,
+    axis: u32,
+}
+
+/// Tree with its points in leaves ("buckets" of at most [`LEAF`]): the nodes are in
+/// depth-first order, so a node's left child is the next node, and each node's points
+/// are a contiguous range of slots (tree order).
 pub(crate) struct KdTree {
     /// Points in tree order ("slots").
     pts: Vec<V3>,
     /// Original index of the point in each slot (the tie-break).
     ids: Vec<u32>,
-    /// Tight bounding box `[min, max]` of each range's points, stored at the range's
-    /// node slot (`mid`) or, for a leaf, at its first slot. Surface points leave most of
-    /// a split cell empty, so these prune far more than the split planes.
-    boxes: Vec<[V3; 2]>,
-    /// Split axis of the node whose point is in this slot (0 for leaf slots).
-    axis: Vec<u8>,
+    nodes: Vec<Node>,
 }
 
 /// The `N` nearest points found by [`KdTree::nearest_k`], nearest first (ties by
@@ -66,19 +85,20 @@ impl<const N: usize> Default for Knn<N> {
 impl KdTree {
     /// A tree over `points` (original indices are positions in this slice).
     pub fn new(points: &[V3]) -> Self {
-        let mut idx: Vec<u32> = (0..points.len() as u32).collect();
-        let mut axis = vec![0u8; points.len()];
-        build(points, &mut idx, &mut axis);
-        let pts: Vec<V3> = idx.iter().map(|&i| points[i as usize]).collect();
-        let mut boxes = vec![[[0.0; 3]; 2]; pts.len()];
-        if !pts.is_empty() {
-            fill_boxes(&pts, 0, pts.len(), &mut boxes);
+        // Points travel with their indices, so the build reads contiguous memory.
+        let mut items: Vec<(V3, u32)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
+        let mut nodes = Vec::with_capacity(2 * points.len().div_ceil(LEAF / 2 + 1).max(1));
+        if !items.is_empty() {
+            build(&mut items, 0, &mut nodes);
         }
         KdTree {
-            pts,
-            ids: idx,
-            boxes,
-            axis,
+            pts: items.iter().map(|x| x.0).collect(),
+            ids: items.iter().map(|x| x.1).collect(),
+            nodes,
         }
     }
 
@@ -104,91 +124,89 @@ impl KdTree {
     /// The `N` nearest points to `q` into `out`, nearest first, ties by original index
     /// (fewer when the tree is smaller).
     ///
-    /// The search starts in the leaf whose cell holds `q` and climbs: at each level it
-    /// takes the node's point and searches the other child (pruned by its box), and it
-    /// stops as soon as the ball of the current `N`-th distance lies inside the cell of
-    /// the subtree searched so far (strictly, so that no point outside at an equal
-    /// distance could win the index tie-break).
+    /// The search goes down to the leaf whose cell holds `q` and back up: at each level
+    /// it searches the other child (pruned by its box), and it stops as soon as the ball
+    /// of the current `N`-th distance lies inside the cell of the subtree searched so far
+    /// (strictly, so that no point outside at an equal distance could win the index
+    /// tie-break).
     pub fn nearest_k<const N: usize>(&self, q: V3, out: &mut Knn<N>) {
         *out = Knn::default();
-        let n = self.pts.len();
-        if N == 0 || n == 0 {
+        if N == 0 || self.nodes.is_empty() {
             return;
         }
-        // Ranges from the root down to the leaf whose cell holds `q`, each with the
+        // The nodes from the root down to the leaf whose cell holds `q`, each with the
         // distance from `q` to the nearest wall of its cell.
-        let mut path = [(0usize, 0usize, 0.0f64); MAX_DEPTH];
-        let (mut lo, mut hi, mut slack) = (0, n, f64::INFINITY);
-        let mut depth = 0;
-        loop {
-            path[depth] = (lo, hi, slack);
-            if hi - lo <= LEAF || depth + 1 == MAX_DEPTH {
+        let mut path = [0u32; MAX_DEPTH];
+        let mut slacks = [0.0f64; MAX_DEPTH];
+        let (mut node, mut slack, mut depth) = (0usize, f64::INFINITY, 0usize);
+        while let Some(n) = self.nodes.get(node) {
+            if n.right == 0 || depth == MAX_DEPTH {
                 break;
             }
-            let mid = lo + (hi - lo) / 2;
-            let ax = self.axis[mid] as usize;
-            let off = q[ax] - self.pts[mid][ax];
-            if off < 0.0 || mid + 1 == hi {
+            path[depth] = node as u32;
+            slacks[depth] = slack;
+            let off = q[n.axis as usize] - n.split;
+            if off < 0.0 {
                 slack = slack.min(-off);
-                hi = mid;
+                node += 1;
             } else {
                 slack = slack.min(off);
-                lo = mid + 1;
+                node = n.right as usize;
             }
             depth += 1;
         }
-        self.search_down(q, lo, hi, out);
+        // A leaf (or, past MAX_DEPTH, which no real input reaches, a whole subtree).
+        self.search_down(q, node, out);
         while depth > 0 {
-            let slack = path[depth].2;
             // Every point outside the searched subtree lies beyond one of its cell's
             // walls: at least `slack` away.
             if slack > 0.0 && slack * slack > bound(out) {
                 return;
             }
             depth -= 1;
-            let (plo, phi, _) = path[depth];
-            let pmid = plo + (phi - plo) / 2;
-            self.offer(dist2(q, self.pts[pmid]), pmid as u32, out);
-            let (slo, shi) = if lo == plo {
-                (pmid + 1, phi)
-            } else {
-                (plo, pmid)
+            let parent = path[depth] as usize;
+            slack = slacks[depth];
+            let Some(p) = self.nodes.get(parent) else {
+                return;
             };
-            if slo < shi && self.box_d2(q, slo, shi) <= bound(out) {
-                self.search_down(q, slo, shi, out);
+            let far = if node == parent + 1 {
+                p.right as usize
+            } else {
+                parent + 1
+            };
+            if self.box_d2(q, far) <= bound(out) {
+                self.search_down(q, far, out);
             }
-            lo = plo;
+            node = parent;
         }
     }
 
     /// Original indices of all points within `radius` of `q` (`|p − q| ≤ radius`),
     /// appended to `out` in tree order (deterministic, not sorted).
     pub fn within(&self, q: V3, radius: f64, out: &mut Vec<u32>) {
-        if !self.pts.is_empty() {
-            self.within_range(q, radius * radius, 0, self.pts.len(), out);
+        if !self.nodes.is_empty() {
+            self.within_node(q, radius * radius, 0, out);
         }
     }
 
-    fn within_range(&self, q: V3, r2: f64, lo: usize, hi: usize, out: &mut Vec<u32>) {
-        if self.box_d2(q, lo, hi) > r2 {
+    fn within_node(&self, q: V3, r2: f64, node: usize, out: &mut Vec<u32>) {
+        let Some(n) = self.nodes.get(node) else {
+            return;
+        };
+        if self.box_d2(q, node) > r2 {
             return;
         }
-        if hi - lo <= LEAF {
-            for m in lo..hi {
-                if dist2(q, self.pts[m]) <= r2 {
-                    out.push(self.ids[m]);
+        if n.right == 0 {
+            let (s, e) = (n.start as usize, n.end as usize);
+            for (p, &id) in self.pts[s..e].iter().zip(&self.ids[s..e]) {
+                if dist2(q, *p) <= r2 {
+                    out.push(id);
                 }
             }
             return;
         }
-        let mid = lo + (hi - lo) / 2;
-        self.within_range(q, r2, lo, mid, out);
-        if dist2(q, self.pts[mid]) <= r2 {
-            out.push(self.ids[mid]);
-        }
-        if mid + 1 < hi {
-            self.within_range(q, r2, mid + 1, hi, out);
-        }
+        self.within_node(q, r2, node + 1, out);
+        self.within_node(q, r2, n.right as usize, out);
     }
 
     /// Whether the point in slot `a` at squared distance `da` ranks before slot `b` at
@@ -198,17 +216,23 @@ impl KdTree {
         da < db || (da == db && (b == u32::MAX || self.ids[a as usize] < self.ids[b as usize]))
     }
 
-    /// Squared distance from `q` to the box of range `lo..hi` (0 inside).
+    /// Squared distance from `q` to the box of `node` (0 inside).
     #[inline(always)]
-    fn box_d2(&self, q: V3, lo: usize, hi: usize) -> f64 {
-        let b = &self.boxes[if hi - lo <= LEAF {
-            lo
-        } else {
-            lo + (hi - lo) / 2
-        }];
+    fn box_d2(&self, q: V3, node: usize) -> f64 {
+        let Some(n) = self.nodes.get(node) else {
+            return f64::INFINITY;
+        };
         let mut d = 0.0;
-        for k in 0..3 {
-            let e = (b[0][k] - q[k]).max(q[k] - b[1][k]).max(0.0);
+        for ((&x, &lo), &hi) in q.iter().zip(&n.min).zip(&n.max) {
+            // Plain comparisons rather than f64::max: no NaN handling to pay for (the
+            // result only prunes; a NaN query finds nothing either way).
+            let e = if x < lo {
+                lo - x
+            } else if x > hi {
+                x - hi
+            } else {
+                0.0
+            };
             d += e * e;
         }
         d
@@ -231,26 +255,30 @@ impl KdTree {
         out.len = (out.len + 1).min(N);
     }
 
-    /// Search of the whole range `lo..hi`, nearer child first, children pruned by box.
-    fn search_down<const N: usize>(&self, q: V3, lo: usize, hi: usize, out: &mut Knn<N>) {
-        if hi - lo <= LEAF {
-            for m in lo..hi {
-                self.offer(dist2(q, self.pts[m]), m as u32, out);
-            }
+    /// Offers every point of the leaf `n`.
+    #[inline(always)]
+    fn scan<const N: usize>(&self, q: V3, n: &Node, out: &mut Knn<N>) {
+        let start = n.start as usize;
+        for (k, p) in self.pts[start..n.end as usize].iter().enumerate() {
+            self.offer(dist2(q, *p), (start + k) as u32, out);
+        }
+    }
+
+    /// Search of the whole subtree `node`, nearer child first, children pruned by box.
+    fn search_down<const N: usize>(&self, q: V3, node: usize, out: &mut Knn<N>) {
+        let Some(n) = self.nodes.get(node) else {
+            return;
+        };
+        if n.right == 0 {
+            self.scan(q, n, out);
             return;
         }
-        let mid = lo + (hi - lo) / 2;
-        self.offer(dist2(q, self.pts[mid]), mid as u32, out);
-        let a = (lo, mid, self.box_d2(q, lo, mid));
-        let b = if mid + 1 < hi {
-            (mid + 1, hi, self.box_d2(q, mid + 1, hi))
-        } else {
-            (hi, hi, f64::INFINITY)
-        };
-        let children = if b.2 < a.2 { [b, a] } else { [a, b] };
-        for (l, h, bd) in children {
+        let a = (node + 1, self.box_d2(q, node + 1));
+        let b = (n.right as usize, self.box_d2(q, n.right as usize));
+        let children = if b.1 < a.1 { [b, a] } else { [a, b] };
+        for (c, bd) in children {
             if bd <= bound(out) {
-                self.search_down(q, l, h, out);
+                self.search_down(q, c, out);
             }
         }
     }
@@ -266,63 +294,71 @@ fn bound<const N: usize>(out: &Knn<N>) -> f64 {
     }
 }
 
-fn bounds(pts: &[V3], idx: impl Iterator<Item = usize>) -> [V3; 2] {
-    let mut b = [[f64::INFINITY; 3], [f64::NEG_INFINITY; 3]];
-    for i in idx {
-        let p = pts[i];
-        for k in 0..3 {
-            b[0][k] = b[0][k].min(p[k]);
-            b[1][k] = b[1][k].max(p[k]);
+/// Moves the items below `split` on `axis` to the front; returns how many there are.
+fn partition(items: &mut [(V3, u32)], axis: usize, split: f64) -> usize {
+    let (mut lo, mut hi) = (0, items.len());
+    while lo < hi {
+        if items[lo].0[axis] < split {
+            lo += 1;
+        } else {
+            hi -= 1;
+            items.swap(lo, hi);
         }
     }
-    b
+    lo
 }
 
-fn build(pts: &[V3], idx: &mut [u32], axis: &mut [u8]) {
-    if idx.len() <= LEAF {
+/// Builds the subtree of `items` (slots `start..start + items.len()`) at the end of
+/// `nodes`, depth first.
+fn build(items: &mut [(V3, u32)], start: u32, nodes: &mut Vec<Node>) {
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    for (p, _) in items.iter() {
+        for k in 0..3 {
+            min[k] = min[k].min(p[k]);
+            max[k] = max[k].max(p[k]);
+        }
+    }
+    let me = nodes.len();
+    nodes.push(Node {
+        min,
+        max,
+        split: 0.0,
+        start,
+        end: start + items.len() as u32,
+        right: 0,
+        axis: 0,
+    });
+    if items.len() <= LEAF {
         return;
     }
-    let [lo, hi] = bounds(pts, idx.iter().map(|&i| i as usize));
     let mut ax = 0;
     for k in 1..3 {
-        if hi[k] - lo[k] > hi[ax] - lo[ax] {
+        if max[k] - min[k] > max[ax] - min[ax] {
             ax = k;
         }
     }
-    let mid = idx.len() / 2;
-    idx.select_nth_unstable_by(mid, |&a, &b| {
-        pts[a as usize][ax]
-            .total_cmp(&pts[b as usize][ax])
-            .then(a.cmp(&b))
-    });
-    axis[mid] = ax as u8;
-    let (li, ri) = idx.split_at_mut(mid);
-    let (la, ra) = axis.split_at_mut(mid);
-    build(pts, li, la);
-    build(pts, &mut ri[1..], &mut ra[1..]);
-}
-
-/// Boxes of the non-empty range `lo..hi` (tree order) and its sub-ranges; returns its box.
-fn fill_boxes(pts: &[V3], lo: usize, hi: usize, boxes: &mut [[V3; 2]]) -> [V3; 2] {
-    if hi - lo <= LEAF {
-        let b = bounds(pts, lo..hi);
-        boxes[lo] = b;
-        return b;
+    // Split at the middle of the box (cells stay compact, and one partitioning pass is
+    // far cheaper than a median selection); at the median when that would leave fewer
+    // than a quarter of the points on one side, which bounds the depth.
+    let split_mid = 0.5 * (min[ax] + max[ax]);
+    let mut mid = partition(items, ax, split_mid);
+    let mut split = split_mid;
+    let n = items.len();
+    if mid < n / 4 || mid > n - n / 4 {
+        mid = n / 2;
+        items.select_nth_unstable_by(mid, |a, b| a.0[ax].total_cmp(&b.0[ax]).then(a.1.cmp(&b.1)));
+        split = items[mid].0[ax];
     }
-    let mid = lo + (hi - lo) / 2;
-    let mut b = bounds(pts, mid..mid + 1);
-    let mut grow = |c: [V3; 2]| {
-        for k in 0..3 {
-            b[0][k] = b[0][k].min(c[0][k]);
-            b[1][k] = b[1][k].max(c[1][k]);
-        }
-    };
-    grow(fill_boxes(pts, lo, mid, boxes));
-    if mid + 1 < hi {
-        grow(fill_boxes(pts, mid + 1, hi, boxes));
+    let (left, right) = items.split_at_mut(mid);
+    build(left, start, nodes);
+    let right_node = nodes.len() as u32;
+    build(right, start + mid as u32, nodes);
+    if let Some(n) = nodes.get_mut(me) {
+        n.split = split;
+        n.axis = ax as u32;
+        n.right = right_node;
     }
-    boxes[mid] = b;
-    b
 }
 
 #[cfg(test)]
@@ -407,6 +443,28 @@ mod tests {
             for (j, w) in want.iter().take(5).enumerate() {
                 let got = (knn.d2[j], tree.ids()[knn.slots[j] as usize]);
                 assert_eq!(got, *w, "query {k} {q:?} rank {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn skewed_and_identical_points_keep_queries_exact() {
+        // Geometric spacing puts most points on one side of every middle split (the
+        // median fallback bounds the depth); identical points tie on every axis.
+        let mut pts: Vec<V3> = (0..300)
+            .map(|k| [0.5f64.powi(k / 3), (k % 3) as f64 * 1e-3, 0.0])
+            .collect();
+        pts.extend(std::iter::repeat_n([2.0, 2.0, 2.0], 40));
+        let tree = KdTree::new(&pts);
+        let mut queries: Vec<V3> = pts.iter().step_by(7).copied().collect();
+        queries.extend([[2.0, 2.0, 2.0], [1e-9, 0.0, 0.0], [3.0, -1.0, 0.5]]);
+        for (k, &q) in queries.iter().enumerate() {
+            let want = brute(&pts, q);
+            let mut knn = Knn::<5>::default();
+            tree.nearest_k(q, &mut knn);
+            for (j, w) in want.iter().take(5).enumerate() {
+                let got = (knn.d2[j], tree.ids()[knn.slots[j] as usize]);
+                assert_eq!(got, *w, "query {k} rank {j}");
             }
         }
     }
