@@ -483,13 +483,14 @@ impl Inset {
         self.stamp.clear();
         self.stamp.resize(self.pts.len(), 0);
         self.stamp_now = 0;
-        self.find_near(2.0 * max_d);
+        self.find_near();
     }
 
-    /// Fills the near lists: every other edge whose box is closer than `gap` to the
-    /// edge's box (found through the grid, whose cells were grown by `gap / 2`: each
+    /// Fills the near lists: every other edge whose box is closer than `gap = 2 max_d` to
+    /// the edge's box, found through the grid, whose boxes were grown by `max_d` (so each
     /// edge's own cells hold every edge that can be that close).
-    fn find_near(&mut self, gap: f64) {
+    fn find_near(&mut self) {
+        let gap = 2.0 * self.max_d;
         self.near_start.clear();
         self.near.clear();
         self.near_start.push(0);
@@ -501,7 +502,7 @@ impl Inset {
                 self.stamp_now = 1;
             }
             self.stamp[e] = self.stamp_now;
-            // The cells of the box grown by `gap / 2`, the grid's own margin.
+            // The cells of the box grown by `max_d`, as the grid filled them.
             let [i0, i1, j0, j1] = g.span[e];
             for j in j0..=j1 {
                 for i in i0..=i1 {
