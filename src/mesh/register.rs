@@ -191,8 +191,10 @@ pub fn register_with_progress(
     let target = Target::new(fixed, &normals, usize::MAX);
     // The pose search runs against a thinned copy of the fixed surface (cheap queries).
     let coarse = Target::new(fixed, &normals, params.init_samples.max(1) * 4);
-    let samples = sample_vertices(moving, params.max_samples.max(1));
-    let init_samples = sample_vertices(moving, params.init_samples.max(1));
+    // Both sample sets come from one list of the moving mesh's used vertices.
+    let used = used_vertices(moving);
+    let samples = every_nth(&used, params.max_samples);
+    let init_samples = every_nth(&used, params.init_samples);
 
     // Principal frames.
     let (cf, ef) = principal_frame(fixed);
@@ -398,21 +400,29 @@ fn apply(m: &Matrix4<f64>, p: V3) -> V3 {
 
 /// Every n-th vertex so that at most `max` are taken (vertices used by triangles only).
 fn sample_vertices(mesh: &Mesh, max: usize) -> Vec<V3> {
+    every_nth(&used_vertices(mesh), max)
+}
+
+/// Positions of the vertices used by triangles, in vertex order.
+fn used_vertices(mesh: &Mesh) -> Vec<V3> {
     let mut used = vec![false; mesh.positions_mm.len()];
     for t in &mesh.triangles {
         for &v in t {
             used[v as usize] = true;
         }
     }
-    let pts: Vec<V3> = mesh
-        .positions_mm
+    mesh.positions_mm
         .iter()
         .zip(&used)
         .filter(|(_, &u)| u)
         .map(|(p, _)| *p)
-        .collect();
-    let step = pts.len().div_ceil(max).max(1);
-    pts.into_iter().step_by(step).collect()
+        .collect()
+}
+
+/// Every n-th point of `pts` so that at most `max` (at least 1) are taken.
+fn every_nth(pts: &[V3], max: usize) -> Vec<V3> {
+    let step = pts.len().div_ceil(max.max(1)).max(1);
+    pts.iter().step_by(step).copied().collect()
 }
 
 /// Area-weighted centroid and principal axes (columns, descending moments, right-handed)
