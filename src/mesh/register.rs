@@ -199,8 +199,8 @@ pub fn register_with_progress(
     if !(0.0..1.0).contains(&params.trim_fraction) {
         return Err(RegisterError::BadTrim(params.trim_fraction));
     }
-    let normals = vertex_normals(&fixed.positions_mm, &fixed.triangles);
-    let target = Target::new(fixed, &normals, usize::MAX);
+    let surface = FixedSurface::new(fixed);
+    let target = surface.target(usize::MAX);
     // Both sample sets come from one list of the moving mesh's used vertices.
     let used = used_vertices(moving);
     let samples = every_nth(&used, params.max_samples);
@@ -233,7 +233,7 @@ pub fn register_with_progress(
         inits.push(rigid(Matrix3::identity(), cf - cm));
     }
 
-    let (start, total) = pose_search(fixed, &normals, &init_samples, inits, params, progress)?;
+    let (start, total) = pose_search(&surface, &init_samples, inits, params, progress)?;
     let r = icp(
         &target,
         &samples,
@@ -255,14 +255,13 @@ pub fn register_with_progress(
 }
 
 /// The initial-pose search: short trimmed ICP runs from every pose in `inits` against
-/// thinned copies of the `fixed` surface (vertex normals `normals`; cheap queries; see
+/// thinned copies of the `fixed` surface (cheap queries; see
 /// [`RegisterParams::thin_pose_target`]), pruned by successive halving
 /// ([`RegisterParams::pose_rounds`]); the best pose found (lowest trimmed RMS, the
 /// earlier pose on a tie) and the progress total: one unit per pose run, one more for the
 /// final ICP.
 fn pose_search(
-    fixed: &Mesh,
-    normals: &[V3],
+    fixed: &FixedSurface,
     samples: &[V3],
     inits: Vec<Matrix4<f64>>,
     params: &RegisterParams,
@@ -294,13 +293,13 @@ fn pose_search(
             points
         }
     };
-    let mut target = Target::new(fixed, normals, target_points(1 << (rounds - 1)));
+    let mut target = fixed.target(target_points(1 << (rounds - 1)));
     for round in 0..rounds {
         let last = round + 1 == rounds;
         let stride = 1usize << (rounds - 1 - round);
         let subset: Vec<V3> = samples.iter().step_by(stride).copied().collect();
         if round > 0 && params.thin_pose_target {
-            target = Target::new(fixed, normals, target_points(stride));
+            target = fixed.target(target_points(stride));
         }
         let iterations = if last {
             params
@@ -365,8 +364,7 @@ pub fn refine(
     if !(0.0..1.0).contains(&params.trim_fraction) {
         return Err(RegisterError::BadTrim(params.trim_fraction));
     }
-    let normals = vertex_normals(&fixed.positions_mm, &fixed.triangles);
-    let target = Target::new(fixed, &normals, usize::MAX);
+    let target = FixedSurface::new(fixed).target(usize::MAX);
     let samples = sample_vertices(moving, params.max_samples.max(1));
     let r = icp(
         &target,
@@ -526,22 +524,38 @@ struct Target {
     normals: Vec<V3>,
 }
 
-impl Target {
-    /// At most `max_points` vertices (every n-th) of the mesh, with their normals
-    /// (`normals` are the mesh's vertex normals).
-    fn new(m: &Mesh, normals: &[V3], max_points: usize) -> Self {
-        // Only vertices used by triangles (with a normal) take part.
-        let keep: Vec<usize> = (0..m.positions_mm.len())
+/// The fixed mesh with what every [`Target`] over it needs, computed once.
+struct FixedSurface<'a> {
+    positions: &'a [V3],
+    /// Vertex normals of the mesh.
+    normals: Vec<V3>,
+    /// Vertices that take part: those used by triangles (with a normal).
+    usable: Vec<usize>,
+}
+
+impl<'a> FixedSurface<'a> {
+    fn new(m: &'a Mesh) -> Self {
+        let normals = vertex_normals(&m.positions_mm, &m.triangles);
+        let usable = (0..m.positions_mm.len())
             .filter(|&i| dot(normals[i], normals[i]) > 0.0)
             .collect();
-        let step = keep.len().div_ceil(max_points.max(1)).max(1);
-        let keep: Vec<usize> = keep.into_iter().step_by(step).collect();
-        let pts: Vec<V3> = keep.iter().map(|&i| m.positions_mm[i]).collect();
+        FixedSurface {
+            positions: &m.positions_mm,
+            normals,
+            usable,
+        }
+    }
+
+    /// At most `max_points` of the usable vertices (every n-th), with their normals.
+    fn target(&self, max_points: usize) -> Target {
+        let step = self.usable.len().div_ceil(max_points.max(1)).max(1);
+        let keep: Vec<usize> = self.usable.iter().step_by(step).copied().collect();
+        let pts: Vec<V3> = keep.iter().map(|&i| self.positions[i]).collect();
         let tree = KdTree::new(&pts);
         let normals = tree
             .ids()
             .iter()
-            .map(|&k| normals[keep[k as usize]])
+            .map(|&k| self.normals[keep[k as usize]])
             .collect();
         Target { tree, normals }
     }
