@@ -19,9 +19,16 @@ const REGISTERED_TALUS_STL_SHA256: &str =
 const LINK_BEFORE_PINNED_SETTINGS: &str = "#d=1.yETNWl2Q3YrDIBCF32WuQzE2_69SlmB1bIXEEU2aLiXvvmNod2HxQv3OmeOML0jLar5H6_wNY4jOLzCAVbLDvjW9QlN2Vouz0LbSpTaKeWNQNlbUnbW17EutUNbIZ6HPraiqtr9CASqE8YExOfIcKE7lSTClkGC4vHhnSAH9aHAmFhKigaHci7em1oXGK3lMLE60YRzvKwxSNgWsIbyvZ9H-lcwuRorjjOmeA2mNGmF4QVCRZ6r3AsKk_IGSurllUVM-P8d5hkGcxM4Ol-gIbmUGn-SIN5cW_M2e6cHflYsPkNsG6555gs9zTUY0cec879f_YAYPh1u26zUmimwSBS8WNucNbYf5Ugl2F2WXN5YoXh1nX2TNVB4S833_AQ";
 
 /// SHA-256 of the registered mirrored left talus when the registration records the
-/// current settings (`meshes::register_settings`: coarse-to-fine ICP, pruned pose
-/// search); tests/e2e/mesh.test.mjs holds the same value for the browser.
+/// current settings (`meshes::register_settings`: coarse-to-fine ICP, pose search pruned
+/// in 4 rounds against surfaces thinned per round); tests/e2e/mesh.test.mjs holds the
+/// same value for the browser.
 const REGISTERED_TALUS_PINNED_STL_SHA256: &str =
+    "9c21f0787183a54dbd5217eb0c0da6469b49071aba873d4d498ac771603c073b";
+
+/// SHA-256 of the registered mirrored left talus with the settings new registrations
+/// pinned before `RegisterParams::thin_pose_target` existed (3 rounds of 4 pose-search
+/// iterations, one thinned surface for all rounds): their links must keep these bytes.
+const REGISTERED_TALUS_PINNED_BEFORE_THINNING_STL_SHA256: &str =
     "3aa74759052efb40d3c6ce9183150daef9b9bfbd9df57fd49c0e3ce16ef63778";
 
 /// Label Auto bones gave the bone whose truth centre voxel is `name`'s.
@@ -264,4 +271,37 @@ fn a_new_registration_pins_its_settings_and_its_link_replays_the_same_bytes() {
     let back = decode_link(&link).unwrap();
     assert_eq!(back.ops, ops);
     assert_eq!(replay(&study.ct, &back.ops).unwrap().meshes, seg.meshes);
+}
+
+#[test]
+fn settings_pinned_before_the_thinned_pose_search_replay_to_their_bytes() {
+    use osteon::mesh::register::RegisterParams;
+    // The settings as such a link holds them: JSON without `thin_pose_target`.
+    let before = RegisterParams {
+        init_iterations: 12,
+        pose_rounds: 3,
+        ..osteon::design::meshes::register_settings()
+    };
+    let mut json = serde_json::to_value(&before).unwrap();
+    assert!(json
+        .as_object_mut()
+        .unwrap()
+        .remove("thin_pose_target")
+        .is_some());
+    let settings: RegisterParams = serde_json::from_value(json).unwrap();
+    assert!(!settings.thin_pose_target);
+    let study = demo::generate(&DemoParams::default());
+    let auto = replay(&study.ct, &ops(0, 0)[..1]).unwrap();
+    let mut ops = ops(
+        auto_label(&study, &auto, "left talus"),
+        auto_label(&study, &auto, "right talus"),
+    );
+    if let Some(Op::RegisterMesh { registration, .. }) = ops.last_mut() {
+        *registration = Some(settings);
+    }
+    let seg = replay(&study.ct, &ops).unwrap();
+    assert_eq!(
+        seg.meshes.objects[0].report.stl_sha256,
+        REGISTERED_TALUS_PINNED_BEFORE_THINNING_STL_SHA256
+    );
 }

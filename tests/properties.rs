@@ -456,12 +456,13 @@ fn registration() -> impl Strategy<Value = Option<RegisterParams>> {
     let counts = prop::array::uniform8(any::<u32>().prop_map(|n| n as usize));
     let reals = prop::array::uniform5(finite());
     prop::option::of(
-        (counts, reals, any::<[bool; 2]>()).prop_map(|(n, x, b)| RegisterParams {
+        (counts, reals, any::<[bool; 3]>()).prop_map(|(n, x, b)| RegisterParams {
             max_samples: n[0],
             init_samples: n[1],
             init_iterations: n[2],
             pose_rounds: n[3],
             pose_reduction: n[4],
+            thin_pose_target: b[2],
             extra_rotations: b[0],
             max_iterations: n[5],
             trim_fraction: x[0],

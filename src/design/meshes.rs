@@ -799,6 +799,7 @@ pub fn legacy_register_params() -> RegisterParams {
         init_iterations: 12,
         pose_rounds: 1,
         pose_reduction: 1,
+        thin_pose_target: false,
         extra_rotations: true,
         max_iterations: 60,
         trim_fraction: 0.1,
@@ -824,7 +825,8 @@ pub fn legacy_fitted_plane_params() -> RegisterParams {
 
 /// The registration settings a new [`Op::RegisterMesh`] records: the kernel's current
 /// defaults (coarse-to-fine ICP, untrimmed then trimmed, stopping when the trimmed RMS
-/// rises; the pose search pruned by successive halving).
+/// rises; the pose search pruned by successive halving in 4 rounds, each against the fixed
+/// surface thinned to its samples).
 pub fn register_settings() -> RegisterParams {
     RegisterParams::default()
 }

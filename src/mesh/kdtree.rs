@@ -17,7 +17,8 @@
 //! is the next node) with the tight box of their points. Splits are at the middle of the
 //! node's box along its longest side — one partitioning pass, where a median selection
 //! costs several, and compact cells — falling back to the median when that would leave
-//! fewer than a quarter of the points on one side (bounded depth on any input). A query
+//! fewer than a quarter of the points on one side (bounded depth on any input); the
+//! partitioning pass also yields the tight boxes of both children. A query
 //! goes down to the leaf whose cell holds it without recursion, then back up only while
 //! the ball of its current answer crosses a wall of the cell searched so far; subtrees
 //! are pruned by the tight boxes of their points (surface points leave most of a cell
@@ -93,7 +94,8 @@ impl KdTree {
             .collect();
         let mut nodes = Vec::with_capacity(2 * points.len().div_ceil(LEAF / 2 + 1).max(1));
         if !items.is_empty() {
-            build(&mut items, 0, &mut nodes);
+            let bounds = bounding_box(&items);
+            build(&mut items, bounds, 0, &mut nodes);
         }
         KdTree {
             pts: items.iter().map(|x| x.0).collect(),
@@ -294,31 +296,55 @@ fn bound<const N: usize>(out: &Knn<N>) -> f64 {
     }
 }
 
-/// Moves the items below `split` on `axis` to the front; returns how many there are.
-fn partition(items: &mut [(V3, u32)], axis: usize, split: f64) -> usize {
+/// Tight box `[min, max]` of the points of `items`.
+fn bounding_box(items: &[(V3, u32)]) -> [V3; 2] {
+    let mut b = [[f64::INFINITY; 3], [f64::NEG_INFINITY; 3]];
+    for (p, _) in items {
+        grow(&mut b, p);
+    }
+    b
+}
+
+/// Widens the box `b` to hold `p`.
+#[inline(always)]
+fn grow(b: &mut [V3; 2], p: &V3) {
+    // Plain comparisons rather than f64::min/max (no NaN handling to pay for: a NaN
+    // coordinate never widens the box either way).
+    for k in 0..3 {
+        if p[k] < b[0][k] {
+            b[0][k] = p[k];
+        }
+        if p[k] > b[1][k] {
+            b[1][k] = p[k];
+        }
+    }
+}
+
+/// Moves the items below `split` on `axis` to the front; returns how many there are and
+/// the tight boxes of the two parts (each item is classified once, so the boxes come
+/// with the partition rather than with two more passes over the items).
+fn partition(items: &mut [(V3, u32)], axis: usize, split: f64) -> (usize, [V3; 2], [V3; 2]) {
+    let empty = [[f64::INFINITY; 3], [f64::NEG_INFINITY; 3]];
+    let (mut below, mut above) = (empty, empty);
     let (mut lo, mut hi) = (0, items.len());
     while lo < hi {
-        if items[lo].0[axis] < split {
+        let p = items[lo].0;
+        if p[axis] < split {
+            grow(&mut below, &p);
             lo += 1;
         } else {
+            grow(&mut above, &p);
             hi -= 1;
             items.swap(lo, hi);
         }
     }
-    lo
+    (lo, below, above)
 }
 
-/// Builds the subtree of `items` (slots `start..start + items.len()`) at the end of
-/// `nodes`, depth first.
-fn build(items: &mut [(V3, u32)], start: u32, nodes: &mut Vec<Node>) {
-    let mut min = [f64::INFINITY; 3];
-    let mut max = [f64::NEG_INFINITY; 3];
-    for (p, _) in items.iter() {
-        for k in 0..3 {
-            min[k] = min[k].min(p[k]);
-            max[k] = max[k].max(p[k]);
-        }
-    }
+/// Builds the subtree of `items` (slots `start..start + items.len()`, tight box
+/// `bounds`) at the end of `nodes`, depth first.
+fn build(items: &mut [(V3, u32)], bounds: [V3; 2], start: u32, nodes: &mut Vec<Node>) {
+    let [min, max] = bounds;
     let me = nodes.len();
     nodes.push(Node {
         min,
@@ -342,18 +368,20 @@ fn build(items: &mut [(V3, u32)], start: u32, nodes: &mut Vec<Node>) {
     // far cheaper than a median selection); at the median when that would leave fewer
     // than a quarter of the points on one side, which bounds the depth.
     let split_mid = 0.5 * (min[ax] + max[ax]);
-    let mut mid = partition(items, ax, split_mid);
+    let (mut mid, mut left_box, mut right_box) = partition(items, ax, split_mid);
     let mut split = split_mid;
     let n = items.len();
     if mid < n / 4 || mid > n - n / 4 {
         mid = n / 2;
         items.select_nth_unstable_by(mid, |a, b| a.0[ax].total_cmp(&b.0[ax]).then(a.1.cmp(&b.1)));
         split = items[mid].0[ax];
+        left_box = bounding_box(&items[..mid]);
+        right_box = bounding_box(&items[mid..]);
     }
     let (left, right) = items.split_at_mut(mid);
-    build(left, start, nodes);
+    build(left, left_box, start, nodes);
     let right_node = nodes.len() as u32;
-    build(right, start + mid as u32, nodes);
+    build(right, right_box, start + mid as u32, nodes);
     if let Some(n) = nodes.get_mut(me) {
         n.split = split;
         n.axis = ax as u32;

@@ -13,7 +13,7 @@ import {
 
 // Same digest as natively (tests/design_meshes.rs, REGISTERED_TALUS_PINNED_STL_SHA256): a
 // registration made in the app records the current settings (coarse-to-fine ICP).
-const REGISTERED_TALUS_STL_SHA256 = '3aa74759052efb40d3c6ce9183150daef9b9bfbd9df57fd49c0e3ce16ef63778';
+const REGISTERED_TALUS_STL_SHA256 = '9c21f0787183a54dbd5217eb0c0da6469b49071aba873d4d498ac771603c073b';
 
 const browser = useBrowser();
 
