@@ -286,6 +286,15 @@ pub struct ScanSettings {
     pub size_mm: f64,
     /// Turn of the hatch direction per layer (degrees).
     pub rotation_deg: f64,
+    /// Douglas–Peucker tolerance of the layer outlines before contouring and hatching
+    /// (µm, 0–20; `print::simplify`). Links written before it carry none: 0, the
+    /// outlines as sliced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outline_tolerance_um: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// A smoothing mode of [`Op::SmoothMeshBy`] (`mesh::smooth`). In JSON

@@ -226,7 +226,7 @@ fn small(p: [i64; 2]) -> bool {
 /// with a coordinate beyond ±2^29 units, keep every vertex.
 pub fn simplify_ring(points: &[[i64; 2]], tolerance: f64) -> Vec<usize> {
     let n = points.len();
-    if n < 4 || !(tolerance > 0.0) || !points.iter().all(|&p| small(p)) {
+    if n < 4 || tolerance.is_nan() || tolerance <= 0.0 || !points.iter().all(|&p| small(p)) {
         return (0..n).collect();
     }
     let start = points[0];
@@ -745,7 +745,7 @@ mod tests {
             // units + 0–1.5 tolerances clear of the next (beyond the noise of both), so
             // the chords of the outer ring and of the hole, which cut towards the centre,
             // often reach the next ring.
-            let mut clear = |rng: &mut Lcg| 2.0 + 2.0 * noise + tol * 1.5 * rng.unit();
+            let clear = |rng: &mut Lcg| 2.0 + 2.0 * noise + tol * 1.5 * rng.unit();
             let hole_r = r - clear(&mut rng);
             let island_r = hole_r - clear(&mut rng);
             let shift = [4.0 * rng.unit(), 4.0 * rng.unit()];
