@@ -310,7 +310,7 @@ pub fn default_scan() -> ScanSettings {
 }
 
 /// Outline tolerance new slice and build-plate ops record (µm): see
-/// [`crate::print::simplify`] and ARCHITECTURE.md for the measurements behind it.
+/// [`crate::print::simplify`] for the measurements behind it.
 pub const DEFAULT_OUTLINE_TOLERANCE_UM: f64 = 5.0;
 
 /// Outline simplification of a scan op.

@@ -45,6 +45,24 @@
 //! so it ends). If the nesting of the layer (each ring's parent, as the slicer assigns it)
 //! still differs, every ring of the layer keeps its sliced outline. Tolerance 0 leaves a
 //! layer untouched (the outlines of links written before the setting).
+//!
+//! Tolerance, measured on the `pipeline_build` plate (mirrored phantom talus at 95/100/105 %
+//! and two coupons, 30 µm, 3,365 layers, 923 edges a layer as sliced; no ring refused by
+//! the guard at any tolerance; Hausdorff distance = the tolerance; hatching natively):
+//!
+//! | µm | edges a layer | removed | largest layer-area change | hatch step |
+//! |---|---|---|---|---|
+//! | 0 | 923 | – | – | 2.30 s |
+//! | 1 | 735 | 20 % | 0.010 mm² | 1.83 s |
+//! | 2 | 632 | 32 % | 0.019 mm² | 1.53 s |
+//! | 3 | 556 | 40 % | 0.033 mm² | 1.28 s |
+//! | 5 | 448 | 51 % | 0.056 mm² | 1.03 s |
+//! | 10 | 305 | 67 % | 0.18 mm² | 0.75 s |
+//! | 20 | 203 | 78 % | 0.58 mm² | 0.60 s |
+//!
+//! New ops record 5 µm (`design::print_ops::DEFAULT_OUTLINE_TOLERANCE_UM`): half the
+//! edges, a fourteenth of the laser spot and a tenth of the beam offset; beyond it the
+//! gain flattens while the outline moves further from the surface as computed.
 
 use super::slice::{assign_parents, twice_area, Layer, Polygon, Slices, UNITS_PER_MM};
 
