@@ -840,7 +840,7 @@ pub fn pipeline(
         .unwrap_or(0.0);
     let all = crate::mesh::shapes::translated(&all, [0.0, 0.0, -z0]);
     mark("plate_95_100_105");
-    let slices = crate::print::slice::slice(
+    let mut slices = crate::print::slice::slice(
         &all,
         &crate::print::slice::SliceParams {
             layer_um: BUILD_LAYER_UM,
@@ -848,15 +848,17 @@ pub fn pipeline(
     )
     .map_err(|e| e.to_string())?;
     mark("slice_30um");
-    // As the Build plate op measures the layers for its estimate (paths made and dropped
-    // in runs of layers).
-    let scans = crate::design::print_ops::scan_lengths(
-        &slices,
-        None,
-        &crate::design::print_ops::default_scan(),
-        &mut NoProgress,
+    // As the Build plate op simplifies the outlines and measures the layers for its
+    // estimate (paths made and dropped in runs of layers).
+    let scan = crate::design::print_ops::default_scan();
+    crate::print::simplify::simplify_slices(
+        &mut slices,
+        &crate::design::print_ops::simplify_params(&scan),
     )
     .map_err(|e| e.to_string())?;
+    mark("simplify_outlines");
+    let scans = crate::design::print_ops::scan_lengths(&slices, None, &scan, &mut NoProgress)
+        .map_err(|e| e.to_string())?;
     mark("hatch");
     let hatch_mm: f64 = scans.iter().map(|s| s.hatch_length_mm).sum();
     summary += &format!(
@@ -966,6 +968,7 @@ mod tests {
                 "mirror_talus",
                 "plate_95_100_105",
                 "slice_30um",
+                "simplify_outlines",
                 "hatch"
             ]
         );

@@ -415,18 +415,22 @@ fn scan() -> impl Strategy<Value = ScanSettings> {
         finite(),
         any::<bool>(),
         finite(),
+        prop_oneof![Just(0.0), finite()],
     )
         .prop_map(
-            |(f, contour_count, beam_offset_um, chessboard, size_mm)| ScanSettings {
-                layer_um: f[0],
-                hatch_spacing_um: f[1],
-                laser_power_w: f[2],
-                scan_speed_mm_s: f[3],
-                contour_count,
-                beam_offset_um,
-                chessboard,
-                size_mm,
-                rotation_deg: 67.0,
+            |(f, contour_count, beam_offset_um, chessboard, size_mm, outline_tolerance_um)| {
+                ScanSettings {
+                    layer_um: f[0],
+                    hatch_spacing_um: f[1],
+                    laser_power_w: f[2],
+                    scan_speed_mm_s: f[3],
+                    contour_count,
+                    beam_offset_um,
+                    chessboard,
+                    size_mm,
+                    rotation_deg: 67.0,
+                    outline_tolerance_um,
+                }
             },
         )
 }

@@ -77,6 +77,7 @@ export class PrintTools {
       layer_um: n('print-layer'), hatch_spacing_um: n('print-hatch'), laser_power_w: n('print-power'), scan_speed_mm_s: n('print-speed'),
       contour_count: Math.round(n('print-contours')), beam_offset_um: n('print-offset'), chessboard: $('print-pattern').value === 'chessboard',
       size_mm: $('print-pattern').value === 'chessboard' ? 5 : 10, rotation_deg: n('print-rotation'),
+      outline_tolerance_um: n('print-outline'),
     };
   }
 

@@ -70,9 +70,14 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 /// The oldest schema that holds `state`: a design that uses nothing added since schema 1
 /// keeps its schema-1 link, which older apps open; one with articular marks or supports
 /// on the build plate is schema 2; one with pinned registration settings, the other
-/// smoothing modes, a repair or a deviation map is schema 3. Older apps refuse a newer
-/// schema as "made by a newer Osteon" instead of as damaged.
+/// smoothing modes, a repair or a deviation map is schema 3; one whose slice or plate op
+/// simplifies the outlines (a non-zero `outline_tolerance_um`) is schema 4. Older apps
+/// refuse a newer schema as "made by a newer Osteon" instead of as damaged.
 pub fn schema_needed(state: &DesignState) -> u16 {
+    let schema_4 = state.ops.iter().any(|op| match op {
+        Op::SlicePrint { scan } | Op::BuildPlate { scan, .. } => scan.outline_tolerance_um != 0.0,
+        _ => false,
+    });
     let schema_3 = state.ops.iter().any(|op| {
         matches!(
             op,
@@ -93,7 +98,9 @@ pub fn schema_needed(state: &DesignState) -> u16 {
         .ops
         .iter()
         .any(|op| op.is_mark_op() || matches!(op, Op::BuildPlate { supports: true, .. }));
-    if schema_3 {
+    if schema_4 {
+        4
+    } else if schema_3 {
         3
     } else if schema_2 {
         2
@@ -154,10 +161,10 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
 /// Reads a design of schema `version` (≤ current) into the current schema.
 fn migrate(version: u16, json: &[u8]) -> Result<DesignState, LinkError> {
     match version {
-        // Schemas 2 and 3 only add ops and optional fields (absent = the older meaning),
+        // Schemas 2 to 4 only add ops and optional fields (absent = the older meaning),
         // so older JSON reads as it is. A later schema that changes a meaning adds an arm
         // that converts the old JSON.
-        1..=3 => serde_json::from_slice(json)
+        1..=4 => serde_json::from_slice(json)
             .map_err(|e| LinkError::Damaged(format!("its content is not a design: {e}"))),
         other => Err(LinkError::Damaged(format!(
             "design schema {other} does not exist"
@@ -346,9 +353,18 @@ mod tests {
         }
         assert!(encode_link(&plated).unwrap().starts_with("#d=2."));
         assert!(matches!(
-            decode_link(&link_of_json(4, json)),
-            Err(LinkError::TooNew { found: 4, .. })
+            decode_link(&link_of_json(5, json)),
+            Err(LinkError::TooNew { found: 5, .. })
         ));
+        // Simplified outlines need schema 4; the same plate with tolerance 0 keeps its
+        // schema and its JSON.
+        let mut simplified = old.clone();
+        if let Op::BuildPlate { scan, .. } = &mut simplified.ops[1] {
+            scan.outline_tolerance_um = 5.0;
+        }
+        let link = encode_link(&simplified).unwrap();
+        assert!(link.starts_with("#d=4."), "{link}");
+        assert_eq!(decode_link(&link).unwrap(), simplified);
     }
 
     #[test]

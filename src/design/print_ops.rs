@@ -13,6 +13,11 @@
 //! state it makes and clears what depended on the old state: a new orientation drops the
 //! supports, the slicing and the plate; new supports drop the slicing.
 //!
+//! Outlines: the layers are simplified within the op's `outline_tolerance_um`
+//! ([`crate::print::simplify`]) right after slicing, and the simplified polygons are the
+//! ones kept: the contours and hatches, the estimate, the layer viewer and every export
+//! (G-code, CLI, SVG) all use the outline that is scanned.
+//!
 //! Memory: the layer polygons are kept (for the layer viewer and the exports), the scan
 //! paths are not: a 30 µm talus has ~1,400 layers and millions of hatch vectors, so the
 //! paths are made again for the layer shown ([`layer_scan`]) and for an export
@@ -41,6 +46,7 @@ use crate::print::orient::{
 };
 use crate::print::overhang::{ArticularMarks, OverhangMap, OverhangParams};
 use crate::print::plate::{build_plate_with_supports, BuildPlate, PlateParams};
+use crate::print::simplify::{simplify_layers, simplify_slices, SimplifyParams};
 use crate::print::slice::{slice, slice_at_heights, Layer, SliceParams, Slices};
 use crate::print::supports::{generate, SupportParams, SupportResult, SupportStyle};
 use crate::progress::Progress;
@@ -286,7 +292,8 @@ pub fn hatch_params(s: &ScanSettings) -> HatchParams {
 }
 
 /// The settings the app starts with (30 µm, 110 µm, 200 W, 1000 mm/s, 2 contours, 50 µm
-/// offset, 10 mm stripes turned 67° per layer).
+/// offset, 10 mm stripes turned 67° per layer, outlines simplified within
+/// [`DEFAULT_OUTLINE_TOLERANCE_UM`]).
 pub fn default_scan() -> ScanSettings {
     ScanSettings {
         layer_um: 30.0,
@@ -298,6 +305,18 @@ pub fn default_scan() -> ScanSettings {
         chessboard: false,
         size_mm: 10.0,
         rotation_deg: 67.0,
+        outline_tolerance_um: DEFAULT_OUTLINE_TOLERANCE_UM,
+    }
+}
+
+/// Outline tolerance new slice and build-plate ops record (µm): see
+/// [`crate::print::simplify`] for the measurements behind it.
+pub const DEFAULT_OUTLINE_TOLERANCE_UM: f64 = 5.0;
+
+/// Outline simplification of a scan op.
+pub fn simplify_params(s: &ScanSettings) -> SimplifyParams {
+    SimplifyParams {
+        tolerance_um: s.outline_tolerance_um,
     }
 }
 
@@ -415,20 +434,26 @@ fn slice_job(
     slice_params.validate().map_err(kernel)?;
     let hatch = hatch_params(scan);
     hatch.validate().map_err(kernel)?;
+    let simplify = simplify_params(scan);
+    simplify.validate().map_err(kernel)?;
     let all = match supports {
         Some(s) => crate::mesh::shapes::concat(&[part, s]),
         None => part.clone(),
     };
     machine().check_mesh_fits(&all).map_err(kernel)?;
     let bb = bounding_box(&all).ok_or(PrintOpError::Empty { what: "the layers" })?;
-    let slices = slice(part, &slice_params).map_err(kernel)?;
+    let mut slices = slice(part, &slice_params).map_err(kernel)?;
+    simplify_slices(&mut slices, &simplify).map_err(kernel)?;
     if slices.layers.len() == slices.zero_area_layers.len() {
         return Err(PrintOpError::Empty { what: "the layers" });
     }
     let support_layers = match supports {
         Some(s) if !s.triangles.is_empty() => {
             let z: Vec<f64> = slices.layers.iter().map(|l| l.z_mm).collect();
-            Some(slice_at_heights(s, &z).map_err(|e| kernel(format!("supports: {e}")))?)
+            let mut layers =
+                slice_at_heights(s, &z).map_err(|e| kernel(format!("supports: {e}")))?;
+            simplify_layers(&mut layers, &simplify).map_err(kernel)?;
+            Some(layers)
         }
         _ => None,
     };
@@ -1137,6 +1162,85 @@ mod tests {
         assert_eq!(p.mesh, turned.mesh, "the preview is what the op records");
     }
 
+    /// Every vertex of `a` within `tol_mm` of the closed ring `b` (mm).
+    fn within(a: &[[f64; 2]], b: &[[f64; 2]], tol_mm: f64) -> bool {
+        a.iter().all(|p| {
+            (0..b.len()).any(|i| {
+                let (u, v) = (b[i], b[(i + 1) % b.len()]);
+                let (dx, dy) = (v[0] - u[0], v[1] - u[1]);
+                let t = (((p[0] - u[0]) * dx + (p[1] - u[1]) * dy) / (dx * dx + dy * dy))
+                    .clamp(0.0, 1.0);
+                (p[0] - u[0] - t * dx).hypot(p[1] - u[1] - t * dy) <= tol_mm
+            })
+        })
+    }
+
+    #[test]
+    fn the_slice_op_scans_and_exports_the_simplified_outlines() {
+        // A finely tessellated sphere (1,200 vertices around): its outlines lose most
+        // vertices within 5 µm; what is scanned and exported is the simplified outline.
+        let fine = translated(&uv_sphere(6.0, 24, 1200), [40.0, -10.0, 100.0]);
+        let sliced = |tol: f64| {
+            let (ct, mut seg) = seg_with(fine.clone());
+            let op = Op::SlicePrint {
+                scan: ScanSettings {
+                    layer_um: 100.0,
+                    outline_tolerance_um: tol,
+                    ..default_scan()
+                },
+            };
+            run(&ct, &mut seg, &[orient_op(0, [0.0; 3]), op]);
+            seg.print
+        };
+        let (raw, simple) = (sliced(0.0), sliced(default_scan().outline_tolerance_um));
+        let (a, b) = (
+            raw.sliced.as_ref().unwrap(),
+            simple.sliced.as_ref().unwrap(),
+        );
+        assert_eq!(a.slices.layers.len(), b.slices.layers.len());
+        let count = |j: &SlicedJob| -> usize {
+            j.slices
+                .layers
+                .iter()
+                .flat_map(|l| &l.polygons)
+                .map(|p| p.points.len())
+                .sum()
+        };
+        assert!(
+            count(b) * 3 < count(a),
+            "{} vs {} vertices",
+            count(b),
+            count(a)
+        );
+        let tol_mm = default_scan().outline_tolerance_um / 1000.0;
+        let k = a.slices.layers.len() / 2;
+        let (la, lb) = (&a.slices.layers[k], &b.slices.layers[k]);
+        assert_eq!(la.polygons.len(), lb.polygons.len());
+        for (pa, pb) in la.polygons.iter().zip(&lb.polygons) {
+            assert!(within(&pa.points_mm(), &pb.points_mm(), tol_mm + 1e-9));
+            assert!((pa.area_mm2 - pb.area_mm2).abs() <= tol_mm * pa.perimeter_mm());
+        }
+        // The layer viewer, the SVG and the G-code follow the kept polygons.
+        let svg = export_svg(b, k).unwrap();
+        assert!(svg.len() < export_svg(a, k).unwrap().len());
+        let (ga, gb) = (output_files(&raw).unwrap(), output_files(&simple).unwrap());
+        assert_ne!(ga, gb);
+        let (ma, mb) = (a.estimate.part_mass_g, b.estimate.part_mass_g);
+        assert!((ma - mb).abs() / ma < 1e-3, "{ma} g vs {mb} g");
+    }
+
+    #[test]
+    fn a_scan_written_before_the_outline_tolerance_keeps_its_outlines_and_bytes() {
+        let old = r#"{"layer_um":30.0,"hatch_spacing_um":110.0,"laser_power_w":200.0,"scan_speed_mm_s":1000.0,"contour_count":2,"beam_offset_um":50.0,"chessboard":false,"size_mm":10.0,"rotation_deg":67.0}"#;
+        let scan: ScanSettings = serde_json::from_str(old).unwrap();
+        assert_eq!(scan.outline_tolerance_um, 0.0);
+        assert_eq!(serde_json::to_string(&scan).unwrap(), old);
+        let new = serde_json::to_string(&default_scan()).unwrap();
+        assert!(new.contains(r#""outline_tolerance_um":5.0"#), "{new}");
+        let typo = old.replace("}", r#","outline_tolerance":5.0}"#);
+        assert!(serde_json::from_str::<ScanSettings>(&typo).is_err());
+    }
+
     #[test]
     fn bad_parameters_are_refused_and_change_nothing() {
         let (ct, mut seg) = seg_with(part());
@@ -1147,6 +1251,15 @@ mod tests {
         for (op, words) in [
             (slice_op(10.0), "20–100 µm"),
             (slice_op(150.0), "20–100 µm"),
+            (
+                Op::SlicePrint {
+                    scan: ScanSettings {
+                        outline_tolerance_um: 25.0,
+                        ..default_scan()
+                    },
+                },
+                "outline tolerance 25 µm is outside 0–20 µm",
+            ),
             (orient_op(99, [0.0; 3]), "not among"),
             (orient_op(0, [f64::NAN, 0.0, 0.0]), "finite"),
         ] {

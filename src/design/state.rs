@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 /// design can hold something an older reader refuses, and add a migration in
 /// `link::migrate`. Schema 2 adds the articular-mark ops and supports on the build plate;
 /// schema 3 the pinned registration settings, the other smoothing modes, repair and the
-/// deviation map. A design is written with the oldest schema that holds it
-/// (`link::schema_needed`), so older apps open what they can replay.
-pub const SCHEMA_VERSION: u16 = 3;
+/// deviation map; schema 4 the outline tolerance of the scan settings. A design is written
+/// with the oldest schema that holds it (`link::schema_needed`), so older apps open what
+/// they can replay.
+pub const SCHEMA_VERSION: u16 = 4;
 
 /// A design: the study it belongs to, the operations applied to it, and what is on screen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -286,6 +287,15 @@ pub struct ScanSettings {
     pub size_mm: f64,
     /// Turn of the hatch direction per layer (degrees).
     pub rotation_deg: f64,
+    /// Douglas–Peucker tolerance of the layer outlines before contouring and hatching
+    /// (µm, 0–20; `print::simplify`). Links written before it carry none: 0, the
+    /// outlines as sliced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub outline_tolerance_um: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// A smoothing mode of [`Op::SmoothMeshBy`] (`mesh::smooth`). In JSON

@@ -4,6 +4,7 @@
 //! out. Coordinates are build-space millimetres, +z up from the build plate.
 //!
 //! Slicing pipeline: [`slice::slice`] (mesh → layer polygons on a 0.1 µm integer grid)
+//! → [`simplify::simplify_slices`] (outlines within a few µm, fewer edges to offset)
 //! → [`hatch::hatch_all`] (contours by [`inset`], hatch vectors by [`scanline`]) →
 //! [`export`] (G-code, CLI ASCII/binary, SVG bytes) and [`estimate::estimate`] (time,
 //! masses, powder, trapped-powder warning; [`estimate::MachineProfile`] bounds the build).
@@ -20,5 +21,6 @@ pub mod orient;
 pub mod overhang;
 pub mod plate;
 pub mod scanline;
+pub mod simplify;
 pub mod slice;
 pub mod supports;

@@ -661,7 +661,7 @@ fn bbox(points: &[[i64; 2]]) -> [i64; 4] {
 }
 
 /// Sets each polygon's parent: the smallest (by area) polygon that contains it.
-fn assign_parents(polygons: &mut [Polygon]) {
+pub(crate) fn assign_parents(polygons: &mut [Polygon]) {
     let n = polygons.len();
     if n < 2 {
         return;

@@ -11,6 +11,7 @@ use osteon::mesh::{self, Mesh};
 use osteon::print::estimate::{estimate, EstimateParams, MachineProfile};
 use osteon::print::export::{cli_ascii, cli_binary, gcode, svg_layer, ExportInfo};
 use osteon::print::hatch::{hatch_all, HatchParams, HatchPattern};
+use osteon::print::simplify::{simplify_layers, simplify_slices, SimplifyParams};
 use osteon::print::slice::{slice, slice_at_heights, SliceParams};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -18,10 +19,11 @@ use std::path::{Path, PathBuf};
 const USAGE: &str = "usage:
   osteon slice <mesh.stl|mesh.obj|plate.3mf> --out DIR [--layer-um 30] [--hatch-um 110]
                [--power-w 200] [--speed-mm-s 1000] [--contours 2] [--beam-offset-um 50]
-               [--pattern stripes|chessboard] [--rotation-deg 67] [--supports SUPPORTS.stl]
-               [--format gcode,cli,svg] [--json]
+               [--pattern stripes|chessboard] [--rotation-deg 67] [--outline-tolerance-um 5]
+               [--supports SUPPORTS.stl] [--format gcode,cli,svg] [--json]
   Writes job.gcode, job.cli (ASCII), job_binary.cli and svg/layer_NNNNN.svg in DIR;
-  prints layers, scan length, build time, masses, powder and file sizes.";
+  prints layers, scan length, build time, masses, powder and file sizes. The layer
+  outlines are simplified within --outline-tolerance-um before contouring (0: as sliced).";
 
 const VALUE_FLAGS: &[&str] = &[
     "--out",
@@ -33,6 +35,7 @@ const VALUE_FLAGS: &[&str] = &[
     "--beam-offset-um",
     "--pattern",
     "--rotation-deg",
+    "--outline-tolerance-um",
     "--supports",
     "--format",
 ];
@@ -171,8 +174,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
         pattern,
         rotation_deg: number(args, "--rotation-deg", defaults.rotation_deg)?,
     };
+    let simplify = SimplifyParams {
+        tolerance_um: number(
+            args,
+            "--outline-tolerance-um",
+            osteon::design::print_ops::DEFAULT_OUTLINE_TOLERANCE_UM,
+        )?,
+    };
     // Check every parameter before any heavy work.
     slice_params.validate().map_err(|e| e.to_string())?;
+    simplify.validate().map_err(|e| e.to_string())?;
     hatch.validate().map_err(|e| e.to_string())?;
     let machine = MachineProfile::default();
 
@@ -190,7 +201,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         )),
         None => None,
     };
-    let slices = slice(&part, &slice_params).map_err(|e| format!("{input}: {e}"))?;
+    let mut slices = slice(&part, &slice_params).map_err(|e| format!("{input}: {e}"))?;
+    simplify_slices(&mut slices, &simplify).map_err(|e| e.to_string())?;
     let scans = hatch_all(&slices, &hatch).map_err(|e| e.to_string())?;
     let est = estimate(
         &part,
@@ -225,7 +237,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let support_layers = match &supports {
             Some(s) => {
                 let z: Vec<f64> = slices.layers.iter().map(|l| l.z_mm).collect();
-                Some(slice_at_heights(s, &z).map_err(|e| format!("supports: {e}"))?)
+                let mut layers = slice_at_heights(s, &z).map_err(|e| format!("supports: {e}"))?;
+                simplify_layers(&mut layers, &simplify).map_err(|e| e.to_string())?;
+                Some(layers)
             }
             None => None,
         };
