@@ -267,7 +267,10 @@ fn a_new_registration_pins_its_settings_and_its_link_replays_the_same_bytes() {
         view: ViewState::default(),
     };
     let link = encode_link(&state).unwrap();
-    assert!(link.starts_with("#d=3."), "pinned settings need schema 3");
+    assert!(
+        link.starts_with("#d=4."),
+        "pinned settings with the thinned pose search need schema 4"
+    );
     let back = decode_link(&link).unwrap();
     assert_eq!(back.ops, ops);
     assert_eq!(replay(&study.ct, &back.ops).unwrap().meshes, seg.meshes);

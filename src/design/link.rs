@@ -71,11 +71,20 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 /// keeps its schema-1 link, which older apps open; one with articular marks or supports
 /// on the build plate is schema 2; one with pinned registration settings, the other
 /// smoothing modes, a repair or a deviation map is schema 3; one whose slice or plate op
-/// simplifies the outlines (a non-zero `outline_tolerance_um`) is schema 4. Older apps
+/// simplifies the outlines (a non-zero `outline_tolerance_um`) or whose registration
+/// searches poses against thinned targets (`thin_pose_target`) is schema 4. Older apps
 /// refuse a newer schema as "made by a newer Osteon" instead of as damaged.
 pub fn schema_needed(state: &DesignState) -> u16 {
     let schema_4 = state.ops.iter().any(|op| match op {
         Op::SlicePrint { scan } | Op::BuildPlate { scan, .. } => scan.outline_tolerance_um != 0.0,
+        Op::RegisterMesh {
+            registration: Some(r),
+            ..
+        }
+        | Op::MirrorMesh {
+            registration: Some(r),
+            ..
+        } => r.thin_pose_target,
         _ => false,
     });
     let schema_3 = state.ops.iter().any(|op| {
@@ -155,7 +164,16 @@ pub fn decode_link(link: &str) -> Result<DesignState, LinkError> {
                 LinkError::Damaged("it does not unpack".into())
             }
         })?;
-    migrate(version, &json)
+    let state = migrate(version, &json)?;
+    // Every Osteon writes the oldest schema that holds the design, so a different number
+    // is damage: the checksum covers the payload, not the number in front of it.
+    let needed = schema_needed(&state);
+    if version != needed {
+        return Err(LinkError::Damaged(format!(
+            "its schema number {version} does not match its content (schema {needed})"
+        )));
+    }
+    Ok(state)
 }
 
 /// Reads a design of schema `version` (≤ current) into the current schema.
@@ -380,19 +398,26 @@ mod tests {
             registration: None,
         });
         assert!(encode_link(&state).unwrap().starts_with("#d=1."));
+        // Settings as pinned before the thinned pose search (schema 3).
+        let schema_3_settings = |current: crate::mesh::register::RegisterParams| {
+            Some(crate::mesh::register::RegisterParams {
+                thin_pose_target: false,
+                ..current
+            })
+        };
         let schema_3_ops = [
             Op::MirrorMesh {
                 source: MeshRef::Part(2),
                 plane: MirrorPlane::Fitted,
                 iso_hu: 720.0,
-                registration: Some(crate::design::meshes::fitted_plane_settings()),
+                registration: schema_3_settings(crate::design::meshes::fitted_plane_settings()),
             },
             Op::RegisterMesh {
                 moving: MeshRef::Mesh(1),
                 fixed: MeshRef::Part(2),
                 follow: vec![],
                 iso_hu: 720.0,
-                registration: Some(crate::design::meshes::register_settings()),
+                registration: schema_3_settings(crate::design::meshes::register_settings()),
             },
             Op::SmoothMeshBy {
                 target: MeshRef::Mesh(1),
@@ -422,14 +447,57 @@ mod tests {
             s3.ops.push(op);
             let link = encode_link(&s3).unwrap();
             assert!(link.starts_with("#d=3."), "{:?}", s3.ops.last());
+            assert!(!link_json(&link).contains("thin_pose_target"), "{link}");
             assert_eq!(decode_link(&link).unwrap(), s3);
+            // The settings a new op records search poses against thinned targets: schema 4.
+            let mut s4 = s3.clone();
+            if let Some(
+                Op::MirrorMesh { registration, .. } | Op::RegisterMesh { registration, .. },
+            ) = s4.ops.last_mut()
+            {
+                if let Some(r) = registration {
+                    r.thin_pose_target = true;
+                    let link = encode_link(&s4).unwrap();
+                    assert!(link.starts_with("#d=4."), "{link}");
+                    assert_eq!(decode_link(&link).unwrap(), s4);
+                }
+            }
         }
+        assert!(crate::design::meshes::register_settings().thin_pose_target);
+        assert!(crate::design::meshes::fitted_plane_settings().thin_pose_target);
         // Unknown registration settings are refused, not ignored.
         let json = br#"{"study_fingerprint":"x","app_version":"0","ops":[{"op":"register_mesh","moving":{"mesh":1},"fixed":{"part":2},"follow":[],"iso_hu":720.0,"registration":{"bogus":1}}],"view":{"cursor":[1,2,3],"window_hu":[0,1],"orbit":[0,0,1]}}"#;
         assert!(matches!(
             decode_link(&link_of_json(3, json)),
             Err(LinkError::Damaged(_))
         ));
+    }
+
+    /// The JSON inside a link written by [`encode_link`].
+    fn link_json(link: &str) -> String {
+        let payload = link.split_once('.').unwrap().1;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).unwrap();
+        String::from_utf8(miniz_oxide::inflate::decompress_to_vec(&bytes[4..]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_link_whose_schema_number_was_changed_is_refused_as_damaged() {
+        // The checksum covers the payload only; the number in front must still match the
+        // content, or a changed digit would open the design under another schema.
+        let mut state = sample();
+        state.ops.push(Op::ClearArticular {
+            target: crate::design::MeshRef::Part(3),
+        });
+        let link = encode_link(&state).unwrap();
+        assert!(link.starts_with("#d=2."), "{link}");
+        assert_eq!(decode_link(&link).unwrap(), state);
+        for other in ['1', '3', '4'] {
+            let changed = link.replacen("#d=2.", &format!("#d={other}."), 1);
+            match decode_link(&changed) {
+                Err(LinkError::Damaged(why)) => assert!(why.contains("schema number"), "{why}"),
+                other => panic!("a changed schema number gave {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -65,8 +65,9 @@ pub struct RegisterParams {
     /// vertices per sample of that round, instead of 4 per sample of the last round in
     /// every round: the early rounds, on few samples from poses that are mostly far off,
     /// then search a sparser tree (a query far from the surface visits far fewer leaves).
-    /// Default true; false (the serde default) is the search before this option.
-    #[serde(default)]
+    /// Default true; false (the serde default, not written) is the search before this
+    /// option, so settings pinned before it keep their JSON.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub thin_pose_target: bool,
     /// Try extra rolls about the first principal axis (0°, 30°, … 150° on top of the four
     /// sign combinations) and the unrotated pose. Needed when the second and third
