@@ -120,7 +120,7 @@ fn a_design_with_print_outputs_replays_to_the_same_bits_on_threads() {
         .label;
     let scan = r#""scan": {"layer_um": 100, "hatch_spacing_um": 110, "laser_power_w": 200,
         "scan_speed_mm_s": 1000, "contour_count": 2, "beam_offset_um": 50, "chessboard": false,
-        "size_mm": 10, "rotation_deg": 67}"#;
+        "size_mm": 10, "rotation_deg": 67, "outline_tolerance_um": 5}"#;
     let print_ops: Vec<Op> = [
         format!(
             r#"{{"op": "orient_print", "target": {{"part": {talus}}}, "iso_hu": 720,

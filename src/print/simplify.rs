@@ -159,8 +159,19 @@ pub fn simplify_layers(
     if params.tolerance_um == 0.0 {
         return Ok(stats);
     }
-    for layer in layers {
-        stats.add(simplify_layer(layer, params.tolerance_units()));
+    // Layers are independent: contiguous runs, several per pool thread with `parallel`
+    // (one run without); the counts add up the same in any order.
+    let tolerance = params.tolerance_units();
+    let run = layers.len().div_ceil(4 * crate::parallel::threads()).max(1);
+    let runs = crate::parallel::map_vec(layers.chunks_mut(run).collect(), |run| {
+        let mut stats = SimplifyStats::default();
+        for layer in run {
+            stats.add(simplify_layer(layer, tolerance));
+        }
+        stats
+    });
+    for r in runs {
+        stats.add(r);
     }
     Ok(stats)
 }
