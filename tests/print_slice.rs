@@ -319,6 +319,7 @@ fn cube_job(rotation_deg: f64) -> (Vec<LayerScan>, ExportInfo) {
             name: "cube".into(),
             layer_um: 250.0,
             hatch,
+            outline_tolerance_um: 0.0,
         },
     )
 }

@@ -699,6 +699,7 @@ pub fn export_info(job: &SlicedJob) -> ExportInfo {
         name: job.name.clone(),
         layer_um: job.scan.layer_um,
         hatch: hatch_params(&job.scan),
+        outline_tolerance_um: job.scan.outline_tolerance_um,
     }
 }
 

@@ -33,6 +33,10 @@ pub struct ExportInfo {
     pub layer_um: f64,
     /// Laser and path parameters used.
     pub hatch: HatchParams,
+    /// Tolerance the outlines were simplified within before contouring (µm,
+    /// `print::simplify`); 0 = as sliced, and then not stated, so the G-code of jobs made
+    /// before the setting keeps its bytes.
+    pub outline_tolerance_um: f64,
 }
 
 /// CLI command indices (long forms).
@@ -116,6 +120,12 @@ pub fn gcode_header(info: &ExportInfo, layer_count: usize) -> String {
         pattern_text(&h.pattern),
         fixed(h.rotation_deg, 1)
     ));
+    if info.outline_tolerance_um > 0.0 {
+        s.push_str(&format!(
+            "; outlines simplified within {} um before contouring\n",
+            fixed(info.outline_tolerance_um, 1)
+        ));
+    }
     s.push_str("G21 ; millimetres\nG90 ; absolute positioning\nM5 ; laser off\n");
     s
 }
@@ -378,7 +388,31 @@ mod tests {
             name: "cube/1".into(),
             layer_um: 30.0,
             hatch: HatchParams::default(),
+            outline_tolerance_um: 0.0,
         }
+    }
+
+    #[test]
+    fn the_gcode_header_states_the_outline_tolerance_only_when_outlines_were_simplified() {
+        let plain = gcode_header(&info(), 1);
+        assert!(!plain.contains("outlines simplified"), "{plain}");
+        let simplified = gcode_header(
+            &ExportInfo {
+                outline_tolerance_um: 5.0,
+                ..info()
+            },
+            1,
+        );
+        assert!(
+            simplified.contains("; outlines simplified within 5.0 um before contouring\n"),
+            "{simplified}"
+        );
+        // The rest of the header is the same, line for line.
+        let kept: Vec<&str> = simplified
+            .lines()
+            .filter(|l| !l.contains("outlines simplified"))
+            .collect();
+        assert_eq!(kept, plain.lines().collect::<Vec<_>>());
     }
 
     #[test]

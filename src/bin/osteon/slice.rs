@@ -224,6 +224,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         name,
         layer_um: slice_params.layer_um,
         hatch: hatch.clone(),
+        outline_tolerance_um: simplify.tolerance_um,
     };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     if formats.iter().any(|f| f == "gcode") {
