@@ -64,15 +64,13 @@
 //! edges, a fourteenth of the laser spot and a tenth of the beam offset; beyond it the
 //! gain flattens while the outline moves further from the surface as computed.
 
-use super::slice::{assign_parents, twice_area, Layer, Polygon, Slices, UNITS_PER_MM};
+use super::slice::{
+    assign_parents, small_point, twice_area, zero_area_layers, Layer, Polygon, Slices, UNITS_PER_MM,
+};
 
 /// Largest accepted tolerance (µm): a fifth of the narrowest hatch spacing and well
 /// inside the ≈ 70 µm laser spot.
 pub const MAX_TOLERANCE_UM: f64 = 20.0;
-
-/// Coordinates beyond ±this many grid units (53.7 m) keep their ring unsimplified: the
-/// exact `i64` products of the checks need them smaller (the slicer refuses > ±10 m).
-const SMALL_COORD: i64 = 1 << 29;
 
 /// Parameters of [`simplify_slices`].
 #[derive(Clone, Debug, PartialEq)]
@@ -139,12 +137,7 @@ pub fn simplify_slices(
 ) -> Result<SimplifyStats, SimplifyError> {
     let stats = simplify_layers(&mut slices.layers, params)?;
     if params.tolerance_um > 0.0 {
-        slices.zero_area_layers = slices
-            .layers
-            .iter()
-            .filter(|l| l.area_mm2 <= 0.0)
-            .map(|l| l.index)
-            .collect();
+        slices.zero_area_layers = zero_area_layers(&slices.layers);
     }
     Ok(stats)
 }
@@ -246,16 +239,12 @@ pub fn simplify_layer(layer: &mut Layer, tolerance: f64) -> SimplifyStats {
     stats
 }
 
-fn small(p: [i64; 2]) -> bool {
-    (-SMALL_COORD < p[0] && p[0] < SMALL_COORD) && (-SMALL_COORD < p[1] && p[1] < SMALL_COORD)
-}
-
 /// Indices (ascending, starting with 0) of the vertices of the closed ring `points` that
 /// Douglas–Peucker keeps with `tolerance` grid units. Rings of fewer than 4 vertices, or
 /// with a coordinate beyond ±2^29 units, keep every vertex.
 pub fn simplify_ring(points: &[[i64; 2]], tolerance: f64) -> Vec<usize> {
     let n = points.len();
-    if n < 4 || tolerance.is_nan() || tolerance <= 0.0 || !points.iter().all(|&p| small(p)) {
+    if n < 4 || tolerance.is_nan() || tolerance <= 0.0 || !points.iter().all(|&p| small_point(p)) {
         return (0..n).collect();
     }
     let start = points[0];
@@ -384,7 +373,7 @@ pub(crate) fn crossing_rings(rings: &[&[[i64; 2]]], simplified: &[bool]) -> Vec<
     let mut bad = vec![false; rings.len()];
     let mut edges: Vec<Edge> = Vec::new();
     for (r, ring) in rings.iter().enumerate() {
-        if !ring.iter().all(|&p| small(p)) {
+        if !ring.iter().all(|&p| small_point(p)) {
             continue;
         }
         let n = ring.len();

@@ -206,11 +206,7 @@ pub fn slice(mesh: &Mesh, params: &SliceParams) -> Result<Slices, SliceError> {
     for (k, layer) in layers.iter_mut().enumerate() {
         layer.z_top_mm = z_min + (k as f64 + 1.0) * t;
     }
-    let zero_area_layers = layers
-        .iter()
-        .filter(|l| l.area_mm2 <= 0.0)
-        .map(|l| l.index)
-        .collect();
+    let zero_area_layers = zero_area_layers(&layers);
     Ok(Slices {
         layers,
         layer_um: params.layer_um,
@@ -553,12 +549,27 @@ pub(crate) fn floor_to_i64(x: f64) -> i64 {
     }
 }
 
+/// Indices of the layers whose section has zero area ([`Slices::zero_area_layers`]).
+pub(crate) fn zero_area_layers(layers: &[Layer]) -> Vec<usize> {
+    layers
+        .iter()
+        .filter(|l| l.area_mm2 <= 0.0)
+        .map(|l| l.index)
+        .collect()
+}
+
 /// Coordinates (grid units) below this in magnitude (2^29, 53.7 m) keep the exact
-/// integer products of [`twice_area`] and [`turns_right`] within `i64`.
+/// integer products of [`twice_area`] and [`turns_right`] (and of the outline checks of
+/// [`crate::print::simplify`]) within `i64`.
 const SMALL_COORD: i64 = 1 << 29;
 
 fn small(v: i64) -> bool {
     -SMALL_COORD < v && v < SMALL_COORD
+}
+
+/// Both coordinates of `p` below [`SMALL_COORD`] in magnitude.
+pub(crate) fn small_point(p: [i64; 2]) -> bool {
+    small(p[0]) && small(p[1])
 }
 
 /// Twice the signed area (grid units²), exact. Polygons within ±2^29 units (any real
@@ -568,7 +579,7 @@ pub fn twice_area(points: &[[i64; 2]]) -> i128 {
     let Some(&last) = points.last() else {
         return 0;
     };
-    if points.iter().all(|p| small(p[0]) && small(p[1])) {
+    if points.iter().all(|&p| small_point(p)) {
         let mut prev = last;
         let mut sum = 0i64;
         for &p in points {
