@@ -75,8 +75,17 @@ pub fn encode_link(state: &DesignState) -> Result<String, LinkError> {
 /// searches poses against thinned targets (`thin_pose_target`) is schema 4. Older apps
 /// refuse a newer schema as "made by a newer Osteon" instead of as damaged.
 pub fn schema_needed(state: &DesignState) -> u16 {
-    let schema_4 = state.ops.iter().any(|op| match op {
-        Op::SlicePrint { scan } | Op::BuildPlate { scan, .. } => scan.outline_tolerance_um != 0.0,
+    state.ops.iter().map(op_schema).max().unwrap_or(1)
+}
+
+/// The oldest schema that holds `op` (see [`schema_needed`]).
+fn op_schema(op: &Op) -> u16 {
+    match op {
+        Op::SlicePrint { scan } | Op::BuildPlate { scan, .. }
+            if scan.outline_tolerance_um != 0.0 =>
+        {
+            4
+        }
         Op::RegisterMesh {
             registration: Some(r),
             ..
@@ -84,37 +93,17 @@ pub fn schema_needed(state: &DesignState) -> u16 {
         | Op::MirrorMesh {
             registration: Some(r),
             ..
-        } => r.thin_pose_target,
-        _ => false,
-    });
-    let schema_3 = state.ops.iter().any(|op| {
-        matches!(
-            op,
-            Op::SmoothMeshBy { .. }
-                | Op::RepairMesh { .. }
-                | Op::CompareMeshes { .. }
-                | Op::RegisterMesh {
-                    registration: Some(_),
-                    ..
-                }
-                | Op::MirrorMesh {
-                    registration: Some(_),
-                    ..
-                }
-        )
-    });
-    let schema_2 = state
-        .ops
-        .iter()
-        .any(|op| op.is_mark_op() || matches!(op, Op::BuildPlate { supports: true, .. }));
-    if schema_4 {
-        4
-    } else if schema_3 {
-        3
-    } else if schema_2 {
-        2
-    } else {
-        1
+        } => {
+            if r.thin_pose_target {
+                4
+            } else {
+                3
+            }
+        }
+        Op::SmoothMeshBy { .. } | Op::RepairMesh { .. } | Op::CompareMeshes { .. } => 3,
+        Op::BuildPlate { supports: true, .. } => 2,
+        op if op.is_mark_op() => 2,
+        _ => 1,
     }
 }
 
